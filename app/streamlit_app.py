@@ -1,0 +1,46 @@
+"""Router: the navigation grouped by audience, the shared frame, first-start demo build."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+APP_DIR = Path(__file__).parent
+if str(APP_DIR) not in sys.path:  # views import the shared ui module
+    sys.path.insert(0, str(APP_DIR))
+
+import ui  # noqa: E402
+
+st.set_page_config(page_title="Outcome Pricing Lab", page_icon=":material/price_check:", layout="wide")
+
+# (section, file, title, icon, url_path). url_paths are links people share: keep them stable.
+PAGES = [
+    ("Executive", "overview.py", "Overview", ":material/dashboard:", "overview"),
+    ("Pricing", "resolution_rules.py", "Resolution rules", ":material/rule:", "resolution-rules"),
+    ("Pricing", "price_lab.py", "Price lab", ":material/science:", "price-lab"),
+    ("Pricing", "forecast.py", "Forecast", ":material/trending_up:", "forecast"),
+    ("Pricing", "statements.py", "Statements", ":material/receipt_long:", "statements"),
+    ("Sales", "ai_impact.py", "AI impact", ":material/insights:", "ai-impact"),
+    ("Sales", "roi_case.py", "ROI case", ":material/payments:", "roi-case"),
+    ("Data", "data.py", "Data", ":material/database:", "data"),
+]
+
+
+def build_navigation() -> dict[str, list]:
+    sections: dict[str, list] = {}
+    first = True
+    for section, file, title, icon, url_path in PAGES:
+        path = APP_DIR / "views" / file
+        if not path.exists():
+            continue
+        page = st.Page(path, title=title, icon=icon, url_path=url_path, default=first)
+        first = False
+        sections.setdefault(section, []).append(page)
+    return sections
+
+
+ui.ensure_data()
+ui.sidebar_scenario()
+st.navigation(build_navigation()).run()

@@ -1,0 +1,27 @@
+"""Outcome Pricing Lab: replay AI-agent task logs under any definition of
+"resolved" and any set of pricing plans, with cost, margin, impact, forecast
+and ROI. Nothing here imports streamlit."""
+
+from __future__ import annotations
+
+from .errors import (
+    ConfigError,
+    OutcomePricingError,
+    ValidationError,
+    WarehouseError,
+    WarehouseLockedError,
+)
+from .warehouse import IngestResult, Warehouse, default_db_path
+
+__all__ = [
+    "ConfigError",
+    "IngestResult",
+    "OutcomePricingError",
+    "ValidationError",
+    "Warehouse",
+    "WarehouseError",
+    "WarehouseLockedError",
+    "default_db_path",
+]
+
+__version__ = "0.1.0"

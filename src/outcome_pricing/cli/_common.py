@@ -1,0 +1,82 @@
+"""What every command shares: the warehouse from --db, output formats, and
+turning our errors into one readable paragraph and a non-zero exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from ..errors import OutcomePricingError
+from ..warehouse import Warehouse, default_db_path
+
+
+@dataclass
+class Context:
+    db: Path | None
+
+    @property
+    def db_path(self) -> Path:
+        return self.db or default_db_path()
+
+    def open(self, read_only: bool = True) -> Warehouse:
+        return Warehouse.open(self.db_path, read_only=read_only)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+FORMAT_TABLE_CSV_JSON = click.Choice(["table", "csv", "json"])
+
+
+def run_main(group: Callable[..., Any]) -> None:
+    """Run the click group; our errors become a message and exit code 2, never a traceback."""
+    try:
+        group(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except OutcomePricingError as exc:
+        click.echo(f"{exc.title}: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m")
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts: numbers as numbers, months as "YYYY-MM", NaN as null."""
+    out = df.copy()
+    for col in out.columns:
+        if col == "month" or pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m")
+    records = out.astype(object).where(out.notna(), None).to_dict(orient="records")
+    return [{k: _jsonable(v) for k, v in r.items()} for r in records]
+
+
+def echo_frame(df: pd.DataFrame, fmt: str) -> None:
+    """Print a DataFrame as an aligned table, CSV (formula-safe) or JSON records."""
+    if fmt == "json":
+        click.echo(json.dumps(frame_records(df), indent=2, default=str))
+    elif fmt == "csv":
+        from ..exports import safe_frame
+
+        click.echo(safe_frame(df).to_csv(index=False), nl=False)
+    else:
+        shown = pd.DataFrame(frame_records(df)) if len(df) else df
+        click.echo(shown.to_string(index=False) if len(df) else "(no rows)")
