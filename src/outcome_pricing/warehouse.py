@@ -47,18 +47,20 @@ CREATE TABLE IF NOT EXISTS ingest_log (
 )
 """
 
-# Recomputes reopen_gap_hours for every task whose (account, requester, topic)
-# key appears in the staged rows: a new task can change the gap of an older one.
-REOPEN_GAP_SQL = """
+# Hours from a task's close to the start of the next task (created_at, then
+# task_id) with the same account, requester and topic; NULL for the last one.
+REOPEN_GAP = """date_diff('millisecond', closed_at,
+                   LEAD(created_at) OVER (PARTITION BY account_id, requester_id, topic
+                                          ORDER BY created_at, task_id)) / 3600000.0"""
+
+# Recomputes reopen_gap_hours of stored tasks in the affected (account, requester,
+# topic) partitions: a new task can change the gap of an older one. Only rows whose
+# gap changes are written.
+REOPEN_GAP_SQL = f"""
 UPDATE tasks SET reopen_gap_hours = g.gap
 FROM (
-  SELECT task_id,
-         date_diff('millisecond', closed_at,
-                   LEAD(created_at) OVER (PARTITION BY account_id, requester_id, topic
-                                          ORDER BY created_at, task_id)) / 3600000.0 AS gap
-  FROM tasks
-  WHERE (account_id, requester_id, topic) IN (
-    SELECT DISTINCT account_id, requester_id, topic FROM {staged})
+  SELECT task_id, {REOPEN_GAP} AS gap
+  FROM tasks SEMI JOIN _gap_keys USING (account_id, requester_id, topic)
 ) AS g
 WHERE tasks.task_id = g.task_id
   AND tasks.reopen_gap_hours IS DISTINCT FROM g.gap
@@ -88,16 +90,92 @@ class IngestResult:
         return text
 
 
-class Warehouse:
-    """Owns the DuckDB connection; hands out one cursor per query."""
+class _Connection:
+    """One DuckDB connection per database file per process, shared by every handle.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
-        self._con = con
+    DuckDB refuses a second connection to the same file with another
+    configuration (read-only vs read-write) in one process, and the design asks
+    for one connection per process anyway: so opening a file already open here
+    reuses that connection. A read-only request may reuse a read-write
+    connection (the handle still refuses writes).
+    """
+
+    _registry: dict[Path, _Connection] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, key: Path | None, read_only: bool) -> None:
+        self.con = con
+        self.key = key
+        self.read_only = read_only
+        self.refs = 1
+        self.generation = 0
+        self.write_lock = threading.Lock()
+
+    @classmethod
+    def acquire(cls, db: Path, read_only: bool) -> _Connection:
+        key = db.resolve()
+        with cls._lock:
+            shared = cls._registry.get(key)
+            if shared is not None:
+                if shared.read_only and not read_only:
+                    raise WarehouseError(
+                        f"The warehouse file {db} is already open read-only in this process; "
+                        f"close that handle before opening it for writing."
+                    )
+                shared.refs += 1
+                return shared
+            shared = cls(_connect(db, read_only), key, read_only)
+            cls._registry[key] = shared
+            return shared
+
+    def release(self) -> None:
+        with self._lock:
+            self.refs -= 1
+            if self.refs > 0:
+                return
+            if self.key is not None:
+                self._registry.pop(self.key, None)
+        self.con.close()
+
+
+def _connect(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect with errors a person can act on (the file is named)."""
+    try:
+        return duckdb.connect(str(db), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseLockedError(
+                f"The warehouse file {db} is in use by another process (for example the "
+                f"app or another command). Close it, or wait until it finishes; "
+                f"DuckDB said: {str(exc).splitlines()[0]}"
+            ) from exc
+        raise WarehouseError(f"Cannot open the warehouse file {db}: {exc}") from exc
+    except duckdb.Error as exc:
+        raise WarehouseError(f"Cannot open the warehouse file {db}: {exc}") from exc
+
+
+class Warehouse:
+    """A handle on the warehouse; hands out one cursor per query."""
+
+    def __init__(
+        self,
+        shared: _Connection,
+        path: Path,
+        read_only: bool,
+        accounts: tuple[str, ...] | None = None,
+    ) -> None:
+        self._shared = shared
+        self._con = shared.con
         self.path = path
         self.read_only = read_only
-        self._write_lock = threading.Lock()
-        # Bumped after every successful write so caches can key on it.
-        self.generation = 0
+        # Row-level scope: None = every account; else only these (see `scoped`).
+        self.accounts = accounts
+        self._closed = False
+
+    @property
+    def generation(self) -> int:
+        """Bumped after every successful write, so caches can key on it."""
+        return self._shared.generation
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -115,19 +193,8 @@ class Warehouse:
             )
         if not read_only:
             db.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(str(db), read_only=read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise WarehouseLockedError(
-                    f"The warehouse file {db} is in use by another process (for example the "
-                    f"app or another command). Close it, or open the file read-only; "
-                    f"DuckDB said: {str(exc).splitlines()[0]}"
-                ) from exc
-            raise WarehouseError(f"Cannot open the warehouse file {db}: {exc}") from exc
-        except duckdb.Error as exc:
-            raise WarehouseError(f"Cannot open the warehouse file {db}: {exc}") from exc
-        wh = cls(con, db, read_only)
+        shared = _Connection.acquire(db, read_only)
+        wh = cls(shared, db, read_only)
         if not read_only:
             wh._create_schema()
         return wh
@@ -135,12 +202,15 @@ class Warehouse:
     @classmethod
     def in_memory(cls) -> Warehouse:
         """A throw-away warehouse (tests, prospects' uploads that must not be stored)."""
-        wh = cls(duckdb.connect(":memory:"), Path(":memory:"), read_only=False)
+        wh = cls(_Connection(duckdb.connect(":memory:"), None, False), Path(":memory:"), False)
         wh._create_schema()
         return wh
 
     def close(self) -> None:
-        self._con.close()
+        """Release this handle; the connection closes with the last handle on it."""
+        if not self._closed and self.accounts is None:  # a scoped view owns nothing
+            self._shared.release()
+        self._closed = True
 
     def __enter__(self) -> Warehouse:
         return self
@@ -157,12 +227,52 @@ class Warehouse:
     # ----------------------------------------------------------------- queries
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A fresh cursor on the one connection (thread-safe), closed afterwards."""
+        """A fresh cursor on the one connection (thread-safe), closed afterwards.
+
+        On a scoped warehouse the cursor first shadows every table that has an
+        account_id column with a temporary view limited to the allowed accounts,
+        so every engine query, export and statement sees only those rows.
+        """
         cur = self._con.cursor()
         try:
+            if self.accounts is not None:
+                self._install_scope(cur)
             yield cur
         finally:
             cur.close()
+
+    def scoped(self, accounts: Sequence[str]) -> Warehouse:
+        """The same warehouse seen by someone allowed only `accounts` (read-only).
+
+        Shares the one connection; writes are refused.
+        """
+        wh = Warehouse(self._shared, self.path, read_only=True, accounts=tuple(sorted(set(accounts))))
+        return wh
+
+    def _install_scope(self, cur: duckdb.DuckDBPyConnection) -> None:
+        # Temp objects live per cursor (DuckDB cursors are separate connections),
+        # and an unqualified name resolves to the temp schema first.
+        catalog = cur.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+        tables = [
+            r[0]
+            for r in cur.execute(
+                "SELECT table_name FROM information_schema.columns WHERE table_catalog = ? "
+                "AND table_schema = 'main' AND column_name = 'account_id' "
+                "AND table_name IN (SELECT table_name FROM information_schema.tables "
+                "WHERE table_catalog = ? AND table_schema = 'main' AND table_type = 'BASE TABLE')",
+                [catalog, catalog],
+            ).fetchall()
+        ]
+        cur.execute(
+            "CREATE TEMP TABLE scope_accounts AS SELECT unnest(?::VARCHAR[]) AS account_id",
+            [list(self.accounts or ())],
+        )
+        quoted = '"' + str(catalog).replace('"', '""') + '"'
+        for table in tables:  # names come from the catalog, not from users
+            cur.execute(
+                f'CREATE TEMP VIEW "{table}" AS SELECT * FROM {quoted}.main."{table}" '
+                f"WHERE account_id IN (SELECT account_id FROM scope_accounts)"
+            )
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run SQL with bound parameters on its own cursor and return a DataFrame."""
@@ -179,8 +289,11 @@ class Warehouse:
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """All or nothing: commit when the block ends, roll back on any error."""
         if self.read_only:
-            raise WarehouseError(f"The warehouse {self.path} is open read-only; cannot write.")
-        with self._write_lock, self.cursor() as cur:
+            raise WarehouseError(
+                f"The warehouse {self.path} is open read-only (or scoped to some accounts); "
+                f"cannot write."
+            )
+        with self._shared.write_lock, self.cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
@@ -188,7 +301,7 @@ class Warehouse:
                 cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
-        self.generation += 1
+        self._shared.generation += 1
 
     def apply_staged(
         self,
@@ -208,8 +321,7 @@ class Warehouse:
         """
         ins = upd = a_ins = a_upd = 0
         if tasks is not None:
-            ins, upd = self._upsert(cur, "tasks", tasks, "task_id", TASK_COLUMN_NAMES)
-            cur.execute(REOPEN_GAP_SQL.format(staged=tasks))
+            ins, upd = self._upsert_tasks(cur, tasks)
             self._refresh_derived(cur)
         if accounts is not None:
             a_ins, a_upd = self._upsert(cur, "accounts", accounts, "account_id", ACCOUNT_COLUMN_NAMES)
@@ -232,14 +344,56 @@ class Warehouse:
         if updated:
             cur.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {staged})")
         cols = ", ".join(columns)
-        if table == "tasks":
-            cur.execute(
-                f"INSERT INTO tasks ({cols}, month, reopen_gap_hours) "
-                f"SELECT {cols}, date_trunc('month', closed_at)::DATE, NULL FROM {staged}"
-            )
-        else:
-            cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staged}")
+        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staged}")
         return int(total) - int(updated), int(updated)
+
+    @staticmethod
+    def _upsert_tasks(cur: duckdb.DuckDBPyConnection, staged: str) -> tuple[int, int]:
+        """Replace/insert the staged tasks with month and reopen_gap_hours computed on the way in.
+
+        The gap of a new row is computed over the staged rows plus the stored rows of
+        the same partitions; stored rows of affected partitions are then updated
+        (only those whose gap changed). Affected partitions include the old key of a
+        replaced task: correcting its topic leaves a gap behind in the old partition.
+        On an empty table this is one INSERT with a window, no UPDATE.
+        """
+        cols = ", ".join(TASK_COLUMN_NAMES)
+        total = int(cur.execute(f"SELECT count(*) FROM {staged}").fetchone()[0])  # type: ignore[index]
+        had_rows = cur.execute("SELECT count(*) FROM (SELECT 1 FROM tasks LIMIT 1)").fetchone()[0]  # type: ignore[index]
+        updated = neighbours = 0
+        union = ""
+        if had_rows:
+            keys = "account_id, requester_id, topic"
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE _gap_keys AS SELECT {keys} FROM {staged} UNION "
+                f"SELECT {keys} FROM tasks WHERE task_id IN (SELECT task_id FROM {staged})"
+            )
+            updated = int(cur.execute(
+                f"SELECT count(*) FROM tasks WHERE task_id IN (SELECT task_id FROM {staged})"
+            ).fetchone()[0])  # type: ignore[index]
+            if updated:
+                cur.execute(f"DELETE FROM tasks WHERE task_id IN (SELECT task_id FROM {staged})")
+            neighbours = int(cur.execute(
+                "SELECT count(*) FROM tasks SEMI JOIN _gap_keys USING (account_id, requester_id, topic)"
+            ).fetchone()[0])  # type: ignore[index]
+            if neighbours:
+                union = (
+                    "UNION ALL BY NAME SELECT task_id, account_id, requester_id, topic, created_at, "
+                    "closed_at, false AS _new FROM tasks "
+                    "SEMI JOIN _gap_keys USING (account_id, requester_id, topic)"
+                )
+        cur.execute(
+            f"INSERT INTO tasks ({cols}, month, reopen_gap_hours) "
+            f"SELECT {cols}, date_trunc('month', closed_at)::DATE, gap FROM ("
+            f"  SELECT *, {REOPEN_GAP} AS gap FROM ("
+            f"    SELECT {cols}, true AS _new FROM {staged} {union})"
+            f") WHERE _new"
+        )
+        if neighbours:
+            cur.execute(REOPEN_GAP_SQL)
+        if had_rows:
+            cur.execute("DROP TABLE _gap_keys")
+        return total - updated, updated
 
     def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Rebuild the definition-independent aggregates (the definition cube)."""
