@@ -11,7 +11,10 @@ APP_DIR = Path(__file__).parent
 if str(APP_DIR) not in sys.path:  # views import the shared ui module
     sys.path.insert(0, str(APP_DIR))
 
+import auth  # noqa: E402
 import ui  # noqa: E402
+
+from outcome_pricing.access import Principal  # noqa: E402
 
 st.set_page_config(page_title="Outcome Pricing Lab", page_icon=":material/price_check:", layout="wide")
 
@@ -28,12 +31,13 @@ PAGES = [
 ]
 
 
-def build_navigation() -> dict[str, list]:
+def build_navigation(person: Principal) -> dict[str, list]:
+    """The pages this person's role may open (access.ROLE_PAGES), grouped by audience."""
     sections: dict[str, list] = {}
     first = True
     for section, file, title, icon, url_path in PAGES:
         path = APP_DIR / "views" / file
-        if not path.exists():
+        if not path.exists() or not person.may_open(url_path):
             continue
         page = st.Page(path, title=title, icon=icon, url_path=url_path, default=first)
         first = False
@@ -41,6 +45,14 @@ def build_navigation() -> dict[str, list]:
     return sections
 
 
+person = ui.viewer()  # the login or refusal screen stops here
 ui.ensure_data()
+auth.sidebar(person)
 ui.sidebar_scenario()
-st.navigation(build_navigation()).run()
+pages = build_navigation(person)
+if not pages:
+    st.info(f"No page is available to the {person.role.value} role yet.")
+    st.stop()
+current = st.navigation(pages)
+if ui.account_params_allowed(person):
+    current.run()

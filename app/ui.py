@@ -3,6 +3,8 @@ frame and the number formats. No business logic: pages call the engine."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -11,7 +13,9 @@ from typing import Any
 import streamlit as st
 
 import outcome_pricing as op
-from outcome_pricing.errors import OutcomePricingError
+from outcome_pricing import access
+from outcome_pricing.access import AccessDeniedError, Principal
+from outcome_pricing.errors import ConfigError, OutcomePricingError
 
 APP_DIR = Path(__file__).parent
 DEMO_TASKS_ON_FIRST_START = 300_000
@@ -22,14 +26,43 @@ def _open_warehouse(path: str) -> op.Warehouse:
     return op.Warehouse.open(path, read_only=False)
 
 
-def warehouse() -> op.Warehouse:
-    """The process's one warehouse (a cursor per query inside)."""
+def _shared_warehouse() -> op.Warehouse:
+    """The process's one warehouse, unscoped: for the frame only (first-start demo build)."""
     return _open_warehouse(str(op.default_db_path().resolve()))
 
 
-def data_version() -> int:
-    """Changes after every ingest: pass it to cached functions so results refresh."""
-    return warehouse().generation
+def viewer() -> Principal:
+    """The person using this session (login, or the local admin); see app/auth.py."""
+    import auth
+
+    return auth.current_principal()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _owned_accounts(_wh: op.Warehouse, db: str, owners: tuple[str, ...], generation: int) -> tuple[str, ...]:
+    return access.owned_accounts(_wh, owners)
+
+
+def warehouse() -> op.Warehouse:
+    """The warehouse as the person using the app may see it (a cursor per query inside).
+
+    For a sales user every cursor sees only the accounts they own (row-level
+    scope, access.py), so every page, chart and download is limited to them.
+    """
+    shared = _shared_warehouse()
+    person = viewer()
+    if not person.row_scoped:
+        return shared
+    return person.scope(shared, _owned_accounts(shared, str(shared.path), person.owners, shared.generation))
+
+
+def data_version() -> str:
+    """Pass it to cached functions: changes after every ingest, and differs between
+    people who see different accounts, so a cached result never crosses a scope."""
+    wh = warehouse()
+    scope = json.dumps([str(wh.path), None if wh.accounts is None else list(wh.accounts)])
+    digest = hashlib.sha256(scope.encode("utf-8")).hexdigest()[:16]
+    return f"{wh.generation}:{digest}"
 
 
 def after_ingest() -> None:
@@ -62,6 +95,12 @@ def guarded(fn: Callable[[], Any]) -> Any:
 def require_data() -> op.Warehouse:
     """The warehouse, or an empty state telling the user what to do."""
     wh = warehouse()
+    if wh.is_empty() and wh.accounts is not None:
+        st.info(
+            f"None of the accounts you own ({', '.join(viewer().owners)} as owner in the accounts "
+            "file) has tasks in the warehouse. Ask an admin if this is wrong."
+        )
+        st.stop()
     if wh.is_empty():
         st.info(
             "The warehouse has no tasks yet. Load the demo data or upload your task logs "
@@ -103,7 +142,7 @@ def ensure_data() -> None:
     """
     import os
 
-    wh = warehouse()
+    wh = _shared_warehouse()
     if not wh.is_empty() or os.environ.get("OUTCOME_PRICING_NO_DEMO"):
         return
     from outcome_pricing import demo
@@ -128,3 +167,29 @@ def sidebar_scenario() -> None:
     import scenario
 
     scenario.render_sidebar()
+
+
+# ------------------------------------------------------------------ access
+# Query parameters that carry an account id (any page): checked before the page runs.
+ACCOUNT_PARAMS = ("account",)
+
+
+def account_params_allowed(person: Principal) -> bool:
+    """False (with a notice) when the URL names an account this person may not see.
+
+    The page is then not run, so nothing of that account is drawn. A value that
+    is not a plausible account id (too long, control characters) is dropped.
+    """
+    for name in ACCOUNT_PARAMS:
+        value = st.query_params.get(name)
+        if value is None:
+            continue
+        try:
+            person.check_account(warehouse(), value)
+        except AccessDeniedError as exc:
+            show_error(exc)
+            return False
+        except ConfigError as exc:
+            st.warning(f"The link's `{name}` value was ignored: {exc}")
+            del st.query_params[name]
+    return True

@@ -4,6 +4,7 @@ and ROI. Nothing here imports streamlit."""
 
 from __future__ import annotations
 
+from .definitions import Definition
 from .errors import (
     ConfigError,
     OutcomePricingError,
@@ -15,6 +16,7 @@ from .warehouse import IngestResult, Warehouse, default_db_path
 
 __all__ = [
     "ConfigError",
+    "Definition",
     "IngestResult",
     "OutcomePricingError",
     "ValidationError",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +65,10 @@ FROM (
 WHERE tasks.task_id = g.task_id
   AND tasks.reopen_gap_hours IS DISTINCT FROM g.gap
 """
+
+
+# Bound parameters: positional for `?`, a mapping for `$name`.
+Params = Sequence[Any] | Mapping[str, Any] | None
 
 
 def default_db_path() -> Path:
@@ -274,12 +278,12 @@ class Warehouse:
                 f"WHERE account_id IN (SELECT account_id FROM scope_accounts)"
             )
 
-    def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        """Run SQL with bound parameters on its own cursor and return a DataFrame."""
+    def query_df(self, sql: str, params: Params = None) -> pd.DataFrame:
+        """Run SQL with bound parameters (`?` list or `$name` mapping) on its own cursor."""
         with self.cursor() as cur:
             return cur.execute(sql, params or []).df()
 
-    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+    def scalar(self, sql: str, params: Params = None) -> Any:
         with self.cursor() as cur:
             row = cur.execute(sql, params or []).fetchone()
             return None if row is None else row[0]
@@ -358,6 +362,8 @@ class Warehouse:
         On an empty table this is one INSERT with a window, no UPDATE.
         """
         cols = ", ".join(TASK_COLUMN_NAMES)
+        prefixed = ", ".join(f"s.{c}" for c in TASK_COLUMN_NAMES)
+        narrow = "task_id, account_id, requester_id, topic, created_at, closed_at"
         total = int(cur.execute(f"SELECT count(*) FROM {staged}").fetchone()[0])  # type: ignore[index]
         had_rows = cur.execute("SELECT count(*) FROM (SELECT 1 FROM tasks LIMIT 1)").fetchone()[0]  # type: ignore[index]
         updated = neighbours = 0
@@ -378,17 +384,23 @@ class Warehouse:
             ).fetchone()[0])  # type: ignore[index]
             if neighbours:
                 union = (
-                    "UNION ALL BY NAME SELECT task_id, account_id, requester_id, topic, created_at, "
-                    "closed_at, false AS _new FROM tasks "
+                    f"UNION ALL SELECT {narrow}, false AS _new FROM tasks "
                     "SEMI JOIN _gap_keys USING (account_id, requester_id, topic)"
                 )
+        # The window sorts only the narrow key/time columns (sorting all columns through
+        # it costs more than the insert); the wide rows then join the gaps by task_id.
+        cur.execute(
+            "CREATE OR REPLACE TEMP TABLE _new_gaps AS SELECT task_id, gap FROM ("
+            f"  SELECT task_id, _new, {REOPEN_GAP} AS gap FROM ("
+            f"    SELECT {narrow}, true AS _new FROM {staged} {union})"
+            ") WHERE _new"
+        )
         cur.execute(
             f"INSERT INTO tasks ({cols}, month, reopen_gap_hours) "
-            f"SELECT {cols}, date_trunc('month', closed_at)::DATE, gap FROM ("
-            f"  SELECT *, {REOPEN_GAP} AS gap FROM ("
-            f"    SELECT {cols}, true AS _new FROM {staged} {union})"
-            f") WHERE _new"
+            f"SELECT {prefixed}, date_trunc('month', s.closed_at)::DATE, g.gap "
+            f"FROM {staged} AS s LEFT JOIN _new_gaps AS g USING (task_id)"
         )
+        cur.execute("DROP TABLE _new_gaps")
         if neighbours:
             cur.execute(REOPEN_GAP_SQL)
         if had_rows:

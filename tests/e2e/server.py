@@ -1,7 +1,13 @@
-"""Start the app with `streamlit run` on a free loopback port, for browser tests."""
+"""Start the app with `streamlit run` on a free loopback port, and drive it in a browser.
+
+Shared by the browser tests (test_browser.py) and the screenshot/timing script
+(screenshots.py): start the server, open the app, move to a page the way a user
+does (the sidebar link), wait until the page is ready, take a full-page shot.
+"""
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import socket
@@ -12,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -24,6 +31,27 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+
+
+class AppPage(NamedTuple):
+    """One row of the router's PAGES table whose view file exists."""
+
+    section: str
+    file: str
+    title: str
+    url_path: str
+
+
+def app_pages() -> list[AppPage]:
+    """Every page the router lists (app/streamlit_app.py's PAGES table), in menu order."""
+    tree = ast.parse((ROOT / "app" / "streamlit_app.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES":
+            rows = ast.literal_eval(node.value)
+            return [
+                AppPage(r[0], r[1], r[2], r[4]) for r in rows if (ROOT / "app" / "views" / r[1]).exists()
+            ]
+    raise AssertionError("PAGES not found in app/streamlit_app.py")
 
 
 def free_port() -> int:
@@ -69,3 +97,59 @@ def streamlit_server(db_path: Path, timeout: float = 90.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# ---------------------------------------------------------------------- the browser side
+READY = "[data-testid=stApp][data-test-script-state=notRunning]"
+EXCEPTION = "[data-testid=stException]"
+# Ready: the script is idle and the page's own title is drawn (not the previous page's).
+_READY_JS = """title => {
+  const app = document.querySelector('[data-testid=stApp]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  const heads = [...document.querySelectorAll('[data-testid=stMain] h1')];
+  return heads.some(h => h.innerText.trim() === title);
+}"""
+SETTLE_MS = 300  # a page may rerun itself once (URL sync): confirm it stays idle
+
+
+def wait_ready(page: Any, title: str, timeout_ms: float = 120_000) -> None:
+    """Wait until the app has finished running the page titled `title`."""
+    page.wait_for_function(_READY_JS, arg=title, timeout=timeout_ms, polling=50)
+    page.wait_for_timeout(SETTLE_MS)
+    page.wait_for_function(_READY_JS, arg=title, timeout=timeout_ms, polling=50)
+
+
+def open_app(page: Any, url: str, title: str = "Overview", timeout_ms: float = 120_000) -> float:
+    """Load the app (a full page load, the default page) and return seconds to ready."""
+    start = time.monotonic()
+    page.goto(url)
+    wait_ready(page, title, timeout_ms)
+    return time.monotonic() - start - SETTLE_MS / 1000
+
+
+def visit(page: Any, target: AppPage, timeout_ms: float = 120_000) -> float:
+    """Move to `target` with its sidebar link, as a user does; seconds until it is ready
+    (the settle pause is not counted)."""
+    # By its text: the default page's link is the bare root URL, not /<url_path>.
+    link = page.locator("[data-testid=stSidebarNavLink]").filter(has=page.get_by_text(target.title, exact=True))
+    start = time.monotonic()
+    link.click()
+    wait_ready(page, target.title, timeout_ms)
+    return time.monotonic() - start - SETTLE_MS / 1000
+
+
+def full_page_screenshot(page: Any, path: Path) -> None:
+    """The whole page, not just the viewport: Streamlit scrolls inside its main block,
+    so the viewport is stretched to the content's height for the shot."""
+    width = page.viewport_size["width"] if page.viewport_size else 1440
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], "
+        "[data-testid=stAppViewContainer], [data-testid=stSidebarContent], body')]"
+        ".map(e => e.scrollHeight))"
+    )
+    original = page.viewport_size
+    page.set_viewport_size({"width": width, "height": int(min(max(height, 600), 12_000))})
+    page.wait_for_timeout(250)  # charts re-layout to the new size
+    page.screenshot(path=str(path), full_page=True)
+    if original:
+        page.set_viewport_size(original)

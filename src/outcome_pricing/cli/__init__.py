@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._common import Context, run_main
+from ._common import USER_ENV, Context, run_main
 
 # Command modules, one per area; each defines `register(group)`.
 COMMAND_MODULES = ("demo", "ingest", "outcomes", "pricing", "impact", "forecast", "roi", "serve")
@@ -21,9 +21,18 @@ COMMAND_MODULES = ("demo", "ingest", "outcomes", "pricing", "impact", "forecast"
     default=None,
     help="Warehouse file. Default: $OUTCOME_PRICING_DB, else data/warehouse.duckdb.",
 )
+@click.option(
+    "--as-user",
+    "as_user",
+    envvar=USER_ENV,
+    default=None,
+    metavar="EMAIL",
+    help="Run on behalf of this person (roles file: $OUTCOME_PRICING_ROLES, else data/roles.toml): "
+    "a sales user sees only the accounts they own; only admins ingest. Default: $OUTCOME_PRICING_USER.",
+)
 @click.version_option(package_name="outcome-pricing")
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None) -> None:
+def cli(ctx: click.Context, db: Path | None, as_user: str | None) -> None:
     """Outcome Pricing Lab: replay AI-agent task logs under any definition of
     "resolved" and any pricing plan, per account and month, with cost and margin.
 
@@ -31,7 +40,7 @@ def cli(ctx: click.Context, db: Path | None) -> None:
     `outcome-pricing ingest --tasks FILE`, then ask for outcomes, a backtest,
     a statement, the AI's impact, a forecast or a customer's ROI case.
     """
-    ctx.obj = Context(db)
+    ctx.obj = Context(db, as_user)
 
 
 for _name in COMMAND_MODULES:

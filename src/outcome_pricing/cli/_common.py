@@ -16,17 +16,46 @@ import pandas as pd
 from ..errors import OutcomePricingError
 from ..warehouse import Warehouse, default_db_path
 
+USER_ENV = "OUTCOME_PRICING_USER"
+
 
 @dataclass
 class Context:
     db: Path | None
+    as_user: str | None = None  # --as-user: run on this person's behalf (access.py)
 
     @property
     def db_path(self) -> Path:
         return self.db or default_db_path()
 
     def open(self, read_only: bool = True) -> Warehouse:
-        return Warehouse.open(self.db_path, read_only=read_only)
+        """The warehouse, as the --as-user person may see it (everything without --as-user)."""
+        wh = Warehouse.open(self.db_path, read_only=read_only)
+        if self.as_user is None:
+            return wh
+        try:
+            return self._on_behalf(wh, read_only)
+        except BaseException:
+            wh.close()
+            raise
+
+    def _on_behalf(self, wh: Warehouse, read_only: bool) -> Warehouse:
+        """Scope `wh` to the person, and refuse a write or an --account they may not have.
+
+        The scoped handle owns no connection, so the real one is closed with the command.
+        """
+        from ..access import AccessDeniedError, load_roles
+
+        person = load_roles().principal(self.as_user or "")
+        if not read_only and not person.can_ingest:
+            raise AccessDeniedError(f"{person.describe()} may not change the warehouse; only admins ingest.")
+        scoped = person.scope(wh)
+        command = click.get_current_context(silent=True)
+        if command is not None:  # any command option named --account is checked here
+            person.check_account(scoped, command.params.get("account"))
+            if scoped is not wh:
+                command.find_root().call_on_close(wh.close)
+        return scoped
 
 
 pass_context = click.make_pass_decorator(Context)

@@ -1,0 +1,320 @@
+"""AI impact (sales): what changed when the AI went live, with statistics an analyst would sign.
+
+Draws what `impact` computed: the headline in words, KPI cards, every metric
+with its 95% interval and p-value, the distributions baseline against AI, the
+per-topic breakdown (the mix shift: AI takes the easy topics), the trend
+around each account's go-live, and a power calculator for planning a pilot.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+import ui
+
+from outcome_pricing import impact, stats
+from outcome_pricing.errors import OutcomePricingError
+from outcome_pricing.exports import to_safe_csv
+
+ALL = "All accounts"
+DISTRIBUTION_METRICS = {
+    "human_minutes": "Human minutes per task",
+    "human_minutes_per_handled_task": "Human minutes per human-handled task",
+    "resolution_hours": "Resolution time (hours)",
+    "csat": "CSAT (1-5)",
+}
+TREND_METRICS = {
+    "human_minutes": "Human minutes per task",
+    "resolution_hours": "Resolution time (hours)",
+    "missed_issue_rate": "Missed-issue rate",
+    "reopen_rate": "Reopen rate",
+    "csat": "CSAT (1-5)",
+}
+ARM_COLORS = {"baseline": "#8c8c8c", "AI": "#1f77b4"}
+
+
+# ------------------------------------------------------------------ cached engine calls
+@st.cache_data(show_spinner=False, max_entries=8)
+def _accounts(_wh: object, version: str) -> pd.DataFrame:
+    return impact.go_live_months(_wh)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner="Measuring the AI's impact…", max_entries=64)
+def _summary(_wh: object, account: str | None, window: float, version: str) -> impact.ImpactSummary:
+    return impact.impact_summary(_wh, account, reopen_window_hours=window)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _breakdown(_wh: object, by: str, account: str | None, window: float, version: str) -> pd.DataFrame:
+    return impact.impact_by(_wh, by, account, reopen_window_hours=window)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _trend(_wh: object, account: str | None, window: float, version: str) -> pd.DataFrame:
+    return impact.trend_by_go_live(_wh, account, reopen_window_hours=window)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _sample(_wh: object, metric: str, account: str | None, version: str) -> pd.DataFrame:
+    return impact.distribution_sample(_wh, metric, account, per_arm=3000)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _sd(_wh: object, account: str | None, version: str) -> float | None:
+    return impact.sd_of(_wh, "human_minutes", account)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ controls
+def _pick_account(accounts: pd.DataFrame) -> str | None:
+    labels = {ALL: ALL}
+    for a, name in zip(accounts["account_id"], accounts["name"], strict=True):
+        labels[a] = f"{name} ({a})" if isinstance(name, str) and name else a
+    options = list(labels)
+    wanted = st.query_params.get("account", ALL)  # shareable link: ?account=ID
+    index = options.index(wanted) if wanted in options else 0
+    choice = st.selectbox(
+        "Account", options, index=index, format_func=labels.get, key="impact.account",
+        help="Compare one customer's own tasks before and after its AI went live, or all accounts pooled.",
+    )
+    if choice == ALL:
+        st.query_params.pop("account", None)
+        return None
+    st.query_params["account"] = choice
+    return str(choice)
+
+
+# ------------------------------------------------------------------ drawing
+def _kpis(s: impact.ImpactSummary) -> None:
+    cards = [
+        ("human_minutes", "Human minutes per task"),
+        ("human_minutes_mix_adjusted", "Same topic mix"),
+        ("missed_issue_rate", "Missed-issue rate"),
+        ("reopen_rate", "Reopen rate"),
+        ("resolution_hours", "Resolution hours"),
+        ("handoff_rate", "Handoff rate (AI)"),
+    ]
+    for col, (key, title) in zip([*st.columns(3), *st.columns(3)], cards, strict=True):
+        c = s.comparisons[key]
+        delta = impact.format_change(c.diff, c.unit) if c.diff is not None else None
+        col.metric(
+            title,
+            impact.format_value(c.ai, c.unit),
+            delta=delta,
+            delta_color="inverse",  # less human time, fewer misses, fewer reopens is good
+            help=f"AI arm; change against baseline ({impact.format_value(c.baseline, c.unit)}). "
+            f"{impact.METRICS[key].definition}",
+        )
+
+
+def _all_metrics(s: impact.ImpactSummary) -> None:
+    st.dataframe(s.display_table(), hide_index=True, width="stretch")
+    st.caption(
+        "Change = AI minus baseline. Means: percentile bootstrap interval "
+        f"({s.resamples:,} resamples, seed {s.seed}) and a Mann-Whitney U test. Rates: Newcombe "
+        "(Wilson) interval and a chi-square test, or Fisher's exact test when an expected count "
+        "is below 5. Same topic mix: per-topic differences weighted by the AI arm's topic mix."
+    )
+    scope = s.account_id or "all"
+    st.download_button(
+        "Download the metrics (CSV)", to_safe_csv(s.table()), file_name=f"ai_impact_{scope}.csv",
+        mime="text/csv", icon=":material/download:",
+        help="Every metric with both arms, the change, its interval, p-value, n and any warning.",
+    )
+    with st.expander("How each metric is defined"):
+        for key, m in impact.METRICS.items():
+            text = m.definition
+            if key == "reopen_rate":
+                text += f" Window: {s.reopen_window_hours:g} hours."
+            st.markdown(f"**{m.label[0].upper()}{m.label[1:]}** ({m.unit}): {text}")
+
+
+def _distributions(wh: object, account: str | None, version: str) -> None:
+    metric = st.selectbox(
+        "Metric", list(DISTRIBUTION_METRICS), format_func=DISTRIBUTION_METRICS.get,
+        key="impact.dist_metric",
+        help="Cumulative share of tasks at or below each value, for a seeded sample of up to "
+        "3,000 tasks per arm.",
+    )
+    sample = _sample(wh, metric, account, version)
+    if sample.empty:
+        st.info("No tasks with this value in the selection.")
+        return
+    fig = px.ecdf(sample, x="value", color="arm", color_discrete_map=ARM_COLORS,
+                  labels={"value": DISTRIBUTION_METRICS[metric], "arm": "", "probability": "share of tasks"})
+    full = st.toggle("Show the longest 1% too", key="impact.full_range",
+                     help="Off: the axis stops at the 99th percentile so the bulk of tasks is readable.")
+    if not full and metric != "csat":
+        fig.update_xaxes(range=[0, float(sample["value"].quantile(0.99))])
+    fig.update_yaxes(tickformat=".0%", title="share of tasks at or below")
+    st.plotly_chart(fig, width="stretch")
+    st.caption("A curve further left and higher means shorter times. Tasks with 0 human minutes "
+               "(the AI closed them alone) form the step at the left of the AI curve.")
+
+
+def _by_topic(wh: object, account: str | None, window: float, version: str) -> None:
+    topics = _breakdown(wh, "topic", account, window, version)
+    if topics.empty:
+        st.info("No tasks in the selection.")
+        return
+    left, right = st.columns(2)
+    mix = topics.melt(id_vars="topic", value_vars=["share_baseline", "share_ai"], var_name="arm", value_name="share")
+    mix["arm"] = mix["arm"].map({"share_baseline": "baseline", "share_ai": "AI"})
+    left.plotly_chart(
+        px.bar(mix, x="share", y="topic", color="arm", barmode="group", color_discrete_map=ARM_COLORS,
+               title="Mix of work: share of each arm's tasks", labels={"share": "", "topic": ""})
+        .update_xaxes(tickformat=".0%"),
+        width="stretch",
+    )
+    minutes = topics.melt(id_vars="topic", value_vars=["human_minutes_baseline", "human_minutes_ai"],
+                          var_name="arm", value_name="minutes")
+    minutes["arm"] = minutes["arm"].map({"human_minutes_baseline": "baseline", "human_minutes_ai": "AI"})
+    right.plotly_chart(
+        px.bar(minutes, x="minutes", y="topic", color="arm", barmode="group", color_discrete_map=ARM_COLORS,
+               title="Human minutes per task, by topic", labels={"minutes": "", "topic": ""}),
+        width="stretch",
+    )
+    st.caption("If the AI arm leans to topics that were quick anyway, the pooled saving overstates the "
+               "speed-up; the 'same topic mix' figure compares topic by topic.")
+    _breakdown_table(topics, "topic")
+
+
+def _breakdown_table(df: pd.DataFrame, key: str) -> None:
+    shown = [key, "tasks_baseline", "tasks_ai", "human_minutes_baseline", "human_minutes_ai",
+             "human_minutes_diff", "human_minutes_diff_ci_low", "human_minutes_diff_ci_high",
+             "missed_issue_rate_baseline", "missed_issue_rate_ai", "reopen_rate_baseline", "reopen_rate_ai",
+             "handoff_rate_ai", "csat_baseline", "csat_ai", "small_sample"]
+    if "share_ai" in df:
+        shown[3:3] = ["share_baseline", "share_ai"]
+    def label(column: str) -> str:
+        for suffix, arm in (("_baseline", " (baseline)"), ("_ai", " (AI)"), ("_diff", ", change")):
+            column = column.replace(suffix, arm)
+        return column.replace("_ci_low", " CI low").replace("_ci_high", " CI high").replace("_", " ")
+
+    st.dataframe(
+        df[shown], hide_index=True, width="stretch",
+        column_config={
+            **{c: st.column_config.NumberColumn(label(c), format="percent")
+               for c in shown if "rate" in c or c.startswith("share")},
+            **{c: st.column_config.NumberColumn(label(c), format="%.2f")
+               for c in shown if "minutes" in c or c.startswith("csat")},
+            **{c: st.column_config.NumberColumn(label(c)) for c in shown if c.startswith("tasks")},
+            "small_sample": st.column_config.CheckboxColumn(
+                "small sample", help="Fewer than 30 tasks in an arm: read with care."),
+        },
+    )
+    st.caption("Interval per row: normal approximation (Welch); the headline figures use the bootstrap.")
+
+
+def _trend_view(wh: object, account: str | None, window: float, version: str) -> None:
+    trend = _trend(wh, account, window, version)
+    if trend.empty:
+        st.info("No account in the selection has gone live (no ai_go_live date and no AI tasks).")
+        return
+    metric = st.selectbox("Metric", list(TREND_METRICS), format_func=TREND_METRICS.get, key="impact.trend_metric",
+                          help="Months are counted from each account's go-live month (0): "
+                          "accounts.ai_go_live, else its first month with an AI task.")
+    cols = {f"{metric}_baseline": "baseline", f"{metric}_ai": "AI"}
+    if metric == "human_minutes":
+        cols["human_minutes"] = "all tasks"
+    long = trend.melt(id_vars=["months_from_go_live", "accounts", "tasks"], value_vars=list(cols),
+                      var_name="series", value_name="value")
+    long["series"] = long["series"].map(cols)
+    fig = px.line(long, x="months_from_go_live", y="value", color="series", markers=True,
+                  hover_data=["accounts", "tasks"],
+                  color_discrete_map={**ARM_COLORS, "all tasks": "#2ca02c"},
+                  labels={"months_from_go_live": "Months from go-live", "value": TREND_METRICS[metric],
+                          "series": ""})
+    fig.add_vline(x=0, line_dash="dot", annotation_text="go-live")
+    if "rate" in metric:
+        fig.update_yaxes(tickformat=".1%")
+    st.plotly_chart(fig, width="stretch")
+    st.caption("Months far from go-live rest on few accounts (hover for counts).")
+
+
+def _per_account(wh: object, window: float, version: str) -> None:
+    accounts = _breakdown(wh, "account_id", None, window, version)
+    _breakdown_table(accounts, "account_id")
+
+
+def _power(wh: object, s: impact.ImpactSummary, account: str | None, version: str) -> None:
+    st.markdown("How many tasks per arm a pilot needs to show a change, two-sided test.")
+    kind = st.radio("Change in", ["human minutes per task", "a rate (e.g. missed issues)"], horizontal=True,
+                    key="impact.power_kind", help="Means use the two-sample t-test; rates the two-proportion "
+                    "normal approximation.")
+    a, b, c, d = st.columns(4)
+    alpha = a.number_input("False-alarm rate (alpha)", 0.001, 0.5, 0.05, 0.01, key="impact.alpha",
+                           help="Chance of declaring a change when there is none.")
+    power = b.number_input("Power", 0.5, 0.99, 0.8, 0.05, key="impact.power",
+                           help="Chance of detecting the change if it is real.")
+    try:
+        if kind.startswith("human"):
+            sd = _sd(wh, account, version) or 10.0
+            sd = c.number_input("Standard deviation (minutes)", 0.01, 1000.0, round(sd, 2), key="impact.sd",
+                                help="Spread of human minutes per task; defaults to the selection's.")
+            change = d.number_input("Change to detect (minutes)", 0.01, 1000.0, 1.0, 0.1, key="impact.delta",
+                                    help="The smallest saving worth detecting.")
+            n = stats.tasks_per_arm_for_mean(change, sd, alpha, power)
+            st.metric("Tasks needed per arm", f"{n:,}")
+            have = min(s.human_minutes.n_baseline, s.human_minutes.n_ai)
+            if have >= 2:
+                st.caption(f"With the {have:,} tasks of the smaller arm here, the detectable change is "
+                           f"{stats.detectable_mean_change(have, sd, alpha, power):.2f} minutes.")
+        else:
+            base = s.missed_issue_rate.baseline if s.missed_issue_rate.baseline is not None else 0.1
+            p1 = c.number_input("Baseline rate", 0.0, 1.0, round(base, 3), 0.005, format="%.3f", key="impact.p1",
+                                help="Defaults to the selection's baseline missed-issue rate.")
+            p2 = d.number_input("Rate to detect", 0.0, 1.0, round(max(p1 * 0.7, 0.0), 3), 0.005, format="%.3f",
+                                key="impact.p2", help="The rate you expect with the AI.")
+            n = stats.tasks_per_arm_for_rates(p1, p2, alpha, power)
+            st.metric("Tasks needed per arm", f"{n:,}",
+                      help="For the missed-issue rate these are QA-audited tasks.")
+            have = min(s.missed_issue_rate.n_baseline, s.missed_issue_rate.n_ai)
+            if have >= 1:
+                drop = stats.detectable_rate_change(have, p1, alpha, power, "decrease")
+                st.caption(
+                    f"With the {have:,} audited tasks of the smaller arm here, the smallest detectable "
+                    + ("drop is beyond reach." if drop is None else f"drop from {p1:.1%} is {drop * 100:.2f} points.")
+                )
+    except OutcomePricingError as exc:
+        ui.show_error(exc)
+
+
+def main() -> None:
+    ui.page_header(
+        "AI impact",
+        "What changed when the AI went live: human minutes, resolution time, missed issues, "
+        "reopens, handoffs and CSAT, baseline (AI not live) against AI, with 95% intervals.",
+    )
+    wh = ui.require_data()
+    version = ui.data_version()
+    top_left, top_right = st.columns([3, 1])
+    with top_left:
+        account = _pick_account(_accounts(wh, version))
+    window = top_right.number_input(
+        "Reopen window (hours)", min_value=0.0, max_value=720.0, value=impact.DEFAULT_REOPEN_WINDOW_HOURS,
+        step=12.0, key="impact.window",
+        help="A next task from the same requester on the same topic within this many hours of closing "
+        "counts as a reopen.",
+    )
+    s = ui.guarded(lambda: _summary(wh, account, float(window), version))
+    _kpis(s)
+    st.info(impact.plain_language(s), icon=":material/record_voice_over:")
+    for warning in s.warnings:
+        st.warning(warning, icon=":material/warning:")
+    tabs = st.tabs(["All metrics", "Distributions", "By topic", "Around go-live", "By account", "Plan a pilot"])
+    with tabs[0]:
+        _all_metrics(s)
+    with tabs[1]:
+        _distributions(wh, account, version)
+    with tabs[2]:
+        _by_topic(wh, account, float(window), version)
+    with tabs[3]:
+        _trend_view(wh, account, float(window), version)
+    with tabs[4]:
+        _per_account(wh, float(window), version)
+    with tabs[5]:
+        _power(wh, s, account, version)
+
+
+main()

@@ -1,0 +1,262 @@
+"""Data: what is in the warehouse, how clean it is, and loading more (upload or demo)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+import ui
+
+from outcome_pricing import quality
+from outcome_pricing.errors import OutcomePricingError, ValidationError
+from outcome_pricing.ingest import MAX_UPLOAD_BYTES, Upload, ingest_uploads, refused_problems
+from outcome_pricing.warehouse import Warehouse
+
+OUTCOME_KEY = "data_last_ingest"  # the last ingest's outcome, kept across reruns
+DEMO_DEFAULT_TASKS = 300_000
+
+
+# ------------------------------------------------------------------ cached engine calls
+# Keyed on the file and the data version: a cache entry never outlives an ingest.
+@st.cache_data(show_spinner=False)
+def _summary(_wh: Warehouse, db: str, version: str) -> dict[str, Any]:
+    return _wh.summary()
+
+
+@st.cache_data(show_spinner=False)
+def _quality(_wh: Warehouse, db: str, version: str) -> dict[str, pd.DataFrame]:
+    return {
+        "missing": quality.missing_by_column(_wh),
+        "months": quality.tasks_per_month(_wh),
+        "minutes": quality.human_minutes_histogram(_wh),
+        "csat": quality.csat_distribution(_wh),
+        "topics": quality.topic_counts(_wh),
+        "bools": quality.boolean_shares(_wh),
+    }
+
+
+# ------------------------------------------------------------------ sections
+def summary_cards(wh: Warehouse) -> None:
+    s = _summary(wh, str(wh.path), ui.data_version())
+    cols = st.columns(4)
+    cols[0].metric("Tasks", ui.count(s["tasks"]), border=True)
+    cols[1].metric(
+        "Accounts", ui.count(s["accounts"]), border=True,
+        help=f"{s['accounts_with_details']:,} with a row in the accounts table (seats, owner, ...)",
+    )
+    months = f"{s['months']}" if s["months"] else "—"
+    span = f"{s['first_month']} to {s['last_month']}" if s["first_month"] else None
+    cols[2].metric("Months covered", months, border=True, help=span)
+    cols[3].metric(
+        "Tasks with AI live", ui.pct(s["ai_share"]), border=True,
+        help="Share of tasks where ai_enabled is true; the rest is the human-only baseline.",
+    )
+
+
+def _upload(file: Any) -> Upload | None:
+    return None if file is None else Upload(file.name, file.getvalue())
+
+
+def _too_large(files: list[Any]) -> list[str]:
+    return [f.name for f in files if f is not None and f.size > MAX_UPLOAD_BYTES]
+
+
+def load_section(wh: Warehouse) -> None:
+    st.subheader("Upload task logs")
+    st.caption(
+        "CSV (UTF-8, header row) or Parquet with the columns of the data contract. A file with "
+        "any problem is refused whole and nothing is written; a task_id already stored is "
+        "replaced. Exports from other tools load with a mapping file (TOML): see "
+        "`data/helpdesk_mapping.toml`."
+    )
+    left, right = st.columns(2)
+    tasks = left.file_uploader("Task log", type=["csv", "tsv", "parquet", "pq", "txt", "gz"], key="upload_tasks")
+    accounts = right.file_uploader(
+        "Accounts (optional)", type=["csv", "tsv", "parquet", "pq", "txt", "gz"], key="upload_accounts"
+    )
+    mapping = left.file_uploader("Mapping (optional, TOML)", type=["toml"], key="upload_mapping")
+    limit_mb = MAX_UPLOAD_BYTES // 2**20
+    right.caption(f"Upload limit: {limit_mb} MB per file. Larger logs: `outcome-pricing ingest`.")
+    clicked = st.button(
+        "Validate and load", type="primary", disabled=tasks is None and accounts is None,
+        key="ingest_button",
+    )
+    if clicked:
+        too_large = _too_large([tasks, accounts, mapping])
+        if too_large:
+            st.session_state[OUTCOME_KEY] = {
+                "ok": False,
+                "message": f"{', '.join(too_large)}: larger than the {limit_mb} MB upload limit. "
+                "Load it with `outcome-pricing ingest --tasks FILE` instead.",
+                "problems": [],
+            }
+        else:
+            with st.spinner("Validating and loading…"):
+                st.session_state[OUTCOME_KEY] = run_ingest(
+                    wh, _upload(tasks), _upload(accounts), _upload(mapping)
+                )
+            if st.session_state[OUTCOME_KEY]["ok"]:
+                st.rerun()  # the summary above was drawn from the old data
+    show_outcome(st.session_state.get(OUTCOME_KEY))
+
+
+def run_ingest(
+    wh: Warehouse, tasks: Upload | None, accounts: Upload | None, mapping: Upload | None
+) -> dict[str, Any]:
+    """Ingest the uploads; the outcome as plain data (kept in session state, shown by show_outcome)."""
+    try:
+        report = ingest_uploads(wh, tasks, accounts, mapping)
+    except ValidationError as exc:
+        return {
+            "ok": False,
+            "message": f"**{exc.file}** was refused: {exc.total:,} problem(s) found, nothing was "
+            f"written. Fix the file and upload it again. "
+            + (f"The first {exc.SHOWN} problems:" if exc.total > exc.SHOWN else "Problems:"),
+            "problems": refused_problems(exc),
+        }
+    except OutcomePricingError as exc:
+        return {"ok": False, "message": f"**{exc.title}.** {exc}", "problems": []}
+    ui.after_ingest()
+    return {"ok": True, "message": report.summary(), "problems": []}
+
+
+def show_outcome(outcome: dict[str, Any] | None) -> None:
+    if not outcome:
+        return
+    if outcome["ok"]:
+        st.success(outcome["message"])
+        return
+    st.error(outcome["message"])
+    if outcome["problems"]:
+        st.dataframe(
+            pd.DataFrame(outcome["problems"], columns=["file", "row", "column", "rule", "value"]),
+            hide_index=True,
+            key="refusal_table",
+            column_config={"row": st.column_config.NumberColumn(format="%d")},
+        )
+
+
+def demo_section(wh: Warehouse) -> None:
+    with st.expander("Load demo data"):
+        st.write(
+            "Synthetic but realistic task logs (staggered AI go-lives, learning curves, "
+            "handoffs, reopens, CSAT, QA audits). **This replaces every task and account in "
+            "the warehouse.**"
+        )
+        n = st.number_input(
+            "Tasks", min_value=10_000, max_value=5_000_000, value=DEMO_DEFAULT_TASKS,
+            step=50_000, key="demo_tasks",
+        )
+        if st.button("Load demo data", key="demo_button"):
+            from outcome_pricing import demo
+
+            bar = st.progress(0.0, text="Generating demo task logs…")
+
+            def progress(fraction: float, message: str) -> None:
+                bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+            try:
+                result = demo.build_demo(wh, tasks=int(n), progress=progress)
+            except OutcomePricingError as exc:
+                ui.show_error(exc)
+                return
+            ui.after_ingest()
+            st.session_state[OUTCOME_KEY] = {
+                "ok": True, "message": f"Demo data loaded: {result.summary()}", "problems": [],
+            }
+            st.rerun()
+
+
+def history_section(wh: Warehouse) -> None:
+    st.subheader("Ingest history")
+    log = wh.ingest_log()
+    if log.empty:
+        st.info("Nothing ingested yet.")
+        return
+    st.dataframe(
+        log,
+        hide_index=True,
+        column_config={
+            "ingest_id": st.column_config.NumberColumn("#", format="%d"),
+            "source": "file",
+            "sha256": st.column_config.TextColumn("sha256", help="Fingerprint of the file as loaded"),
+            "rows_inserted": st.column_config.NumberColumn("inserted", format="localized"),
+            "rows_updated": st.column_config.NumberColumn("updated", format="localized"),
+            "ingested_at": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        },
+    )
+
+
+def quality_section(wh: Warehouse) -> None:
+    if wh.is_empty():
+        st.info("No tasks yet: load a file or the demo data to see its quality.")
+        return
+    q = _quality(wh, str(wh.path), ui.data_version())
+    left, right = st.columns(2)
+    missing = q["missing"].sort_values("share_missing")
+    fig = px.bar(
+        missing, x="share_missing", y="column", orientation="h",
+        title="Missing values per column", labels={"share_missing": "share missing", "column": ""},
+        hover_data={"missing": ":,", "required": True}, height=620,
+    )
+    fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    left.plotly_chart(fig, key="chart_missing")
+    months = q["months"]
+    fig = px.bar(
+        months, x="month", y="tasks", color="ai_live", title="Tasks per month (by closing month)",
+        labels={"ai_live": "", "month": ""},
+    )
+    right.plotly_chart(fig, key="chart_months")
+    fig = px.bar(
+        q["bools"].melt(id_vars="column", var_name="value", value_name="share"),
+        x="share", y="column", color="value", orientation="h", title="Boolean columns",
+        labels={"column": "", "value": ""}, height=320,
+    )
+    fig.update_xaxes(tickformat=".0%")
+    right.plotly_chart(fig, key="chart_bools")
+    a, b, c = st.columns(3)
+    minutes = q["minutes"]
+    if not minutes.empty:
+        fig = px.bar(
+            minutes, x="minutes_from", y="tasks", title="Human minutes per task",
+            labels={"minutes_from": "minutes (last bar: longest 1 %)"},
+        )
+        fig.update_traces(width=float((minutes["minutes_to"] - minutes["minutes_from"]).iloc[0]))
+        a.plotly_chart(fig, key="chart_minutes")
+    csat = q["csat"]
+    given = csat[csat["csat"] != "none"]
+    fig = px.bar(
+        given, x="csat", y="tasks", title=f"CSAT (given on {ui.pct(float(given['share'].sum()), 0)} of tasks)",
+        hover_data={"share": ":.1%"},
+    )
+    fig.update_xaxes(type="category", categoryorder="category ascending")
+    b.plotly_chart(fig, key="chart_csat")
+    topics = q["topics"]
+    fig = px.bar(
+        topics.sort_values("tasks"), x="tasks", y="topic", orientation="h", title="Topics",
+        hover_data={"ai_share": ":.0%", "human_minutes_per_task": ":.1f"}, labels={"topic": ""},
+    )
+    c.plotly_chart(fig, key="chart_topics")
+
+
+# ------------------------------------------------------------------ page
+ui.page_header(
+    "Data",
+    "The task logs every page reads: what is loaded, how clean it is, and how to add more.",
+)
+_wh = ui.warehouse()
+summary_cards(_wh)
+load_tab, quality_tab, history_tab = st.tabs(["Load data", "Data quality", "Ingest history"])
+with load_tab:
+    person = ui.viewer()
+    if person.can_ingest:
+        load_section(_wh)
+        demo_section(_wh)
+    else:
+        st.info(f"Only admins load data into the warehouse; you are {person.describe()}.")
+with quality_tab:
+    quality_section(_wh)
+with history_tab:
+    history_section(_wh)

@@ -1,0 +1,254 @@
+"""Overview (executives): where we stand this month and what is at risk.
+
+Draws what `overview.overview` computed for the sidebar's scenario: the
+headline cards for the last complete month, trends by month, the accounts that
+move most under the proposed plan, the definition and plans in force with their
+versions, and the one-page brief to download.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import plotly.graph_objects as go
+import scenario
+import streamlit as st
+import ui
+
+from outcome_pricing import brief
+from outcome_pricing import overview as ov_engine
+from outcome_pricing.definitions import Definition
+from outcome_pricing.plans import PlanSet
+
+REFERENCE_COLOUR = "#8a8a8a"
+PROPOSED_COLOUR = "#1565c0"
+BASELINE_COLOUR = "#9e9e9e"
+GAIN_COLOUR = "#2e7d32"
+LOSS_COLOUR = "#c62828"
+
+
+@st.cache_data(show_spinner="Computing the overview…", max_entries=16)
+def _overview(
+    _wh: object, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str
+) -> ov_engine.Overview:
+    planset = PlanSet.from_toml_text(plans_toml, source="plans in use")
+    d = Definition.from_toml_text(definition_toml)
+    return ov_engine.overview(_wh, planset, d, reference, proposed)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _brief(
+    _wh: object, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str,
+    movers_months: int | None,
+) -> str:
+    ov = _overview(_wh, plans_toml, definition_toml, reference, proposed, version)
+    return brief.render_html(ov, movers_months)
+
+
+# ---------------------------------------------------------------------- cards
+def _delta(now: float | None, before: float | None, fmt: Callable[[float], str]) -> str | None:
+    """The change as the card shows it; None (no arrow) when there is none to show."""
+    if now is None or before is None or pd.isna(now) or pd.isna(before) or abs(now - before) < 1e-9:
+        return None
+    return fmt(now - before)
+
+
+def _cards(ov: ov_engine.Overview) -> None:
+    k, p = ov.kpis, ov.previous
+    when = ov.month.strftime("%b %Y")
+    before = "" if p is None else f" Delta: against {p.month.strftime('%b %Y')}."
+    first, second = st.columns(3), st.columns(3)
+    first[0].metric(
+        f"Revenue {when}: {ov.reference} (reference)", ui.money(k.revenue_reference),
+        delta=_delta(k.revenue_reference, p and p.revenue_reference, ui.money), border=True,
+        help="What the reference plan (today's contract) bills for this month, all accounts." + before,
+    )
+    first[1].metric(
+        f"Revenue {when}: {ov.proposed} (proposed)", ui.money(k.revenue_proposed),
+        delta=f"{ui.money(k.revenue_change)} vs reference", border=True,
+        delta_color="normal" if k.revenue_change else "off",
+        help="What the proposed plan would have billed for the same month and usage. "
+        "Delta: against the reference plan.",
+    )
+    first[2].metric(
+        f"Seat revenue at risk {when}", ui.money(k.seat_revenue_at_risk),
+        delta=_delta(k.seat_revenue_at_risk, p and p.seat_revenue_at_risk, ui.money),
+        delta_color="inverse", border=True,
+        help="Contracted seats beyond what the human workload needs (human hours / 120 h a seat) "
+        f"x each account's seat price, out of {ui.money(k.seat_revenue)} seat revenue." + before,
+    )
+    second[0].metric(
+        f"Billable outcomes {when}", ui.count(k.outcomes),
+        delta=_delta(k.outcomes, p and p.outcomes, ui.count), border=True,
+        help=f"Billable units under the definition {ov.definition_name}." + before,
+    )
+    second[1].metric(
+        f"Resolution rate {when}", ui.pct(k.resolution_rate),
+        delta=_delta(k.resolution_rate, p and p.resolution_rate, lambda v: ui.pct(v) + " pts"), border=True,
+        help=f"Tasks counted as one whole outcome / the {ui.count(k.ai_tasks)} tasks with the AI live." + before,
+    )
+    second[2].metric(
+        f"Gross margin {when}: {ov.proposed}", ui.money(k.margin),
+        delta=None if k.margin_pct is None else f"{ui.pct(k.margin_pct)} of revenue", delta_color="off",
+        border=True,
+        help=f"Proposed plan's revenue minus the cost to serve ({ui.money(k.cogs)}: model tokens and "
+        "per-task costs from the plans file's [costs]).",
+    )
+
+
+# ---------------------------------------------------------------------- trends
+def _layout(fig: go.Figure, title: str, y_format: str) -> go.Figure:
+    fig.update_layout(title=title, height=330, margin={"t": 50, "b": 10, "l": 10, "r": 10},
+                      legend={"orientation": "h", "y": -0.15}, hovermode="x unified")
+    fig.update_layout(yaxis={"tickformat": y_format, "rangemode": "tozero"})  # y2 keeps its own format
+    return fig
+
+
+def _revenue_chart(ov: ov_engine.Overview, every_plan: bool) -> go.Figure:
+    fig = go.Figure()
+    for plan, rows in ov.revenue_trend.groupby("plan", sort=False):
+        role = {ov.reference: "reference", ov.proposed: "proposed"}.get(str(plan))
+        if role is None and not every_plan:
+            continue
+        style = {"reference": {"color": REFERENCE_COLOUR, "dash": "dash", "width": 3},
+                 "proposed": {"color": PROPOSED_COLOUR, "width": 3}}.get(role or "", {"width": 1.5})
+        fig.add_scatter(x=rows["month"], y=rows["revenue"], name=f"{plan} ({role})" if role else str(plan),
+                        line=style, mode="lines+markers", hovertemplate="%{y:$,.0f}")
+    return _layout(fig, "Revenue by month", "$,.0f")
+
+
+def _activity_chart(ov: ov_engine.Overview) -> go.Figure:
+    act = ov.activity_trend
+    fig = go.Figure()
+    fig.add_bar(x=act["month"], y=act["billable_units"], name="billable outcomes",
+                marker_color="#90caf9", hovertemplate="%{y:,.0f}")
+    fig.add_scatter(x=act["month"], y=act["resolution_rate"], name="resolution rate", yaxis="y2",
+                    line={"color": PROPOSED_COLOUR, "width": 3}, hovertemplate="%{y:.1%}")
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "rangemode": "tozero",
+                              "showgrid": False})
+    return _layout(fig, "Billable outcomes and resolution rate", ",.0f")
+
+
+QUALITY = (
+    ("missed_issue_rate", "Missed-issue rate (QA-audited tasks)", ".1%"),
+    ("csat", "CSAT (1-5)", ".2f"),
+    ("reopen_rate", "Reopen rate", ".1%"),
+)
+
+
+def _quality_chart(ov: ov_engine.Overview, metric: str, title: str, fmt: str) -> go.Figure:
+    q = ov.quality_trend
+    fig = go.Figure()
+    fig.add_scatter(x=q["month"], y=q[f"{metric}_ai"], name="AI live", line={"color": PROPOSED_COLOUR, "width": 3},
+                    hovertemplate=f"%{{y:{fmt}}}")
+    fig.add_scatter(x=q["month"], y=q[f"{metric}_baseline"], name="human baseline",
+                    line={"color": BASELINE_COLOUR, "dash": "dash"}, hovertemplate=f"%{{y:{fmt}}}")
+    return _layout(fig, title, fmt)
+
+
+def _trends(ov: ov_engine.Overview) -> None:
+    st.subheader("Trends by month")
+    every_plan = st.toggle("Show every plan", value=False, key="overview.every_plan",
+                           help="Add every other plan of the plan set to the revenue chart "
+                           "(the reference and proposed plans are always drawn).")
+    left, right = st.columns(2)
+    left.plotly_chart(_revenue_chart(ov, every_plan), width="stretch")
+    right.plotly_chart(_activity_chart(ov), width="stretch")
+    cols = st.columns(3)
+    for col, (metric, title, fmt) in zip(cols, QUALITY, strict=True):
+        col.plotly_chart(_quality_chart(ov, metric, title, fmt), width="stretch")
+    st.caption(f"Quality compares tasks with the AI live against the human-only baseline; the reopen rate "
+               f"counts a return within {ov.reopen_window_hours:g} hours.")
+
+
+# ---------------------------------------------------------------------- movers
+MOVER_COLUMNS = ["account_id", "name", "reference_revenue", "revenue", "change", "change_pct"]
+
+
+def _movers_table(df: pd.DataFrame, empty: str, reference: str, proposed: str) -> None:
+    if df.empty:
+        st.info(empty)
+        return
+    st.dataframe(
+        df[MOVER_COLUMNS], hide_index=True, width="stretch",
+        column_config={
+            "account_id": "account", "name": "name",
+            "reference_revenue": st.column_config.NumberColumn(reference, format="dollar"),
+            "revenue": st.column_config.NumberColumn(proposed, format="dollar"),
+            "change": st.column_config.NumberColumn("change", format="dollar"),
+            "change_pct": st.column_config.NumberColumn("change %", format="percent"),
+        },
+    )
+
+
+def _movers(ov: ov_engine.Overview) -> int | None:
+    st.subheader("Top movers")
+    label = st.segmented_control(
+        "Period", list(ov_engine.MOVER_WINDOWS), default="this month", key="overview.movers_window",
+        help="The months over which each account's bill under the proposed plan is compared with the "
+        "reference plan, ending with this month.",
+    ) or "this month"
+    months = ov_engine.MOVER_WINDOWS[label]
+    changes = ov.account_changes(months)
+    gainers, losers = ov.top_movers(months)
+    span = brief.window_text(months, ov)
+    st.caption(
+        f"{span}: across all {len(changes)} accounts, {ov.proposed} bills "
+        f"{ui.money(changes['change'].sum())} against {ov.reference} "
+        f"({(changes['change'] > 0).sum()} pay more, {(changes['change'] < 0).sum()} pay less)."
+    )
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**Would pay more** under {ov.proposed} (the vendor gains)")
+        _movers_table(gainers, "No account would pay more in this period.", ov.reference, ov.proposed)
+    with right:
+        st.markdown(f"**Would pay less** under {ov.proposed} (the vendor loses)")
+        _movers_table(losers, "No account would pay less in this period.", ov.reference, ov.proposed)
+    return months
+
+
+# ---------------------------------------------------------------------- plans in force
+def _in_force(ov: ov_engine.Overview, sc: scenario.Scenario) -> None:
+    st.subheader("Definition and plans in force")
+    st.markdown(
+        f"Definition of resolved **{ov.definition_name}**, version `{ov.definition_version}`"
+        f"{' · ' + sc.definition.description.rstrip('.') if sc.definition.description else ''}. "
+        f"Plan set version `{ov.planset_version}`."
+    )
+    st.dataframe(ov.plans, hide_index=True, width="stretch",
+                 column_config={"description": st.column_config.TextColumn(width="large")})
+    st.caption("Versions are short hashes of the definition's knobs and of each plan's terms: the same "
+               "version means the same rules. Change them in the sidebar, on Resolution rules and in the Price lab.")
+
+
+def main() -> None:
+    ui.page_header(
+        "Overview",
+        "Where we stand and what is at risk: this month's revenue under today's plan and the proposed "
+        "one, outcomes and quality over time, and the accounts that move most.",
+    )
+    wh = ui.require_data()
+    sc = scenario.current()
+    key = (scenario.plans_toml(), sc.definition.to_toml(), sc.reference_plan, sc.proposed_plan, ui.data_version())
+    ov = ui.guarded(lambda: _overview(wh, *key))
+    partial = "" if ov.month_complete else " The data holds only part of this month, so figures are partial."
+    st.caption(
+        f"**This month = {brief.month_label(ov.month)}**, the last complete month in the data.{partial} "
+        f"Reference plan **{ov.reference}**, proposed plan **{ov.proposed}**, definition "
+        f"**{ov.definition_name}** (`{ov.definition_version}`): change them in the sidebar."
+    )
+    _cards(ov)
+    _trends(ov)
+    months = _movers(ov)
+    _in_force(ov, sc)
+    html = ui.guarded(lambda: _brief(wh, *key, months))
+    st.download_button(
+        "Download the one-page brief (HTML)", html, file_name=f"brief_{ov.month.strftime('%Y-%m')}.html",
+        mime="text/html", icon=":material/download:", type="primary",
+        help="This page as one self-contained HTML page (no network needed; prints to PDF from any browser). "
+        "Top movers follow the period chosen above.",
+    )
+
+
+main()

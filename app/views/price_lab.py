@@ -1,0 +1,251 @@
+"""Price lab (pricing team): every plan on the same history, per account and month.
+
+Draws what `pricing.price_lab` computed: revenue and margin by month for every
+plan, winners and losers against the reference plan, the per-outcome price sweep
+with its break-even price, and seat erosion. Plans are edited here (a form for
+the main knobs, or the TOML itself) and shared with every page via the scenario.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+import plotly.express as px
+import plotly.graph_objects as go
+import scenario
+import streamlit as st
+import ui
+
+from outcome_pricing import pricing
+from outcome_pricing.definitions import Definition
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.plans import Metric, PlanSet
+
+
+@st.cache_data(show_spinner="Pricing every plan on the history…", max_entries=16)
+def _lab(_wh: object, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: int) -> pricing.PriceLab:
+    planset = PlanSet.from_toml_text(plans_toml)
+    d = Definition.from_toml_text(definition_toml)
+    return pricing.price_lab(_wh, planset, d, reference, proposed)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- editing plans
+def _widget_key(*parts: object) -> str:
+    """Keys that change with the plans, so every input starts from the plan's current value
+    (a key that outlived an edit would hold the old value and undo the edit)."""
+    version = hashlib.sha1(scenario.plans_toml().encode()).hexdigest()[:10]
+    return ".".join(["lab", version, *map(str, parts)])
+
+
+def _knob_form(planset: PlanSet, plan_name: str) -> PlanSet | None:
+    """Number inputs for one plan's main knobs; the edited plan set, or None if unchanged."""
+    plan = planset.plan(plan_name)
+    fields: dict[str, float] = {}
+    cols = st.columns(3)
+    for col, key in zip(cols, ("platform_fee", "minimum", "cap"), strict=True):
+        value = float(getattr(plan, key))
+        new = col.number_input(key.replace("_", " ").capitalize() + " ($/month)", min_value=0.0, value=value,
+                               step=10.0, format="%.2f", key=_widget_key(plan_name, key))
+        if new != value:
+            fields[key] = round(new, 2)
+    charges: dict[int, dict[str, float]] = {}
+    for i, charge in enumerate(plan.charges):
+        left, right = st.columns(2)
+        included = float(charge.included)
+        new_inc = left.number_input(f"{charge.name}: included units", min_value=0.0, value=included, step=10.0,
+                                    key=_widget_key(plan_name, i, "included"))
+        changes: dict[str, float] = {}
+        if new_inc != included:
+            changes["included"] = new_inc
+        if charge.price is not None and not charge.account_price:
+            price = float(charge.price)
+            new_price = right.number_input(f"{charge.name}: unit price ($)", min_value=0.0, value=price, step=0.01,
+                                           format="%.4f", key=_widget_key(plan_name, i, "price"))
+            if new_price != price:
+                changes["price"] = round(new_price, 6)
+        else:
+            right.caption(f"{charge.name}: {charge.price_text()} (edit tiers in the TOML tab)")
+        if changes:
+            charges[i] = changes
+    if not fields and not charges:
+        return None
+    return planset.edited(plan_name, fields, charges)
+
+
+def _plan_editor(sc: scenario.Scenario) -> None:
+    with st.expander("Edit plans", expanded=False, icon=":material/edit:"):
+        form_tab, toml_tab = st.tabs(["Main knobs", "TOML"])
+        with form_tab:
+            plan_name = st.selectbox("Plan", sc.planset.names, index=sc.planset.names.index(sc.proposed_plan),
+                                     key="lab.edit_plan")
+            try:
+                edited = _knob_form(sc.planset, plan_name)
+            except ConfigError as exc:
+                ui.show_error(exc)
+                edited = None
+            if edited is not None:
+                scenario.set_plans_toml(edited.to_toml())
+                st.rerun()
+        with toml_tab:
+            text = st.text_area("Plans TOML", value=scenario.plans_toml(), height=360, key=_widget_key("toml"))
+            upload = st.file_uploader("Upload a plans TOML", type=["toml"], key="lab.upload")
+            left, mid, right = st.columns(3)
+            if left.button("Apply TOML", icon=":material/check:"):
+                _apply_text(text)
+            if upload is not None and mid.button("Use uploaded file", icon=":material/upload:"):
+                _apply_text(upload.getvalue().decode("utf-8", errors="replace"), upload.name)
+            right.download_button("Download plans.toml", scenario.plans_toml(), file_name="plans.toml",
+                                  mime="application/toml", icon=":material/download:")
+            if st.button("Back to the example plans", icon=":material/restart_alt:"):
+                scenario.set_plans_toml(pricing.example_plans_text())
+                st.rerun()
+
+
+def _apply_text(text: str, source: str = "plans TOML") -> None:
+    try:
+        PlanSet.from_toml_text(text, source=source)
+    except ConfigError as exc:
+        ui.show_error(exc)
+        return
+    scenario.set_plans_toml(text)
+    st.rerun()
+
+
+# ---------------------------------------------------------------------- drawing
+def _outcome_price_input(sc: scenario.Scenario) -> None:
+    """The one knob everybody asks about: the proposed plan's per-outcome price."""
+    plan = sc.planset.plan(sc.proposed_plan)
+    charge = next((c for c in plan.charges if c.metric is Metric.OUTCOMES and not c.account_price), None)
+    if charge is None:
+        st.caption(f"Plan **{plan.name}** has no outcome charge; pick one with outcomes to sweep its price.")
+        return
+    current = float(charge.price if charge.price is not None else charge.tiers[0].price)
+    new = st.number_input(f"Per-outcome price of **{plan.name}** ($)", min_value=0.0, value=current, step=0.05,
+                          format="%.2f", key=_widget_key("outcome_price", plan.name))
+    if round(new, 6) != round(current, 6):
+        edited = sc.planset.replace_plan(plan.with_outcome_price(Decimal(str(round(new, 6)))))
+        scenario.set_plans_toml(edited.to_toml())
+        st.rerun()
+
+
+def _totals(lab: pricing.PriceLab, proposed: str) -> None:
+    totals = lab.backtest.totals().set_index("plan")
+    ref = lab.backtest.reference
+    cols = st.columns(4)
+    cols[0].metric(f"Revenue, {ref} (reference)", ui.money(totals.loc[ref, "revenue"]))
+    cols[1].metric(f"Revenue, {proposed}", ui.money(totals.loc[proposed, "revenue"]),
+                   delta=ui.money(totals.loc[proposed, "change_vs_reference"]))
+    cols[2].metric(f"Margin, {proposed}", ui.money(totals.loc[proposed, "margin"]),
+                   delta=ui.pct(totals.loc[proposed, "margin_pct"]), delta_color="off")
+    sweep = lab.sweep
+    cols[3].metric("Break-even per-outcome price", "—" if sweep is None else ui.money(sweep.break_even_price, cents=True),
+                   help="The per-outcome price at which the swept plan earns what the reference plan earns (whole history).")
+    st.dataframe(
+        totals.reset_index(),
+        hide_index=True,
+        column_config={
+            "revenue": ui.MONEY_COLUMN, "cogs": ui.MONEY_COLUMN, "margin": ui.MONEY_COLUMN,
+            "margin_pct": ui.PCT_COLUMN, "change_vs_reference": ui.MONEY_COLUMN,
+        },
+    )
+
+
+def _portfolio(lab: pricing.PriceLab) -> None:
+    port = lab.backtest.portfolio()
+    port["plan"] = port["plan"].astype(str)
+    left, right = st.columns(2)
+    left.plotly_chart(px.line(port, x="month", y="revenue", color="plan", markers=True,
+                              title="Revenue by month, every plan"), width="stretch")
+    right.plotly_chart(px.line(port, x="month", y="margin", color="plan", markers=True,
+                               title="Margin by month (revenue minus cost to serve)"), width="stretch")
+
+
+def _winners_losers(lab: pricing.PriceLab, proposed: str) -> None:
+    changes = lab.backtest.account_changes(proposed)
+    changes["label"] = changes["name"].fillna(changes["account_id"])
+    fig = px.bar(changes, x="label", y="change", color=changes["change"] > 0,
+                 color_discrete_map={True: "#2e7d32", False: "#c62828"},
+                 title=f"Change per account, {proposed} vs {lab.backtest.reference} (whole history)",
+                 labels={"label": "account", "change": "change ($)", "color": "pays more"})
+    st.plotly_chart(fig, width="stretch")
+    st.dataframe(
+        changes[["account_id", "name", "segment", "reference_revenue", "revenue", "change", "change_pct"]],
+        hide_index=True,
+        column_config={
+            "reference_revenue": ui.MONEY_COLUMN, "revenue": ui.MONEY_COLUMN, "change": ui.MONEY_COLUMN,
+            "change_pct": ui.PCT_COLUMN,
+        },
+    )
+
+
+def _sweep(lab: pricing.PriceLab) -> None:
+    sweep = lab.sweep
+    if sweep is None:
+        st.info("No plan has an outcome charge, so there is no per-outcome price to sweep.")
+        return
+    port = sweep.portfolio
+    fig = go.Figure()
+    fig.add_scatter(x=port["price"], y=port["revenue"], name=f"revenue, {sweep.plan}")
+    fig.add_scatter(x=port["price"], y=port["margin"], name=f"margin, {sweep.plan}")
+    fig.add_scatter(x=port["price"], y=port["reference_revenue"], name=f"revenue, {sweep.reference}",
+                    line={"dash": "dash"})
+    if sweep.break_even_price == sweep.break_even_price:  # not NaN
+        fig.add_vline(x=sweep.break_even_price, line_dash="dot",
+                      annotation_text=f"break-even {ui.money(sweep.break_even_price, cents=True)}")
+    fig.add_vline(x=sweep.current_price, line_color="gray",
+                  annotation_text=f"current {ui.money(sweep.current_price, cents=True)}", annotation_position="bottom")
+    fig.update_layout(title=f"Per-outcome price sweep of {sweep.plan} (portfolio, whole history)",
+                      xaxis_title="price per outcome ($)", yaxis_title="$")
+    st.plotly_chart(fig, width="stretch")
+    be = sweep.break_even.sort_values("break_even_price")
+    left, right = st.columns([3, 2])
+    fig = px.bar(be, x="account_id", y="break_even_price", log_y=True,
+                 title="Break-even per-outcome price per account (log scale; line: current price)",
+                 labels={"break_even_price": "break-even price ($)", "account_id": "account"})
+    fig.add_hline(y=sweep.current_price, line_dash="dot")
+    left.plotly_chart(fig, width="stretch")
+    right.dataframe(be, hide_index=True, column_config={
+        "reference_revenue": ui.MONEY_COLUMN,
+        "break_even_price": st.column_config.NumberColumn(format="$%.2f"),
+        "outcomes": st.column_config.NumberColumn(format="%.1f"),
+    })
+
+
+def _seat_erosion(lab: pricing.PriceLab) -> None:
+    erosion = lab.backtest.seat_erosion()
+    left, right = st.columns(2)
+    left.plotly_chart(px.line(erosion, x="month", y=["seats", "seats_needed"], markers=True,
+                              title="Contracted seats vs seats needed (120 h a seat)"),
+                      width="stretch")
+    right.plotly_chart(px.bar(erosion, x="month", y="seat_revenue_at_risk",
+                              title="Seat revenue at risk (unneeded seats x seat price)"), width="stretch")
+
+
+def main() -> None:
+    ui.page_header(
+        "Price lab",
+        "What would each plan have earned from every account, month by month, with margin? "
+        "Change a price and see who pays more, who pays less, and where per-outcome pricing breaks even with seats.",
+    )
+    wh = ui.require_data()
+    sc = scenario.current()
+    _plan_editor(sc)
+    _outcome_price_input(sc)
+    lab = ui.guarded(lambda: _lab(wh, scenario.plans_toml(), sc.definition.to_toml(), sc.reference_plan,
+                                  sc.proposed_plan, ui.data_version()))
+    st.caption(f"Definition **{sc.definition.name}** (version {sc.definition.version}); "
+               f"reference plan **{lab.backtest.reference}**.")
+    _totals(lab, sc.proposed_plan)
+    tabs = st.tabs(["Revenue and margin", "Winners and losers", "Price sweep", "Seat erosion"])
+    with tabs[0]:
+        _portfolio(lab)
+    with tabs[1]:
+        _winners_losers(lab, sc.proposed_plan)
+    with tabs[2]:
+        _sweep(lab)
+    with tabs[3]:
+        _seat_erosion(lab)
+
+
+main()

@@ -1,0 +1,276 @@
+"""Resolution rules (pricing team): what counts as a billable outcome, and what it does.
+
+Pick a preset or set each knob; see billable outcomes and the resolution rate by
+month, the funnel of reason codes, two definitions side by side per account, the
+sensitivity to each knob, and the evidence behind any reason code. The engine
+(`outcome_pricing.definitions`) computes everything; this page draws.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import scenario
+import streamlit as st
+import ui
+from plotly.subplots import make_subplots
+
+from outcome_pricing import cube
+from outcome_pricing import definitions as defs
+from outcome_pricing.definitions import KNOBS, REASONS, Definition, presets
+from outcome_pricing.errors import ConfigError
+
+EVIDENCE_ROWS = 200
+ALL_ACCOUNTS = "(all accounts)"
+
+
+# ---------------------------------------------------------------------- cached engine calls
+# Keyed on the definition's TOML (name + knobs) and the data version; the warehouse as _wh.
+@st.cache_data(show_spinner=False, max_entries=64)
+def _outcomes(_wh: Any, definition_toml: str, by: tuple[str, ...], version: str) -> pd.DataFrame:
+    return defs.outcomes(_wh, Definition.from_toml_text(definition_toml), by=by)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _funnel(_wh: Any, definition_toml: str, version: str) -> pd.DataFrame:
+    return defs.funnel(_wh, Definition.from_toml_text(definition_toml))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _compare(_wh: Any, toml_a: str, toml_b: str, version: str) -> pd.DataFrame:
+    return defs.compare(_wh, Definition.from_toml_text(toml_a), Definition.from_toml_text(toml_b))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _sensitivity(_wh: Any, definition_toml: str, version: str) -> pd.DataFrame:
+    return defs.sensitivity(_wh, Definition.from_toml_text(definition_toml))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _evidence(_wh: Any, definition_toml: str, reason: str, account: str | None, version: str) -> pd.DataFrame:
+    d = Definition.from_toml_text(definition_toml)
+    return defs.evaluate_tasks(_wh, d, account_id=account, reason=reason, limit=EVIDENCE_ROWS)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _accounts(_wh: Any, version: str) -> list[str]:
+    return defs.outcomes(_wh, presets()[scenario.DEFAULT_PRESET], by=("account_id",))["account_id"].tolist()
+
+
+# ---------------------------------------------------------------------- knobs
+def _key(knob: str) -> str:
+    return f"rr.knob.{knob}"
+
+
+_SYNCED = "rr.synced"
+_PRESET_PICK = "rr.preset"
+_UPLOAD = "rr.upload"
+
+
+def _sync_widgets(d: Definition) -> None:
+    """Show the scenario's definition in the knob widgets (it may have changed in the sidebar)."""
+    stamp = f"{d.name}:{d.version}"
+    if st.session_state.get(_SYNCED) == stamp:
+        return
+    for knob in KNOBS:
+        value = getattr(d, knob.name)
+        st.session_state[_key(knob.name)] = float(value) if knob.name == "partial_credit" else value
+    st.session_state[_PRESET_PICK] = scenario.preset_name(d)
+    st.session_state[_SYNCED] = stamp
+
+
+def _knobs_changed() -> None:
+    """Widget callback (runs before the script): the edited knobs become a custom definition."""
+    values = {knob.name: st.session_state[_key(knob.name)] for knob in KNOBS}
+    try:
+        d = Definition.from_mapping({"name": scenario.CUSTOM, **values}, "the knobs")
+    except ConfigError as exc:
+        st.session_state["rr.knob_error"] = str(exc)
+        return
+    st.session_state.pop("rr.knob_error", None)
+    scenario.set_definition(d)
+    st.session_state[_SYNCED] = f"{d.name}:{d.version}"
+    st.session_state[_PRESET_PICK] = scenario.preset_name(d)
+
+
+def _preset_picked() -> None:
+    pick = st.session_state[_PRESET_PICK]
+    if pick != scenario.CUSTOM:
+        scenario.set_definition(presets()[pick])
+
+
+def _uploaded() -> None:
+    file = st.session_state.get(_UPLOAD)
+    if file is None:
+        return
+    try:
+        d = Definition.from_toml_text(file.getvalue().decode("utf-8"), source=file.name)
+    except (ConfigError, UnicodeDecodeError) as exc:
+        st.session_state["rr.knob_error"] = str(exc)
+        return
+    st.session_state.pop("rr.knob_error", None)
+    scenario.set_definition(d)
+
+
+def _knob_panel(d: Definition) -> None:
+    _sync_widgets(d)
+    options = [*presets(), *([scenario.CUSTOM] if scenario.preset_name(d) == scenario.CUSTOM else [])]
+    top = st.columns([2, 3])
+    top[0].selectbox(
+        "Start from a preset", options, key=_PRESET_PICK, on_change=_preset_picked,
+        help="Presets are modelled on public descriptions of vendors' billing rules, not the vendors' "
+        "own rules. Changing any knob below makes a custom definition.",
+    )
+    top[1].markdown(f"**{d.name}** · version `{d.version}`  \n{d.description or 'Custom knobs.'}")
+    cols = st.columns(3)
+    for i, knob in enumerate(KNOBS):
+        _knob_widget(cols[i % 3], knob)
+    if "rr.knob_error" in st.session_state:
+        st.error(f"**Not applied.** {st.session_state['rr.knob_error']}")
+
+
+def _knob_widget(col: Any, knob: defs.Knob) -> None:
+    common = {"key": _key(knob.name), "help": knob.help, "on_change": _knobs_changed}
+    if knob.kind is bool:
+        col.toggle(knob.label, **common)
+    elif knob.choices:
+        col.selectbox(knob.label, knob.choices, format_func=lambda c: c.replace("_", " "), **common)
+    elif knob.name == "partial_credit":
+        col.slider(knob.label, 0.0, 1.0, step=0.05, **common)
+    elif knob.kind is int:
+        col.slider(knob.label, int(knob.minimum or 0), int(knob.maximum or 0), step=1, **common)
+    else:  # hours: the values the cube answers at once (a TOML file may bring another)
+        current = st.session_state.get(_key(knob.name))
+        options = sorted({*cube.HOUR_GRID, *([current] if current is not None else [])})
+        col.select_slider(knob.label, options, format_func=lambda h: f"{h:g} h", **common)
+
+
+# ---------------------------------------------------------------------- figures
+def _headline(total: pd.Series) -> None:
+    cols = st.columns(4)
+    cols[0].metric("Billable outcomes", ui.count(total["billable_units"]))
+    rate = None if pd.isna(total["resolution_rate"]) else float(total["resolution_rate"])
+    cols[1].metric("Resolution rate", ui.pct(rate), help="Tasks counted as a whole outcome / tasks with the AI live.")
+    cols[2].metric("Tasks with the AI live", ui.count(total["ai_tasks"]))
+    cols[3].metric("All tasks", ui.count(total["tasks"]))
+
+
+def _by_month(monthly: pd.DataFrame) -> None:
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=monthly["month"], y=monthly["billable_units"], name="Billable outcomes"))
+    fig.add_trace(go.Scatter(x=monthly["month"], y=monthly["resolution_rate"], name="Resolution rate",
+                             mode="lines+markers"), secondary_y=True)
+    fig.update_yaxes(title_text="Billable outcomes", secondary_y=False)
+    fig.update_yaxes(title_text="Resolution rate", tickformat=".0%", secondary_y=True)
+    fig.update_layout(title="Billable outcomes and resolution rate by month", legend_orientation="h")
+    st.plotly_chart(fig, width="stretch")
+
+
+def _funnel_chart(funnel: pd.DataFrame) -> None:
+    fig = go.Figure(go.Funnel(y=funnel["stage"], x=funnel["tasks"], textinfo="value+percent initial"))
+    fig.update_layout(title="From all tasks to billable ones (each stage removes one reason code)")
+    st.plotly_chart(fig, width="stretch")
+    shown = funnel.rename(columns={"removed": "removed here", "reason": "reason code"})
+    st.dataframe(shown, hide_index=True, column_config={"share": ui.PCT_COLUMN})
+
+
+def _comparison(wh: Any, d: Definition) -> None:
+    names = list(presets())
+    default = next(n for n in names if n != d.name)
+    other_name = st.selectbox("Compare with", names, index=names.index(default),
+                              help="A second definition; the table shows each account's outcomes under both.")
+    other = presets()[other_name]
+    version = ui.data_version()
+    a = _outcomes(wh, d.to_toml(), (), version).iloc[0]
+    b = _outcomes(wh, other.to_toml(), (), version).iloc[0]
+    cols = st.columns(3)
+    cols[0].metric(f"{d.name} ({d.version})", ui.count(a["billable_units"]))
+    cols[1].metric(f"{other.name} ({other.version})", ui.count(b["billable_units"]),
+                   delta=ui.count(b["billable_units"] - a["billable_units"]))
+    ra, rb = _rate(a), _rate(b)
+    cols[2].metric(f"Resolution rate, {other.name}", ui.pct(rb),
+                   delta=None if ra is None or rb is None else f"{(rb - ra) * 100:+.1f} pp")
+    per_account = _compare(wh, d.to_toml(), other.to_toml(), version)
+    top = per_account.head(25).iloc[::-1]
+    fig = go.Figure(go.Bar(y=top["account_id"], x=top["change"], orientation="h",
+                           marker_color=["#2e7d32" if v >= 0 else "#c62828" for v in top["change"]]))
+    fig.update_layout(title=f"Outcomes gained or lost per account moving to {other.name} (largest 25)",
+                      xaxis_title="Change in billable outcomes", height=max(300, 22 * len(top) + 120))
+    st.plotly_chart(fig, width="stretch")
+    st.dataframe(
+        per_account.rename(columns={"units_a": d.name, "units_b": other.name}),
+        hide_index=True, column_config={"change_pct": ui.PCT_COLUMN},
+    )
+
+
+def _rate(row: pd.Series) -> float | None:
+    return None if pd.isna(row["resolution_rate"]) else float(row["resolution_rate"])
+
+
+def _tornado(sens: pd.DataFrame) -> None:
+    order = sens.groupby("label")["change"].apply(lambda s: s.abs().max()).sort_values().index.tolist()
+    fig = go.Figure()
+    colors = {"lower": "#1565c0", "higher": "#ef6c00", "other": "#6a1b9a"}
+    for side, part in sens.groupby("side"):
+        fig.add_trace(go.Bar(y=part["label"], x=part["change"], orientation="h", name=f"{side} value",
+                             text=part["value"], marker_color=colors.get(str(side)),
+                             hovertemplate="%{y}: %{text} → %{x:+,.0f} outcomes<extra></extra>"))
+    fig.update_layout(barmode="overlay", title="Change in billable outcomes when one knob moves to a neighbouring value",
+                      yaxis={"categoryorder": "array", "categoryarray": order}, xaxis_title="Change in billable outcomes")
+    st.plotly_chart(fig, width="stretch")
+    st.dataframe(sens.drop(columns=["knob"]), hide_index=True)
+
+
+def _evidence_panel(wh: Any, d: Definition) -> None:
+    left, right = st.columns(2)
+    reason = left.selectbox("Reason code", [r.value for r in REASONS], index=REASONS.index(defs.Reason.ASSUMED),
+                            help="Show sample tasks that got this reason code under the definition.")
+    accounts = [ALL_ACCOUNTS, *_accounts(wh, ui.data_version())]
+    account = right.selectbox("Account", accounts)
+    st.caption(f"Why: {defs.explain_reason(reason, d)}")
+    rows = _evidence(wh, d.to_toml(), reason, None if account == ALL_ACCOUNTS else account, ui.data_version())
+    st.caption(f"First {len(rows):,} task(s) by task id (at most {EVIDENCE_ROWS}).")
+    st.dataframe(rows, hide_index=True)
+
+
+def _toml_panel(d: Definition) -> None:
+    left, right = st.columns(2)
+    left.download_button("Download definition (TOML)", d.to_toml(), file_name=f"{d.name}-{d.version}.toml",
+                         mime="application/toml", icon=":material/download:")
+    right.file_uploader("Upload a definition (TOML)", type=["toml"], key=_UPLOAD, on_change=_uploaded,
+                        help="A definition file, e.g. one kept with a contract; it becomes the scenario's definition.")
+    st.code(d.to_toml(), language="toml")
+
+
+# ---------------------------------------------------------------------- page
+def main() -> None:
+    ui.page_header(
+        "Resolution rules",
+        "What counts as a billable outcome? Set the rules, see what they do to every account and month, "
+        "and check the evidence behind each count.",
+    )
+    wh = ui.require_data()
+    with st.expander("Definition of resolved", expanded=True, icon=":material/rule:"):
+        _knob_panel(scenario.definition())
+    d = scenario.definition()
+    version = ui.data_version()
+    toml = d.to_toml()
+    _headline(_outcomes(wh, toml, (), version).iloc[0])
+    tabs = st.tabs(["By month", "Funnel", "Compare definitions", "Sensitivity", "Evidence", "TOML"])
+    with tabs[0]:
+        _by_month(_outcomes(wh, toml, ("month",), version))
+    with tabs[1]:
+        _funnel_chart(_funnel(wh, toml, version))
+    with tabs[2]:
+        _comparison(wh, d)
+    with tabs[3]:
+        _tornado(_sensitivity(wh, toml, version))
+    with tabs[4]:
+        _evidence_panel(wh, d)
+    with tabs[5]:
+        _toml_panel(d)
+
+
+main()

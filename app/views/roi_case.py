@@ -1,0 +1,357 @@
+"""ROI case (sales): a customer's risk-adjusted multi-year business case, shareable as a link.
+
+Draws what `roi` computed: choose an account, a prospect described by hand or
+a prospect's uploaded logs; the plan and definition (defaults from the
+sidebar scenario); adjust any assumption. The inputs live in the URL
+(`?mode=account&account=A0001&plan=per-outcome&years=3&rate=0.1&risk=0.2...`)
+so the link reopens the same case; `roi.request_from_query` validates them
+and every bad value falls back to its default with a notice naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import scenario
+import streamlit as st
+import ui
+
+from outcome_pricing import report, roi
+from outcome_pricing.definitions import Definition
+from outcome_pricing.exports import to_safe_csv
+from outcome_pricing.plans import PlanSet
+
+SCENARIO_DEFINITION = "the scenario's definition"
+MODE_LABELS = {"account": "Account in the warehouse", "prospect": "Prospect (by hand)",
+               "upload": "Prospect (upload logs)"}
+K = "roi."  # session-state key prefix of this page
+
+
+# ------------------------------------------------------------------ cached engine calls
+@st.cache_data(show_spinner=False, max_entries=4)
+def _accounts(_wh: Any, version: int) -> list[str]:
+    return roi.account_ids(_wh)
+
+
+@st.cache_data(show_spinner="Measuring from the logs…", max_entries=64)
+def _measure_account(_wh: Any, version: int, account: str, plans_toml: str, plan: str,
+                     definition_toml: str) -> roi.Measured:
+    ctx = roi.CaseContext(PlanSet.from_toml_text(plans_toml), plan, Definition.from_toml_text(definition_toml))
+    return roi.measure_account(_wh, account, ctx)
+
+
+@st.cache_data(show_spinner="Measuring the portfolio…", max_entries=64)
+def _measure_prospect(_wh: Any, version: int, prospect: roi.Prospect, plans_toml: str, plan: str,
+                      definition_toml: str) -> roi.Measured:
+    ctx = roi.CaseContext(PlanSet.from_toml_text(plans_toml), plan, Definition.from_toml_text(definition_toml))
+    return roi.measure_prospect(_wh, prospect, ctx)
+
+
+# ------------------------------------------------------------------ the URL
+def _request_from_url(accounts: list[str], sc: scenario.Scenario) -> None:
+    """First run of the page in this session: the widgets start from the link."""
+    query = {k: st.query_params[k] for k in roi.URL_KEYS if k in st.query_params}
+    req, notices = roi.request_from_query(
+        query, accounts=accounts, plans=list(sc.planset.names),
+        definitions=list(Definition.presets()), default_plan=sc.proposed_plan or sc.planset.names[0],
+    )
+    st.session_state[K + "notices"] = notices
+    st.session_state.pop(K + "opened", None)
+    st.session_state[K + "overrides"] = dict(req.overrides)
+    defaults = {
+        "mode": req.mode, "account": req.account, "plan": req.plan,
+        "definition": req.definition or SCENARIO_DEFINITION, "years": req.years,
+        "rate": req.discount_rate, "risk": req.risk_adjustment, "prospect": req.prospect_name,
+        "human_minutes": req.human_minutes,
+    }
+    for key, value in defaults.items():
+        st.session_state[K + key] = value
+    prospect = req.prospect()
+    for key in roi.PROSPECT_KEYS:
+        st.session_state[K + "p." + key] = float(getattr(prospect, key))
+
+
+def _write_url(req: roi.CaseRequest) -> None:
+    """Keep the address bar equal to the case on screen (only this page's parameters)."""
+    wanted = req.to_query()
+    for key in roi.URL_KEYS:
+        if key not in wanted and key in st.query_params:
+            del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+# ------------------------------------------------------------------ inputs
+def _choose_case(accounts: list[str], sc: scenario.Scenario) -> tuple[str, Definition]:
+    mode = st.segmented_control("Case for", list(MODE_LABELS), format_func=MODE_LABELS.get,
+                                key=K + "mode", required=True)
+    names = list(sc.planset.names)
+    # The plan set (Price lab) or the data (Data page) may have changed since the choice.
+    if st.session_state.get(K + "plan") not in names:
+        st.session_state[K + "plan"] = sc.proposed_plan or names[0]
+    if accounts and st.session_state.get(K + "account") not in accounts:
+        st.session_state[K + "account"] = accounts[0]
+    left, mid, right = st.columns(3)
+    if mode == "account":
+        left.selectbox("Account", accounts, key=K + "account",
+                       help="An account in the warehouse: every measurable assumption comes from its own logs.")
+    elif mode == "prospect":
+        left.text_input("Prospect name", key=K + "prospect", max_chars=roi.MAX_NAME_LENGTH)
+    mid.selectbox("Plan", names, key=K + "plan", help="The plan the customer would buy (from the sidebar's plan set).")
+    presets = Definition.presets()
+    choice = right.selectbox("Definition of resolved", [SCENARIO_DEFINITION, *presets], key=K + "definition",
+                             help="The rules that decide which tasks are billable outcomes under the plan.")
+    return str(mode), sc.definition if choice == SCENARIO_DEFINITION else presets[choice]
+
+
+def _frame_inputs() -> None:
+    a, b, c = st.columns(3)
+    a.number_input("Years", 1, roi.MAX_YEARS, step=1, key=K + "years",
+                   help="Horizon of the case after the initial investment (TEI uses 3).")
+    b.number_input("Discount rate", 0.0, 1.0, step=0.01, format="%.2f", key=K + "rate",
+                   help="Yearly rate for later years; year 0 is not discounted. Forrester uses 10% "
+                   "(typically 8% to 16%).")
+    c.number_input("Risk adjustment", 0.0, 1.0, step=0.05, format="%.2f", key=K + "risk",
+                   help="Haircut on every benefit line (0.20 = benefits counted at 80%). "
+                   "Per line below under Assumptions.")
+
+
+def _prospect_inputs() -> None:
+    cols = st.columns(5)
+    cols[0].number_input("Tasks per month", 0.0, roi.SPECS["monthly_volume"].maximum, step=500.0,
+                         key=K + "p.monthly_volume", help=roi.SPECS["monthly_volume"].help)
+    cols[1].number_input("Human minutes per task today", *roi.HUMAN_MINUTES_RANGE, step=0.5,
+                         key=K + "human_minutes",
+                         help="Handling time without the AI; the portfolio's measured saving is applied to it.")
+    cols[2].number_input("Agent hourly cost ($)", 0.0, roi.SPECS["agent_hourly_cost"].maximum, step=1.0,
+                         key=K + "p.agent_hourly_cost", help=roi.SPECS["agent_hourly_cost"].help)
+    cols[3].number_input("Seats today", 0.0, roi.SPECS["seats"].maximum, step=1.0,
+                         key=K + "p.seats", help=roi.SPECS["seats"].help)
+    cols[4].number_input("Seat price per month ($)", 0.0, roi.SPECS["seat_price"].maximum, step=5.0,
+                         key=K + "p.seat_price", help=roi.SPECS["seat_price"].help)
+
+
+def _upload_inputs() -> tuple[Any, str] | None:
+    """A prospect's logs in a throw-away in-memory warehouse, kept for this session only."""
+    left, right = st.columns(2)
+    tasks = left.file_uploader("Prospect's task logs (CSV or Parquet)", type=["csv", "parquet", "pq"],
+                               key=K + "upload.tasks")
+    accounts = right.file_uploader("Their accounts file (optional)", type=["csv", "parquet", "pq"],
+                                   key=K + "upload.accounts")
+    if tasks is None:
+        st.info("Upload the prospect's task logs (the same columns as the Data page). They are read "
+                "into memory for this case only and never stored. A shared link cannot carry the "
+                "file: upload it again to reopen the case.")
+        return None
+    files = [f for f in (tasks, accounts) if f is not None]
+    digest = hashlib.sha256(b"".join(f.getvalue() for f in files)).hexdigest()[:16]
+    cache = st.session_state.setdefault(K + "upload.cache", {})
+    if digest not in cache:
+        cache.clear()  # one uploaded prospect per session is enough
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = []
+            for f in files:
+                path = Path(tmp) / Path(f.name).name
+                path.write_bytes(f.getvalue())
+                paths.append(path)
+            cache[digest] = ui.guarded(lambda: roi.load_prospect_logs(
+                paths[0], paths[1] if len(paths) > 1 else None,
+                tasks_name=tasks.name, accounts_name=accounts.name if accounts else None))
+    wh = cache[digest]
+    ids = roi.account_ids(wh)
+    account = st.selectbox("Account in the file", ids, key=K + "upload.account") if len(ids) > 1 else ids[0]
+    return wh, str(account)
+
+
+def _assumption_inputs(measured: roi.Measured, req: roi.CaseRequest) -> None:
+    """One input per assumption, starting at its measured, default or derived value; a changed
+    value becomes an entered one (and goes into the link)."""
+    overrides: dict[str, float] = st.session_state[K + "overrides"]
+    reference = roi.editable_assumptions(measured, req.settings())
+    skip = set(roi.PROSPECT_KEYS) if req.mode == "prospect" else set()
+    with st.expander("Assumptions (each with its source; change any value to enter your own)"):
+        if st.button("Reset to measured values", key=K + "reset"):
+            overrides.clear()
+            for widget in [k for k in st.session_state if str(k).startswith(K + "a.")]:
+                del st.session_state[widget]
+            st.rerun()
+        cols = st.columns(3)
+        for i, (key, ref) in enumerate((k, a) for k, a in reference.items() if k not in skip):
+            spec = ref.spec
+            value = cols[i % 3].number_input(
+                f"{spec.label} ({spec.unit})", spec.minimum, spec.maximum, overrides.get(key, ref.value),
+                format="%.4f" if spec.unit == "fraction" else "%.2f",
+                key=f"{K}a.{key}.{ref.value:.12g}",  # a new reference starts a new input
+                help=f"{spec.help}\n\nWithout an entry: {ref.value:,.4g} ({ref.source_text()})",
+            )
+            if abs(value - ref.value) <= 1e-9 * max(1.0, abs(ref.value)):
+                overrides.pop(key, None)
+            else:
+                overrides[key] = float(value)
+
+
+# ------------------------------------------------------------------ drawing
+MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!<>|~$"
+
+
+def _plain(text: str) -> str:
+    """User text shown as itself in markdown (a name like **x** or [x](y) stays literal)."""
+    return "".join(f"\\{c}" if c in MARKDOWN_SPECIALS else c for c in text)
+
+
+def _kpis(case: roi.RoiCase) -> None:
+    cols = st.columns(5)
+    cols[0].metric("Net present value", ui.money(case.npv))
+    cols[1].metric("ROI", ui.pct(case.roi))
+    cols[2].metric("Payback (months)", "never" if case.payback_months is None else f"{case.payback_months:.1f}",
+                   help=report.payback_text(case.payback_months, case.years))
+    cols[3].metric("PV of benefits", ui.money(case.flows.pv_benefits))
+    cols[4].metric("PV of costs", ui.money(case.flows.pv_costs))
+
+
+def _table(case: roi.RoiCase) -> None:
+    """The report's own table (same rows, same formats), so page and report cannot differ."""
+    st.html(f"<style>{report.TABLE_STYLE}</style>{report.cash_flow_html(case)}")
+
+
+def _charts(case: roi.RoiCase) -> None:
+    years = [y.year for y in case.flows.years]
+    labels = roi.period_labels(case.years)
+    left, right = st.columns(2)
+    cum = go.Figure(go.Scatter(x=years, y=[y.cumulative for y in case.flows.years], mode="lines+markers",
+                               name="cumulative net"))
+    cum.add_hline(y=0, line_color="#999")
+    if case.payback_years is not None:
+        cum.add_vline(x=case.payback_years, line_dash="dash", line_color="green",
+                      annotation_text=f"payback {case.payback_months:.1f} months")
+    cum.update_layout(title="Cumulative net cash flow", xaxis={"tickvals": years, "ticktext": labels},
+                      yaxis_tickprefix="$", height=340, margin={"t": 40, "b": 10})
+    left.plotly_chart(cum, width="stretch")
+    bars = go.Figure([
+        go.Bar(x=labels, y=[y.benefits for y in case.flows.years], name="benefits", marker_color="#2e7d32"),
+        go.Bar(x=labels, y=[y.costs for y in case.flows.years], name="costs", marker_color="#c62828"),
+    ])
+    bars.update_layout(title="Benefits and costs by year (risk-adjusted)", barmode="group",
+                       yaxis_tickprefix="$", height=340, margin={"t": 40, "b": 10})
+    right.plotly_chart(bars, width="stretch")
+    bars_t = list(reversed(case.tornado))
+    tornado = go.Figure([
+        go.Bar(y=[b.label for b in bars_t], x=[b.delta_low for b in bars_t], base=case.npv, orientation="h",
+               name="assumption at its low end", marker_color="#c62828"),
+        go.Bar(y=[b.label for b in bars_t], x=[b.delta_high for b in bars_t], base=case.npv, orientation="h",
+               name="at its high end", marker_color="#2e7d32"),
+    ])
+    tornado.update_layout(title="Sensitivity of NPV (tornado)", barmode="overlay", xaxis_tickprefix="$",
+                          height=120 + 28 * len(bars_t), margin={"t": 40, "b": 10})
+    st.plotly_chart(tornado, width="stretch")
+    st.caption("Measured assumptions swing over their 95% confidence interval, entered ones by ±20%, "
+               "the discount rate from 8% to 16%.")
+
+
+def _details(case: roi.RoiCase) -> None:
+    st.subheader("Scenarios")
+    st.dataframe(
+        pd.DataFrame([{"scenario": s.name, "NPV": s.npv, "ROI": s.roi,
+                       "payback": report.payback_text(s.payback_months, case.years)} for s in case.scenarios]),
+        hide_index=True, column_config={"NPV": ui.MONEY_COLUMN, "ROI": ui.PCT_COLUMN},
+    )
+    st.subheader("Assumptions and their sources")
+    st.dataframe(
+        pd.DataFrame([{"assumption": a.spec.label, "value": report.assumption_value(a.value, a.spec.unit),
+                       "source": a.source_text()} for a in case.assumptions.values()]),
+        hide_index=True, height="content",
+    )
+    for note in case.notes:
+        st.caption(note)
+
+
+def _share_and_download(case: roi.RoiCase, req: roi.CaseRequest) -> None:
+    st.subheader("Share and download")
+    query = "&".join(f"{k}={v}" for k, v in req.to_query().items())
+    base = str(st.context.url or "").split("?")[0]
+    st.code(f"{base}?{query}" if base else f"?{query}", language=None)
+    st.caption("This link reopens the same case: the customer, plan, definition and every value you "
+               "entered (a prospect's uploaded file must be uploaded again). Plans edited in the "
+               "Price lab stay in this session: the link names the plan, the receiver sees their own.")
+    a, b = st.columns(2)
+    a.download_button("Download the report (HTML)", report.render_html(case), file_name="roi-case.html",
+                      mime="text/html", icon=":material/download:", key=K + "dl.html")
+    b.download_button("Download the cash flows (CSV)", to_safe_csv(roi.cash_flow_table(case)),
+                      file_name="roi-cash-flows.csv", mime="text/csv", icon=":material/download:",
+                      key=K + "dl.csv")
+
+
+# ------------------------------------------------------------------ the page
+def _current_request(mode: str, definition_choice: str) -> roi.CaseRequest:
+    s = st.session_state
+    overrides = dict(s[K + "overrides"])
+    if mode == "prospect":
+        overrides.update({k: float(s[K + "p." + k]) for k in roi.PROSPECT_KEYS})
+    return roi.CaseRequest(
+        mode=mode, account=s.get(K + "account"), plan=s[K + "plan"],
+        definition=None if definition_choice == SCENARIO_DEFINITION else definition_choice,
+        years=int(s[K + "years"]), discount_rate=float(s[K + "rate"]), risk_adjustment=float(s[K + "risk"]),
+        prospect_name=s[K + "prospect"] or "Prospect", human_minutes=float(s[K + "human_minutes"]),
+        overrides=overrides,
+    )
+
+
+def _measure(wh: Any, mode: str, req: roi.CaseRequest, ctx: roi.CaseContext) -> roi.Measured | None:
+    plans_toml, definition_toml = ctx.planset.to_toml(), ctx.definition.to_toml()
+    if mode == "account":
+        return ui.guarded(lambda: _measure_account(wh, ui.data_version(), str(req.account), plans_toml,
+                                                   ctx.plan, definition_toml))
+    if mode == "prospect":
+        return ui.guarded(lambda: _measure_prospect(wh, ui.data_version(), req.prospect(), plans_toml,
+                                                    ctx.plan, definition_toml))
+    upload = _upload_inputs()
+    if upload is None:
+        return None
+    up_wh, account = upload
+    return ui.guarded(lambda: roi.measure_account(up_wh, account, ctx, kind="upload"))
+
+
+def main() -> None:
+    ui.page_header("ROI case", "What the customer gains at this price: a risk-adjusted business case "
+                   "(Forrester TEI style) from their own logs, to share as a link or a one-page report.")
+    wh = ui.require_data()
+    sc = scenario.current()
+    accounts = _accounts(wh, ui.data_version())
+    if K + "mode" not in st.session_state:
+        _request_from_url(accounts, sc)
+    for notice in st.session_state.get(K + "notices", []):
+        st.warning(notice, icon=":material/link_off:")
+    if st.session_state.get(K + "mode") == "upload" and "mode" in st.query_params and K + "upload.cache" not in st.session_state:
+        st.info("This link is for a case built from uploaded logs: upload the same file again below.")
+    mode, definition = _choose_case(accounts, sc)
+    if mode == "prospect":
+        _prospect_inputs()
+    _frame_inputs()
+    req = _current_request(mode, st.session_state[K + "definition"])
+    ctx = roi.CaseContext(sc.planset, str(req.plan), definition)
+    measured = _measure(wh, mode, req, ctx)
+    if measured is None:
+        return
+    _assumption_inputs(measured, req)
+    req = _current_request(mode, st.session_state[K + "definition"])  # with this run's entered values
+    case = ui.guarded(lambda: roi.assemble_case(measured, req.settings(), ctx))
+    if req.to_query() != st.session_state.setdefault(K + "opened", req.to_query()):
+        st.session_state[K + "notices"] = []  # the user has moved on from the link's case
+    _write_url(req)
+    st.subheader(f"Case: {_plain(case.subject)}", anchor=False)
+    st.caption(f"Plan {case.plan} · definition {case.definition_name} (version {case.definition_version}) · "
+               f"prepared {case.prepared_on.isoformat()} · {case.years} years at {ui.pct(case.discount_rate)}")
+    _kpis(case)
+    _table(case)
+    _charts(case)
+    _details(case)
+    _share_and_download(case, req)
+
+
+main()

@@ -1,0 +1,208 @@
+"""The one-page executive brief: the Overview as one self-contained HTML page.
+
+No network (no CDN, no web fonts, no scripts); charts are inline SVG. The frame,
+table, chart primitives and number formats are the ROI report's (report.py), so
+the two documents look alike. Every string that came from a user or a data file
+(account, plan and definition names, descriptions) is html-escaped: a hostile
+account name shows as text, never runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from html import escape
+
+import pandas as pd
+
+from .overview import TOP_MOVERS, Overview
+from .report import NET_COLOUR, STYLE, _scale, _svg, _table, _text, money, pct
+
+W, H, PAD_L, PAD_R, PAD_T, PAD_B = 520, 220, 70, 16, 26, 36
+REFERENCE_COLOUR = "#888"
+AI_COLOUR = NET_COLOUR
+BASELINE_COLOUR = "#999"
+BRIEF_STYLE = STYLE + """
+.kpi small{display:block;color:#555;font-size:.8em}
+.two{display:flex;flex-wrap:wrap;gap:18px}.two>div{flex:1 1 460px}
+h1 small{font-size:.55em;color:#555;font-weight:normal}
+table.movers td:nth-child(2),table.movers th:nth-child(2){text-align:left}
+h3{font-size:1em;margin:10px 0 4px}
+"""
+
+Series = tuple[str, Sequence[float], str, bool]  # name, values, colour, dashed
+
+
+def month_label(month: pd.Timestamp) -> str:
+    """October 2026."""
+    return pd.Timestamp(month).strftime("%B %Y")
+
+
+def count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+# ------------------------------------------------------------------ charts
+def line_chart_svg(
+    labels: Sequence[str], series: Sequence[Series], title: str, fmt: Callable[[float], str]
+) -> str:
+    """Lines over the same x labels (months), y from 0; axis labels in `fmt`; legend on top."""
+    values = [v for _, vs, _, _ in series for v in vs if not math.isnan(v)]
+    if not labels or not values:
+        return ""
+    lo, hi = 0.0, max(max(values), 1e-9)
+    y = _scale(lo, hi, H - PAD_B, PAD_T)
+    step = (W - PAD_L - PAD_R) / max(len(labels) - 1, 1)
+
+    def x(i: int) -> float:
+        return PAD_L + i * step
+
+    body = []
+    for v in (lo, hi / 2, hi):
+        body.append(f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>')
+        body.append(_text(PAD_L - 6, y(v) + 4, fmt(v), "end", 10, "#666"))
+    every = max(1, math.ceil(len(labels) / 9))  # at most ~9 month labels
+    for i, label in enumerate(labels):
+        if (len(labels) - 1 - i) % every == 0:  # counted from the end: the latest month is labelled
+            body.append(_text(x(i), H - PAD_B + 16, label, "middle", 10))
+    for k, (name, vs, colour, dashed) in enumerate(series):
+        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(vs) if not math.isnan(v))
+        dash = ' stroke-dasharray="5 4"' if dashed else ""
+        body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.2"{dash}/>')
+        body.append(_text(PAD_L + 4 + k * 170, 14, f"— {name}", "start", 11, colour))
+    return _svg(body, title, H)
+
+
+def _short(month: pd.Timestamp) -> str:
+    return pd.Timestamp(month).strftime("%b %y")
+
+
+def charts_html(ov: Overview) -> str:
+    """Revenue (reference vs proposed), outcomes, resolution rate and missed-issue rate by month."""
+    rev = ov.revenue_trend.pivot(index="month", columns="plan", values="revenue").sort_index()
+    act, qual = ov.activity_trend, ov.quality_trend
+    labels = [_short(m) for m in rev.index]
+    figures = [
+        (line_chart_svg(labels, [
+            (f"{ov.reference} (reference)", list(rev[ov.reference]), REFERENCE_COLOUR, True),
+            (f"{ov.proposed} (proposed)", list(rev[ov.proposed]), NET_COLOUR, False),
+        ], "Revenue by month", money), "Revenue by month under the reference and the proposed plan."),
+        (line_chart_svg([_short(m) for m in act["month"]], [
+            ("billable outcomes", list(act["billable_units"].astype(float)), NET_COLOUR, False),
+        ], "Billable outcomes by month", count), f"Billable outcomes under {ov.definition_name}."),
+        (line_chart_svg([_short(m) for m in act["month"]], [
+            ("resolution rate", list(act["resolution_rate"].astype(float)), NET_COLOUR, False),
+        ], "Resolution rate by month", lambda v: pct(v, 0)),
+         "Tasks counted as a whole outcome / tasks with the AI live."),
+        (line_chart_svg([_short(m) for m in qual["month"]], [
+            ("AI", list(qual["missed_issue_rate_ai"].astype(float)), AI_COLOUR, False),
+            ("human baseline", list(qual["missed_issue_rate_baseline"].astype(float)), BASELINE_COLOUR, True),
+        ], "Missed-issue rate by month", lambda v: pct(v, 0)),
+         "Share of QA-audited tasks where an issue was missed or answered wrongly."),
+    ]
+    return "".join(
+        f"<figure>{svg}<figcaption>{escape(cap)}</figcaption></figure>" for svg, cap in figures if svg
+    )
+
+
+# ------------------------------------------------------------------ pieces
+def _delta(now: float | None, before: float | None, fmt: Callable[[float], str]) -> str:
+    if now is None or before is None or math.isnan(now) or math.isnan(before):
+        return ""
+    sign = "+" if now - before >= 0 else ""
+    return f"{sign}{fmt(now - before)} vs the month before"
+
+
+def kpis_html(ov: Overview) -> str:
+    k, p = ov.kpis, ov.previous
+    cards = [
+        (f"Revenue, {ov.reference} (reference)", money(k.revenue_reference),
+         _delta(k.revenue_reference, p and p.revenue_reference, money)),
+        (f"Revenue, {ov.proposed} (proposed)", money(k.revenue_proposed),
+         f"{'+' if k.revenue_change >= 0 else ''}{money(k.revenue_change)} vs the reference"),
+        ("Billable outcomes", count(k.outcomes), _delta(k.outcomes, p and p.outcomes, count)),
+        ("Resolution rate", "—" if k.resolution_rate is None else pct(k.resolution_rate),
+         _delta(k.resolution_rate, p and p.resolution_rate, lambda v: pct(v) + " pts")),
+        (f"Gross margin, {ov.proposed}", money(k.margin),
+         "" if k.margin_pct is None else f"{pct(k.margin_pct)} of revenue"),
+        ("Seat revenue at risk", money(k.seat_revenue_at_risk),
+         f"of {money(k.seat_revenue)} seat revenue" if k.seat_revenue else ""),
+    ]
+    return "".join(
+        f'<div class="kpi"><span>{escape(label)}</span><b>{escape(value)}</b>'
+        f"<small>{escape(note)}</small></div>"
+        for label, value, note in cards
+    )
+
+
+def movers_html(ov: Overview, months: int | None, n: int = TOP_MOVERS) -> str:
+    gainers, losers = ov.top_movers(months, n)
+    headers = ["Account", "Name", f"{ov.reference}", f"{ov.proposed}", "Change", "Change %"]
+
+    def rows(df: pd.DataFrame) -> list[list[str]]:
+        return [
+            [r.account_id, "" if not isinstance(r.name, str) else r.name, money(r.reference_revenue),
+             money(r.revenue), money(r.change), "—" if pd.isna(r.change_pct) else pct(r.change_pct)]
+            for r in df.itertuples(index=False)
+        ]
+
+    def block(title: str, df: pd.DataFrame) -> str:
+        table = _table(headers, rows(df), kind="num movers") if len(df) else "<p class='meta'>None.</p>"
+        return f"<div><h3>{escape(title)}</h3>{table}</div>"
+
+    return (
+        '<div class="two">'
+        + block("Would pay more (the vendor gains)", gainers)
+        + block("Would pay less (the vendor loses)", losers)
+        + "</div>"
+    )
+
+
+def plans_html(ov: Overview) -> str:
+    rows = [[r.plan, r.role, r.version, r.description] for r in ov.plans.itertuples(index=False)]
+    return _table(["Plan", "Role", "Version", "Description"], rows, kind="text")
+
+
+def window_text(months: int | None, ov: Overview) -> str:
+    first, last = ov.window(months)
+    return month_label(last) if first == last else f"{month_label(first)} to {month_label(last)}"
+
+
+def render_html(ov: Overview, movers_months: int | None = 1, prepared_on: dt.date | None = None) -> str:
+    """The brief as one HTML document (self-contained, printable to one or two pages)."""
+    prepared = (prepared_on or dt.date.today()).isoformat()
+    partial = "" if ov.month_complete else " (the only month in the data, and not complete)"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Executive brief: {escape(month_label(ov.month))}</title><style>{BRIEF_STYLE}</style></head>
+<body>
+<h1>Executive brief <small>{escape(month_label(ov.month))}{escape(partial)}</small></h1>
+<div class="meta">Definition of resolved <b>{escape(ov.definition_name)}</b> (version
+{escape(ov.definition_version)}) · reference plan <b>{escape(ov.reference)}</b> · proposed plan
+<b>{escape(ov.proposed)}</b> · plan set version {escape(ov.planset_version)} · prepared {escape(prepared)}</div>
+<div class="kpis">{kpis_html(ov)}</div>
+<h2>Trends by month</h2><div class="charts">{charts_html(ov)}</div>
+<h2>Top movers: {escape(ov.proposed)} against {escape(ov.reference)}, {escape(window_text(movers_months, ov))}</h2>
+{movers_html(ov, movers_months)}
+<h2>Plans in force</h2>
+{plans_html(ov)}
+<h2>Method</h2>
+<ul class="notes">
+<li>"This month" is the last complete month in the data. Revenue, cost to serve and margin are the
+backtest of each plan on the logged history, per account and month, exact to the cent.</li>
+<li>Resolution rate = tasks counted as one whole outcome under the definition / tasks with the AI live.</li>
+<li>Seat revenue at risk = contracted seats beyond the seats the human workload needs (human hours /
+120 h a seat, rounded up) x each account's seat price.</li>
+<li>Quality compares tasks with the AI live against the human-only baseline; the reopen rate uses a
+{ov.reopen_window_hours:g}-hour window.</li>
+<li>Versions are short hashes of the definition's knobs and of each plan's terms: the same version
+means the same rules.</li>
+</ul>
+<p class="meta">Prepared with Outcome Pricing Lab from the vendor's own task logs; nothing left the machine.</p>
+</body></html>
+"""
+
+
+__all__ = ["line_chart_svg", "month_label", "render_html"]

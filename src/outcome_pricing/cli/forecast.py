@@ -1,0 +1,111 @@
+"""`forecast`: Monte Carlo revenue and margin bands of every plan over the coming months."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from ..definitions import load_definition
+from ..errors import ConfigError
+from ..forecast import CONTROL_NAMES, ForecastResult, forecast
+from ..plans import PlanSet
+from ._common import Context, pass_context
+from .pricing import DEF_HELP, PLANS_FILE, PLANS_HELP
+
+
+def parse_assume(items: tuple[str, ...]) -> dict[str, float]:
+    """NAME=VALUE pairs of --assume as numbers, refusing unknown names and non-numbers."""
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or name not in CONTROL_NAMES:
+            raise ConfigError(
+                f"--assume {item!r}: write NAME=VALUE with NAME one of {', '.join(CONTROL_NAMES)}."
+            )
+        try:
+            values[name] = float(raw)
+        except ValueError:
+            raise ConfigError(f"--assume {item!r}: {raw!r} is not a number.") from None
+    return values
+
+
+def _table(result: ForecastResult) -> str:
+    """The human summary: horizon range per plan, who beats whom, then the monthly bands."""
+    months = f"{result.months[0]:%Y-%m} to {result.months[-1]:%Y-%m}"
+    vol = result.volatility.copy()
+    vol.columns = ["plan", "mean", "P10", "P50", "P90", "CV horizon", "CV monthly", "downside", "margin P50"]
+    bands = result.revenue.copy()
+    bands["month"] = pd.to_datetime(bands["month"]).dt.strftime("%Y-%m")
+    bands = bands.pivot(index="month", columns="plan", values="p50")[list(result.plans)]
+    parts = [
+        f"Forecast {months}: {result.scenarios} scenarios, seed {result.seed} (revenue in dollars)",
+        "",
+        "Horizon revenue per plan",
+        vol.round(3).to_string(index=False),
+        "",
+        "Probability that the row plan earns more than the column plan over the horizon",
+        result.prob_beats.round(3).to_string(),
+        "",
+        "Median (P50) monthly revenue",
+        bands.round(0).to_string(),
+        "",
+        "Assumptions (override with --assume NAME=VALUE)",
+        *(f"  {k} = {v:.6g}" for k, v in result.assumptions.values().items()),
+    ]
+    return "\n".join(parts)
+
+
+@click.command("forecast")
+@click.option("--plans", "plans_file", type=PLANS_FILE, required=True, metavar="FILE", help=PLANS_HELP)
+@click.option("--definition", required=True, metavar="DEF", help=DEF_HELP)
+@click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True, help="Months ahead.")
+@click.option(
+    "--scenarios", type=click.IntRange(1, 100_000), default=2000, show_default=True, help="Monte Carlo scenarios."
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same numbers.")
+@click.option(
+    "--reference", default=None, metavar="NAME", help="Plan today's bills are compared with (default: the first)."
+)
+@click.option(
+    "--assume", "assume", multiple=True, metavar="NAME=VALUE",
+    help="Override an estimated assumption, e.g. --assume churn_hazard=0.01 (repeatable).",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_context
+def forecast_command(
+    ctx: Context, plans_file: Path, definition: str, months: int, scenarios: int, seed: int,
+    reference: str | None, assume: tuple[str, ...], fmt: str,
+) -> None:
+    """Revenue and margin bands (P10/P50/P90) of every plan, month by month, from a
+    Monte Carlo on the warehouse's history: volume trend and noise, the AI's
+    learning curve, seat right-sizing, token drift, churn and price response.
+
+    JSON: {"plans": {NAME: [{"month": "YYYY-MM", "p10", "p50", "p90", "mean"}, ...]},
+    "margin": {same}, "prob_beats": {ROW: {COLUMN: probability}}, "volatility": {NAME: {...}},
+    "assumptions": {"values": {...}, "sources": {...}}, "months", "scenarios", "seed"}.
+    """
+    planset = PlanSet.from_toml(plans_file)
+    if reference is not None:
+        planset.plan(reference)
+    overrides = parse_assume(assume)
+    d = load_definition(definition)
+    with ctx.open(read_only=True) as wh:
+        result = forecast(
+            wh, planset, d, months=months, scenarios=scenarios, seed=seed, reference=reference,
+            overrides=overrides, workers=min(2, os.cpu_count() or 1),
+        )
+    if fmt == "json":
+        payload = {"definition": {"name": d.name, "version": d.version}, **result.to_dict()}
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        click.echo(f"Definition {d.name}, version {d.version}")
+        click.echo(_table(result))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(forecast_command)

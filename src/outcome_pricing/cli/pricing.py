@@ -1,0 +1,84 @@
+"""`backtest` and `statement`: every plan on the history, and one account-month's bill."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..definitions import load_definition
+from ..errors import ConfigError
+from ..plans import PlanSet
+from ..pricing import backtest, statement
+from ._common import FORMAT_TABLE_CSV_JSON, Context, echo_frame, pass_context
+
+DEF_HELP = "A preset name (e.g. zendesk-ar, intercom-fin-2025) or the path of a definition TOML."
+PLANS_HELP = "Plans TOML (see data/plans.toml for every kind of plan)."
+BACKTEST_COLUMNS = [
+    "account_id", "month", "plan", "revenue", "cogs", "margin", "margin_pct",
+    "usage", "cap_credit", "platform_fee", "minimum_true_up",
+    "seats", "seats_needed", "conversations", "outcomes", "input_tokens_m", "output_tokens_m", "tasks",
+]
+PLANS_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command("backtest")
+@click.option("--plans", "plans_file", type=PLANS_FILE, required=True, metavar="FILE", help=PLANS_HELP)
+@click.option("--definition", required=True, metavar="DEF", help=DEF_HELP)
+@click.option("--reference", default=None, metavar="NAME", help="Plan to compare against (default: the first).")
+@click.option("--format", "fmt", type=FORMAT_TABLE_CSV_JSON, default="table", show_default=True)
+@pass_context
+def backtest_command(ctx: Context, plans_file: Path, definition: str, reference: str | None, fmt: str) -> None:
+    """Revenue, cost to serve and margin of every plan, per account and month.
+
+    JSON: an array of objects with account_id, month ("YYYY-MM"), plan,
+    revenue, cogs, margin (dollars) and the metrics each plan priced.
+    """
+    planset = PlanSet.from_toml(plans_file)
+    d = load_definition(definition)
+    with ctx.open(read_only=True) as wh:
+        result = backtest(wh, planset, d, reference=reference)
+    frame = result.frame[BACKTEST_COLUMNS].copy()
+    frame["plan"] = frame["plan"].astype(str)
+    if fmt == "table":
+        click.echo(f"Definition {d.name}, version {d.version}; reference plan {result.reference}", err=True)
+        totals = result.totals()
+        click.echo(totals.round(2).to_string(index=False), err=True)
+    echo_frame(frame, fmt)
+
+
+@click.command("statement")
+@click.option("--account", required=True, metavar="ID", help="Account id (accounts.account_id).")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month the tasks closed in.")
+@click.option("--plans", "plans_file", type=PLANS_FILE, required=True, metavar="FILE", help=PLANS_HELP)
+@click.option("--plan", "plan_name", required=True, metavar="NAME", help="A plan name from the plans file.")
+@click.option("--definition", required=True, metavar="DEF", help=DEF_HELP)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the statement to FILE: .csv (one file) or .xlsx (Summary, Lines, Tasks).",
+)
+@pass_context
+def statement_command(
+    ctx: Context, account: str, month: str, plans_file: Path, plan_name: str, definition: str, out: Path | None
+) -> None:
+    """One account-month's statement: header, charge lines, total and every task with its
+    reason code and billable units. The total equals the backtest's to the cent."""
+    if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
+        raise ConfigError(f"--out {out}: the file name must end in .csv or .xlsx.")
+    planset = PlanSet.from_toml(plans_file)
+    planset.plan(plan_name)  # fail fast on an unknown plan, before any query
+    d = load_definition(definition)
+    with ctx.open(read_only=True) as wh:
+        result = statement(wh, planset, plan_name, d, account, month)
+    click.echo(result.to_text(), nl=False)
+    if out is not None:
+        data = result.to_xlsx() if out.suffix.lower() == ".xlsx" else result.to_csv()
+        out.write_bytes(data)
+        click.echo(f"Statement written to {out}.", err=True)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(backtest_command)
+    group.add_command(statement_command)

@@ -1,0 +1,459 @@
+"""Pricing plans and the cost to serve, read from TOML (DESIGN section 5).
+
+A plan is a platform fee plus charges on metrics, per account per month, with
+an optional monthly minimum and a cap on usage charges::
+
+    [[plans]]
+    name = "outcome-tiered"
+    platform_fee = 0.0
+    minimum = 0.0
+    cap = 0.0
+      [[plans.charges]]
+      metric = "outcomes"
+      included = 50
+      mode = "graduated"
+      tiers = [ { up_to = 1000, price = 0.99 }, { price = 0.79 } ]
+
+    [costs]
+    input_per_million = { standard = 0.40, advanced = 3.00, default = 0.40 }
+    output_per_million = { standard = 1.60, advanced = 15.00 }
+    per_ai_task = 0.002
+
+``price = "account"`` on a flat charge bills each account at its own current
+seat price (``accounts.seat_price``): that is how "today's seat plan" is
+written, since seat prices were negotiated account by account.
+
+Money is Decimal: fees, minimums and caps in whole cents; prices, included
+allowances and tier bounds with at most 6 decimals (the backtest computes in
+exact integers of millionths, see money.py). Anything else is refused with a
+ConfigError naming the plan, the charge (number and metric) and the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .errors import ConfigError
+from .money import MICRO_PLACES, places, price_text, to_decimal
+
+ACCOUNT_PRICE = "account"
+DEFAULT_HOURS_PER_SEAT = Decimal(120)
+DEFAULT_COST_TIER = "default"
+MICRO_STEP = Decimal("0.000001")  # prices carry at most 6 decimals
+
+
+class Metric(StrEnum):
+    """What a charge counts, per account per month (tasks that closed in the month)."""
+
+    SEATS = "seats"  # contracted seats (accounts.seats; 0 without an accounts row)
+    SEATS_NEEDED = "seats_needed"  # ceil(human hours / hours_per_seat)
+    CONVERSATIONS = "conversations"  # tasks with the AI live (ai_enabled)
+    OUTCOMES = "outcomes"  # billable units under the chosen definition
+    INPUT_TOKENS_M = "input_tokens_m"  # input tokens, in millions
+    OUTPUT_TOKENS_M = "output_tokens_m"  # output tokens, in millions
+    TASKS = "tasks"  # all tasks
+
+
+class Mode(StrEnum):
+    """How tiers price a quantity."""
+
+    GRADUATED = "graduated"  # each band of the quantity at its own price
+    VOLUME = "volume"  # the whole quantity at the price of the band it falls in
+
+
+class LineKind(StrEnum):
+    CHARGE = "charge"
+    CAP = "cap"
+    PLATFORM_FEE = "platform_fee"
+    MINIMUM = "minimum"
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One band: quantities up to and including ``up_to`` (None = no upper bound)."""
+
+    up_to: Decimal | None
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A usage charge on one metric: flat ``price`` or ``tiers``, after ``included`` free units."""
+
+    metric: Metric
+    included: Decimal = Decimal(0)
+    price: Decimal | None = None
+    tiers: tuple[Tier, ...] = ()
+    mode: Mode = Mode.GRADUATED
+    account_price: bool = False  # price = "account": the account's own seat price
+    hours_per_seat: Decimal = DEFAULT_HOURS_PER_SEAT  # seats_needed only
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.metric.value
+
+    @property
+    def is_tiered(self) -> bool:
+        return bool(self.tiers)
+
+    def price_text(self) -> str:
+        """The unit price as a statement shows it."""
+        if self.account_price:
+            return "account seat price"
+        if not self.tiers:
+            return price_text(self.price or Decimal(0))
+        bands = []
+        low = Decimal(0)
+        for tier in self.tiers:
+            span = f"{low}-{tier.up_to}" if tier.up_to is not None else f"over {low}"
+            bands.append(f"{span}: {price_text(tier.price)}")
+            low = tier.up_to if tier.up_to is not None else low
+        return f"{self.mode.value}: " + "; ".join(bands)
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    description: str = ""
+    platform_fee: Decimal = Decimal(0)
+    minimum: Decimal = Decimal(0)
+    cap: Decimal = Decimal(0)
+    charges: tuple[Charge, ...] = ()
+
+    def with_outcome_price(self, price: Decimal) -> Plan:
+        """This plan with its outcome price set to ``price`` (for price sweeps).
+
+        A flat outcome charge gets the new price; a tiered one has every tier
+        scaled so its first tier costs ``price`` (the ladder keeps its shape).
+        """
+        charges = []
+        for charge in self.charges:
+            if charge.metric is Metric.OUTCOMES and not charge.account_price:
+                charge = _reprice(charge, price)
+            charges.append(charge)
+        return replace(self, charges=tuple(charges))
+
+    @property
+    def has_outcome_charge(self) -> bool:
+        return any(c.metric is Metric.OUTCOMES for c in self.charges)
+
+
+def _reprice(charge: Charge, price: Decimal) -> Charge:
+    if not charge.tiers:
+        return replace(charge, price=price)
+    first = charge.tiers[0].price
+    factor = price / first if first else Decimal(0)
+    tiers = tuple(
+        Tier(t.up_to, price if not first else (t.price * factor).quantize(MICRO_STEP, rounding=ROUND_HALF_UP))
+        for t in charge.tiers
+    )
+    return replace(charge, tiers=tiers)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """The vendor's cost to serve: token prices per million by model tier, and per AI task.
+
+    A model tier without an entry uses the ``default`` entry if there is one,
+    else its tokens cost nothing.
+    """
+
+    input_per_million: dict[str, Decimal] = field(default_factory=dict)
+    output_per_million: dict[str, Decimal] = field(default_factory=dict)
+    per_ai_task: Decimal = Decimal(0)
+
+    def token_price(self, direction: str, tier: str | None) -> Decimal:
+        table = self.input_per_million if direction == "input" else self.output_per_million
+        if tier is not None and tier in table:
+            return table[tier]
+        return table.get(DEFAULT_COST_TIER, Decimal(0))
+
+
+@dataclass(frozen=True)
+class PlanSet:
+    """Several plans compared on the same history, plus the cost to serve."""
+
+    plans: tuple[Plan, ...]
+    costs: Costs = field(default_factory=Costs)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.plans)
+
+    def plan(self, name: str) -> Plan:
+        for p in self.plans:
+            if p.name == name:
+                return p
+        raise ConfigError(
+            f"There is no plan named {name!r}. Plans in this set: {', '.join(self.names)}."
+        )
+
+    def replace_plan(self, plan: Plan) -> PlanSet:
+        """A copy with the plan of the same name replaced (used by the Price lab form)."""
+        return replace(self, plans=tuple(plan if p.name == plan.name else p for p in self.plans))
+
+    def edited(
+        self,
+        plan: str,
+        fields: Mapping[str, Any] | None = None,
+        charges: Mapping[int, Mapping[str, Any]] | None = None,
+        source: str = "plan form",
+    ) -> PlanSet:
+        """A copy with one plan's keys changed, validated like a TOML file.
+
+        ``fields``: plan keys (platform_fee, minimum, cap, description);
+        ``charges``: charge index (0-based) -> charge keys (included, price, ...).
+        Numbers may be floats from a form: they are read as the Decimal they print as.
+        """
+        data = _planset_dict(self)
+        index = self.names.index(self.plan(plan).name)
+        target = data["plans"][index]
+        target.update(fields or {})
+        for i, changes in (charges or {}).items():
+            target["charges"][i].update(changes)
+        return _Parser(source).planset(data)
+
+    # ------------------------------------------------------------------ TOML
+    @classmethod
+    def from_toml(cls, path: str | Path) -> PlanSet:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the plans file {path}: {exc.strerror}.") from exc
+        return cls.from_toml_text(text, source=str(path))
+
+    @classmethod
+    def from_toml_text(cls, text: str, source: str = "plans") -> PlanSet:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source} is not valid TOML: {exc}.") from exc
+        return _Parser(source).planset(data)
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(_planset_dict(self))
+
+
+# ---------------------------------------------------------------------- writing
+def _number(value: Decimal) -> Decimal | int:
+    return int(value) if value == value.to_integral_value() else value
+
+
+def _charge_dict(c: Charge) -> dict[str, Any]:
+    out: dict[str, Any] = {"metric": c.metric.value}
+    if c.label:
+        out["name"] = c.label
+    if c.included:
+        out["included"] = _number(c.included)
+    if c.metric is Metric.SEATS_NEEDED:
+        out["hours_per_seat"] = _number(c.hours_per_seat)
+    if c.account_price:
+        out["price"] = ACCOUNT_PRICE
+    elif c.tiers:
+        out["mode"] = c.mode.value
+        out["tiers"] = [
+            {"price": t.price} if t.up_to is None else {"up_to": _number(t.up_to), "price": t.price}
+            for t in c.tiers
+        ]
+    else:
+        out["price"] = c.price
+    return out
+
+
+def _planset_dict(ps: PlanSet) -> dict[str, Any]:
+    plans = []
+    for p in ps.plans:
+        d: dict[str, Any] = {"name": p.name}
+        if p.description:
+            d["description"] = p.description
+        d.update(platform_fee=p.platform_fee, minimum=p.minimum, cap=p.cap)
+        d["charges"] = [_charge_dict(c) for c in p.charges]
+        plans.append(d)
+    costs = {
+        "input_per_million": dict(ps.costs.input_per_million),
+        "output_per_million": dict(ps.costs.output_per_million),
+        "per_ai_task": ps.costs.per_ai_task,
+    }
+    return {"plans": plans, "costs": costs}
+
+
+# ---------------------------------------------------------------------- reading
+PLAN_KEYS = {"name", "description", "platform_fee", "minimum", "cap", "charges"}
+CHARGE_KEYS = {"metric", "name", "included", "price", "tiers", "mode", "hours_per_seat"}
+COST_KEYS = {"input_per_million", "output_per_million", "per_ai_task"}
+
+
+class _Parser:
+    """Strict reading of a plans TOML: every problem names where it is and how to fix it."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.source}: {where}, key '{key}': {problem}")
+
+    def planset(self, data: dict[str, Any]) -> PlanSet:
+        unknown = set(data) - {"plans", "costs"}
+        if unknown:
+            raise self.fail("top level", sorted(unknown)[0], "unknown key; expected [[plans]] and [costs].")
+        raw_plans = data.get("plans")
+        if not isinstance(raw_plans, list) or not raw_plans:
+            raise self.fail("top level", "plans", "at least one [[plans]] table is required.")
+        plans = tuple(self.plan(i, raw) for i, raw in enumerate(raw_plans, start=1))
+        seen: set[str] = set()
+        for p in plans:
+            if p.name in seen:
+                raise self.fail(f"plan '{p.name}'", "name", "two plans have this name; names must be unique.")
+            seen.add(p.name)
+        return PlanSet(plans, self.costs(data.get("costs", {})))
+
+    def plan(self, index: int, raw: Any) -> Plan:
+        if not isinstance(raw, dict):
+            raise self.fail(f"plan {index}", "plans", "each plan must be a [[plans]] table.")
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise self.fail(f"plan {index}", "name", "every plan needs a non-empty name.")
+        where = f"plan '{name}'"
+        self.no_unknown(where, raw, PLAN_KEYS)
+        description = raw.get("description", "")
+        if not isinstance(description, str):
+            raise self.fail(where, "description", "must be text.")
+        charges_raw = raw.get("charges", [])
+        if not isinstance(charges_raw, list):
+            raise self.fail(where, "charges", "must be a list of [[plans.charges]] tables.")
+        return Plan(
+            name=name.strip(),
+            description=description,
+            platform_fee=self.cents(where, raw, "platform_fee"),
+            minimum=self.cents(where, raw, "minimum"),
+            cap=self.cents(where, raw, "cap"),
+            charges=tuple(self.charge(where, i, c) for i, c in enumerate(charges_raw, start=1)),
+        )
+
+    def charge(self, plan_where: str, index: int, raw: Any) -> Charge:
+        if not isinstance(raw, dict):
+            raise self.fail(f"{plan_where}, charge {index}", "charges", "must be a table.")
+        metric_raw = raw.get("metric")
+        try:
+            metric = Metric(metric_raw if isinstance(metric_raw, str) else "")
+        except ValueError:
+            raise self.fail(
+                f"{plan_where}, charge {index}",
+                "metric",
+                f"{metric_raw!r} is not a metric; use one of {', '.join(m.value for m in Metric)}.",
+            ) from None
+        where = f"{plan_where}, charge {index} ({metric.value})"
+        self.no_unknown(where, raw, CHARGE_KEYS)
+        label = raw.get("name", "")
+        if not isinstance(label, str):
+            raise self.fail(where, "name", "must be text.")
+        has_price, has_tiers = "price" in raw, "tiers" in raw
+        if has_price == has_tiers:
+            raise self.fail(where, "price", "give exactly one of `price` (flat) or `tiers`.")
+        if "mode" in raw and not has_tiers:
+            raise self.fail(where, "mode", "only tiered charges have a mode; remove it or add `tiers`.")
+        if "hours_per_seat" in raw and metric is not Metric.SEATS_NEEDED:
+            raise self.fail(where, "hours_per_seat", "only applies to metric = \"seats_needed\".")
+        # Three decimals keep seats_needed an exact integer ceiling (see charges.py).
+        hours = self.amount(where, raw, "hours_per_seat", DEFAULT_HOURS_PER_SEAT, 3)
+        if hours <= 0:
+            raise self.fail(where, "hours_per_seat", "must be greater than 0 (e.g. 120 hours a month).")
+        charge = Charge(
+            metric=metric,
+            included=self.amount(where, raw, "included", Decimal(0), MICRO_PLACES),
+            hours_per_seat=hours,
+            label=label,
+        )
+        if has_tiers:
+            return replace(charge, tiers=self.tiers(where, raw["tiers"]), mode=self.mode(where, raw))
+        if raw["price"] == ACCOUNT_PRICE:
+            return replace(charge, account_price=True)
+        return replace(charge, price=self.amount(where, raw, "price", None, MICRO_PLACES))
+
+    def mode(self, where: str, raw: dict[str, Any]) -> Mode:
+        try:
+            return Mode(raw.get("mode", Mode.GRADUATED.value))
+        except ValueError:
+            raise self.fail(where, "mode", f"{raw.get('mode')!r} is not a mode; use \"graduated\" or \"volume\".") from None
+
+    def tiers(self, where: str, raw: Any) -> tuple[Tier, ...]:
+        if not isinstance(raw, list) or not raw:
+            raise self.fail(where, "tiers", "must be a non-empty list like [ { up_to = 1000, price = 0.99 }, { price = 0.79 } ].")
+        tiers: list[Tier] = []
+        previous = Decimal(0)
+        for i, t in enumerate(raw, start=1):
+            tw = f"{where}, tier {i}"
+            if not isinstance(t, dict):
+                raise self.fail(tw, "tiers", "each tier must be a table { up_to = ..., price = ... }.")
+            self.no_unknown(tw, t, {"up_to", "price"})
+            if "price" not in t:
+                raise self.fail(tw, "price", "every tier needs a price.")
+            price = self.amount(tw, t, "price", None, MICRO_PLACES)
+            last = i == len(raw)
+            if last and "up_to" in t:
+                raise self.fail(tw, "up_to", "the last tier must not have up_to (it covers everything above).")
+            if not last and "up_to" not in t:
+                raise self.fail(tw, "up_to", "every tier but the last needs up_to.")
+            up_to = None if last else self.amount(tw, t, "up_to", None, MICRO_PLACES)
+            if up_to is not None and up_to <= previous:
+                raise self.fail(tw, "up_to", f"must be greater than the previous bound ({previous}).")
+            previous = up_to if up_to is not None else previous
+            tiers.append(Tier(up_to, price))
+        return tuple(tiers)
+
+    def costs(self, raw: Any) -> Costs:
+        if not isinstance(raw, dict):
+            raise self.fail("[costs]", "costs", "must be a table.")
+        self.no_unknown("[costs]", raw, COST_KEYS)
+        tables: dict[str, dict[str, Decimal]] = {}
+        for key in ("input_per_million", "output_per_million"):
+            table = raw.get(key, {})
+            if not isinstance(table, dict):
+                raise self.fail("[costs]", key, "must be a table of model tier = price per million tokens.")
+            tables[key] = {
+                str(tier): self.amount(f"[costs].{key}", table, tier, None, MICRO_PLACES) for tier in table
+            }
+        return Costs(
+            input_per_million=tables["input_per_million"],
+            output_per_million=tables["output_per_million"],
+            per_ai_task=self.amount("[costs]", raw, "per_ai_task", Decimal(0), MICRO_PLACES),
+        )
+
+    # -------------------------------------------------------------- values
+    def no_unknown(self, where: str, raw: dict[str, Any], allowed: set[str]) -> None:
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise self.fail(where, unknown[0], f"unknown key; allowed keys are {', '.join(sorted(allowed))}.")
+
+    def amount(
+        self, where: str, raw: dict[str, Any], key: str, default: Decimal | None, max_places: int
+    ) -> Decimal:
+        if key not in raw:
+            if default is None:
+                raise self.fail(where, key, "is required.")
+            return default
+        if isinstance(raw[key], str):
+            raise self.fail(where, key, f"{raw[key]!r} is text; write a number without quotes.")
+        try:
+            value = to_decimal(raw[key])
+        except (TypeError, ArithmeticError):
+            raise self.fail(where, key, f"{raw[key]!r} is not a number.") from None
+        if not value.is_finite() or value < 0:
+            raise self.fail(where, key, f"{raw[key]!r} must be a number >= 0.")
+        if places(value) > max_places:
+            raise self.fail(where, key, f"{raw[key]!r} has more than {max_places} decimal places.")
+        return value
+
+    def cents(self, where: str, raw: dict[str, Any], key: str) -> Decimal:
+        """Fees, minimums and caps are whole cents (2 decimal places at most)."""
+        return self.amount(where, raw, key, Decimal(0), 2)

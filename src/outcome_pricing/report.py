@@ -1,0 +1,310 @@
+"""The ROI case as one self-contained HTML page (no network: no CDN, no web fonts).
+
+Charts are inline SVG drawn here (a few kilobytes, readable without
+JavaScript and printable); the CSV of the cash flows is embedded as a data
+link. Every string that came from a user or a data file (account names,
+plan and definition names, notes) goes through `html.escape` before it
+reaches the page: a hostile account name shows as text, never runs.
+
+PDF: not produced. Faithful HTML-to-PDF needs a browser engine (Chromium via
+Playwright) or WeasyPrint (not installed); the page prints cleanly to PDF from
+any browser (print styles below), which is the supported route.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from .exports import to_safe_csv
+from .roi import RISK_KEYS, RoiCase, TornadoBar, cash_flow_table, period_labels
+
+BENEFIT_COLOUR = "#2e7d32"
+COST_COLOUR = "#c62828"
+NET_COLOUR = "#1565c0"
+MUTED = "#666"
+
+
+# ------------------------------------------------------------------ formats
+def money(value: float | None) -> str:
+    """Whole dollars: $1,234; negative as -$1,234; None as an em dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    text = f"${abs(value):,.0f}"
+    return f"-{text}" if round(value) < 0 else text
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def payback_text(months: float | None, years: int) -> str:
+    if months is None:
+        return f"does not pay back within {years} years"
+    return f"{months:.1f} months"
+
+
+def assumption_value(value: float, unit: str) -> str:
+    """An assumption as its unit reads: $ amounts, fractions as %, yes/no, counts."""
+    if unit.startswith("$"):
+        return money(value) if abs(value) >= 100 else f"${value:,.4g}"
+    if unit == "fraction":
+        return pct(value, 2)
+    if unit == "yes/no":
+        return "yes" if value else "no"
+    return f"{value:,.2f} {unit}" if not float(value).is_integer() else f"{value:,.0f} {unit}"
+
+
+# ------------------------------------------------------------------ SVG
+W, H, PAD_L, PAD_R, PAD_T, PAD_B = 520, 240, 70, 16, 16, 36
+
+
+def _scale(lo: float, hi: float, a: float, b: float) -> Any:
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    span = (hi - lo) or 1.0
+    return lambda v: a + (v - lo) / span * (b - a)
+
+
+def _text(x: float, y: float, s: str, anchor: str = "middle", size: int = 11, fill: str = "#333") -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
+        f'fill="{fill}">{escape(s)}</text>'
+    )
+
+
+def _svg(body: list[str], title: str, height: int = H) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" role="img" '
+        f'aria-label="{escape(title)}" width="100%" style="max-width:{W}px">'
+        f"<title>{escape(title)}</title>{''.join(body)}</svg>"
+    )
+
+
+def _y_axis(y: Any, lo: float, hi: float) -> list[str]:
+    """Grid lines at the low end, zero and the high end; labels that would overlap are dropped."""
+    out: list[str] = []
+    shown: list[float] = []
+    for v in sorted({min(lo, 0.0), 0.0, max(hi, 0.0)}, key=lambda v: v != 0):
+        out.append(f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
+                   f'stroke="{"#999" if v == 0 else "#eee"}"/>')
+        if all(abs(y(v) - s) >= 14 for s in shown):
+            shown.append(y(v))
+            out.append(_text(PAD_L - 6, y(v) + 4, money(v), "end", 10, MUTED))
+    return out
+
+
+def benefits_costs_svg(labels: Sequence[str], benefits: Sequence[float], costs: Sequence[float]) -> str:
+    """Grouped bars: risk-adjusted benefits and costs by period."""
+    hi = max([*benefits, *costs, 1.0])
+    y = _scale(0.0, hi, H - PAD_B, PAD_T)
+    slot = (W - PAD_L - PAD_R) / len(labels)
+    bar = slot * 0.35
+    body = _y_axis(y, 0.0, hi)
+    for i, label in enumerate(labels):
+        x0 = PAD_L + i * slot + slot * 0.15
+        for j, (v, colour) in enumerate(((benefits[i], BENEFIT_COLOUR), (costs[i], COST_COLOUR))):
+            body.append(f'<rect x="{x0 + j * bar:.1f}" y="{y(v):.1f}" width="{bar:.1f}" '
+                        f'height="{y(0) - y(v):.1f}" fill="{colour}"/>')
+        body.append(_text(PAD_L + (i + 0.5) * slot, H - PAD_B + 16, label))
+    body.append(_text(W - PAD_R, PAD_T + 4, "■ benefits", "end", 11, BENEFIT_COLOUR))
+    body.append(_text(W - PAD_R, PAD_T + 18, "■ costs", "end", 11, COST_COLOUR))
+    return _svg(body, "Benefits and costs by year")
+
+
+def cumulative_svg(cumulative: Sequence[float], payback_months: float | None) -> str:
+    """Cumulative net cash flow at each year end, with the payback point marked."""
+    years = len(cumulative) - 1
+    y = _scale(min(cumulative), max(cumulative), H - PAD_B, PAD_T)
+
+    def x(year: float) -> float:
+        return PAD_L + year / max(years, 1) * (W - PAD_L - PAD_R)
+
+    body = _y_axis(y, min(cumulative), max(cumulative))
+    points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(cumulative))
+    body.append(f'<polyline points="{points}" fill="none" stroke="{NET_COLOUR}" stroke-width="2.5"/>')
+    for i, v in enumerate(cumulative):
+        body.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="{NET_COLOUR}"/>')
+        body.append(_text(x(i), H - PAD_B + 16, "Initial" if i == 0 else f"Year {i}"))
+    if payback_months is not None and payback_months <= years * 12:
+        px = x(payback_months / 12)
+        body.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{PAD_T}" y2="{H - PAD_B}" '
+                    f'stroke="{BENEFIT_COLOUR}" stroke-dasharray="4 3"/>')
+        body.append(_text(px + 4, PAD_T + 10, f"payback {payback_months:.1f} months", "start", 11,
+                          BENEFIT_COLOUR))
+    return _svg(body, "Cumulative net cash flow")
+
+
+def tornado_svg(bars: Sequence[TornadoBar], base_npv: float) -> str:
+    """NPV with each assumption at its low and high end, widest swing on top."""
+    if not bars:
+        return ""
+    row_h, left = 24, 190
+    height = PAD_T + row_h * len(bars) + PAD_B
+    values = [v for b in bars for v in (b.npv_at_low, b.npv_at_high)] + [base_npv]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+
+    def x(v: float) -> float:
+        return left + (v - lo) / span * (W - left - PAD_R)
+
+    body = []
+    for i, b in enumerate(bars):
+        top = PAD_T + i * row_h
+        for v, colour in ((b.npv_at_low, COST_COLOUR), (b.npv_at_high, BENEFIT_COLOUR)):
+            a, c = sorted((x(v), x(base_npv)))
+            body.append(f'<rect x="{a:.1f}" y="{top + 4}" width="{max(c - a, 1):.1f}" '
+                        f'height="{row_h - 8}" fill="{colour}" opacity="0.8"/>')
+        body.append(_text(left - 6, top + row_h / 2 + 4, b.label, "end", 11))
+    bx = x(base_npv)
+    body.append(f'<line x1="{bx:.1f}" x2="{bx:.1f}" y1="{PAD_T}" y2="{height - PAD_B}" stroke="#333"/>')
+    body.append(_text(bx, height - PAD_B + 16, f"base NPV {money(base_npv)}", "middle", 10, MUTED))
+    body.append(_text(left, height - 6, "■ assumption at its low end", "start", 10, COST_COLOUR))
+    body.append(_text(W - PAD_R, height - 6, "■ at its high end", "end", 10, BENEFIT_COLOUR))
+    return _svg(body, "Sensitivity of NPV (tornado)", height)
+
+
+# ------------------------------------------------------------------ HTML pieces
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], classes: Sequence[str] = (), kind: str = "num"
+) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        f'<tr class="{escape(classes[i]) if i < len(classes) else ""}">'
+        + "".join(f"<td>{escape(c)}</td>" for c in r)
+        + "</tr>"
+        for i, r in enumerate(rows)
+    )
+    return f'<table class="roi {kind}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def cash_flow_html(case: RoiCase) -> str:
+    df = cash_flow_table(case)
+    periods = period_labels(case.years)
+    headers = ["", "Risk adj.", *periods, "Total", "PV"]
+    rows = []
+    for r in df.to_dict(orient="records"):
+        risk = r["risk_adjustment"]
+        rows.append([
+            r["line"],
+            "" if math.isnan(risk) else pct(risk, 0),
+            *(money(r[p]) for p in periods),
+            money(r["Total"]),
+            money(r["PV"]),
+        ])
+    return _table(headers, rows, list(df["kind"]))
+
+
+def assumptions_html(case: RoiCase) -> str:
+    rows = [
+        [a.spec.label, assumption_value(a.value, a.spec.unit), a.source_text()]
+        for a in case.assumptions.values()
+    ]
+    return _table(["Assumption", "Value", "Source"], rows, kind="text")
+
+
+def scenarios_html(case: RoiCase) -> str:
+    rows = [
+        [s.name, money(s.npv), pct(s.roi), payback_text(s.payback_months, case.years)]
+        for s in case.scenarios
+    ]
+    return _table(["Scenario", "NPV", "ROI", "Payback"], rows)
+
+
+def csv_data_link(case: RoiCase) -> str:
+    data = base64.b64encode(to_safe_csv(cash_flow_table(case))).decode("ascii")
+    return (
+        f'<a download="roi-cash-flows.csv" href="data:text/csv;base64,{data}">'
+        "Download the cash flows (CSV)</a>"
+    )
+
+
+TABLE_STYLE = """
+table.roi{border-collapse:collapse;width:100%;font-size:.88em;margin:6px 0}
+table.roi th,table.roi td{border-bottom:1px solid #e5e5e5;padding:4px 8px;text-align:right}
+table.roi th:first-child,table.roi td:first-child,table.roi.text td,table.roi.text th{text-align:left}
+table.roi.text td:nth-child(2){text-align:right;white-space:nowrap}
+table.roi tr.total td,table.roi tr.net td{font-weight:600}
+table.roi tr.cumulative td{color:#555;font-style:italic}
+"""
+STYLE = TABLE_STYLE + """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1060px;
+color:#222;line-height:1.4;padding:0 16px}
+h1{font-size:1.6em;margin:0 0 4px}h2{font-size:1.15em;margin:22px 0 8px;border-bottom:1px solid #ddd}
+.meta{color:#555;font-size:.9em}.kpis{display:flex;gap:14px;flex-wrap:wrap;margin:14px 0}
+.kpi{border:1px solid #ddd;border-radius:8px;padding:8px 14px;min-width:140px}
+.kpi b{display:block;font-size:1.35em}.kpi span{color:#666;font-size:.85em}
+.charts{display:flex;flex-wrap:wrap;gap:18px}
+.charts figure{margin:0;flex:1 1 480px}figcaption{font-size:.85em;color:#555}
+.notes{font-size:.85em;color:#444}
+@media print{body{margin:0;max-width:none}a{display:none}h2{break-after:avoid}table,svg{break-inside:avoid}}
+"""
+
+
+def render_html(case: RoiCase) -> str:
+    """The whole report as one HTML document (self-contained)."""
+    f = case.flows
+    labels = period_labels(case.years)
+    risk = ", ".join(f"{line} {pct(case.assumptions[key].value, 0)}" for line, key in RISK_KEYS.items())
+    kpis = "".join(
+        f'<div class="kpi"><span>{escape(k)}</span><b>{escape(v)}</b></div>'
+        for k, v in (
+            ("Net present value", money(f.npv)),
+            ("ROI", pct(f.roi)),
+            ("Payback", payback_text(f.payback_months, case.years)),
+            ("PV of benefits", money(f.pv_benefits)),
+            ("PV of costs", money(f.pv_costs)),
+        )
+    )
+    charts = "".join(
+        f"<figure>{svg}<figcaption>{escape(cap)}</figcaption></figure>"
+        for svg, cap in (
+            (cumulative_svg([y.cumulative for y in f.years], f.payback_months),
+             "Cumulative net cash flow (undiscounted), payback marked."),
+            (benefits_costs_svg(labels, [y.benefits for y in f.years], [y.costs for y in f.years]),
+             "Risk-adjusted benefits and costs by year (undiscounted)."),
+            (tornado_svg(case.tornado, f.npv),
+             "NPV with each assumption at its low and high end (measured: its 95% CI; entered: "
+             "±20%; discount rate 8% to 16%)."),
+        )
+    )
+    notes = "".join(f"<li>{escape(n)}</li>" for n in case.notes)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ROI case: {escape(case.subject)}</title><style>{STYLE}</style></head>
+<body>
+<h1>ROI case: {escape(case.subject)}</h1>
+<div class="meta">Plan <b>{escape(case.plan)}</b> · definition of resolved
+<b>{escape(case.definition_name)}</b> (version {escape(case.definition_version)}) ·
+prepared {escape(case.prepared_on.isoformat())} · {case.years} years · discount rate
+{pct(case.discount_rate)} · risk adjustment {escape(risk)}</div>
+<div class="kpis">{kpis}</div>
+<h2>Cash flows (risk-adjusted)</h2>
+{cash_flow_html(case)}
+<p class="meta">{csv_data_link(case)}</p>
+<h2>Charts</h2><div class="charts">{charts}</div>
+<h2>Scenarios</h2>
+{scenarios_html(case)}
+<h2>Assumptions and their sources</h2>
+{assumptions_html(case)}
+<h2>Method</h2>
+<ul class="notes">
+<li>Forrester Total Economic Impact structure: benefits, costs, risk adjustment. The initial
+investment is at year 0 and is not discounted; later years are discounted at year end.</li>
+<li>Each benefit line is multiplied by (1 - its risk adjustment) once, before summing; costs are
+not adjusted.</li>
+<li>NPV = Σ net<sub>y</sub> / (1 + r)<sup>y</sup>; ROI = (PV benefits - PV costs) / PV costs;
+payback = months until the cumulative undiscounted net cash flow reaches zero, interpolated within
+the year.</li>
+<li>Labour = tasks x minutes saved / 60 x agent hourly cost. Quality = tasks x missed issues avoided
+per task x cost per missed issue. AI spend = tasks x AI spend per task, where AI spend per task is the
+plan's bill (without seat charges) for one projected month divided by its tasks.</li>
+{notes}
+</ul>
+<p class="meta">Prepared with Outcome Pricing Lab. Figures are projections from the logs and the
+entered assumptions above; every number can be recomputed from this page.</p>
+</body></html>
+"""

@@ -1,0 +1,59 @@
+"""AppTest of the AI impact page on the small demo warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from outcome_pricing import impact, stats
+
+APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+TIMEOUT = 60
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("views/ai_impact.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
+@pytest.mark.usefixtures("app_env")
+class TestAiImpactPage:
+    def test_draws_cards_summary_table_and_charts(self, demo_wh) -> None:
+        at = open_page()
+        assert not at.error, [e.value for e in at.error]
+        expected = impact.impact_summary(demo_wh)
+        card = metric(at, "Human minutes per task")
+        assert card.value == impact.format_value(expected.human_minutes.ai, "minutes")
+        assert impact.plain_language(expected) in [i.value for i in at.info]
+        assert len(at.get("plotly_chart")) >= 4  # ECDF, topic mix, topic minutes, trend
+        assert any("Newcombe" in c.value for c in at.caption)
+
+    def test_choosing_an_account_shows_its_own_figures(self, demo_wh) -> None:
+        account = demo_wh.query_df("SELECT min(account_id) AS a FROM tasks")["a"].iloc[0]
+        at = open_page()
+        at.selectbox(key="impact.account").set_value(account).run()
+        assert not at.exception, [e.value for e in at.exception]
+        expected = impact.impact_summary(demo_wh, account)
+        assert metric(at, "Human minutes per task").value == impact.format_value(expected.human_minutes.ai, "minutes")
+        assert at.query_params["account"] == [account] or at.query_params["account"] == account
+
+    def test_power_calculator_answers_from_the_inputs(self) -> None:
+        at = open_page()
+        at.number_input(key="impact.sd").set_value(10.0).run()
+        at.number_input(key="impact.delta").set_value(5.0).run()
+        expected = stats.tasks_per_arm_for_mean(5.0, 10.0)
+        assert metric(at, "Tasks needed per arm").value == f"{expected:,}"
+        at.radio(key="impact.power_kind").set_value("a rate (e.g. missed issues)").run()
+        at.number_input(key="impact.p1").set_value(0.5).run()
+        at.number_input(key="impact.p2").set_value(0.6).run()
+        assert metric(at, "Tasks needed per arm").value == "388"

@@ -1,0 +1,140 @@
+"""Every page the router lists, through AppTest: it renders without an exception or an
+error box, its title is the menu's, every control has help, money and percentages
+use the house formats; an empty warehouse gives every page an empty state that says
+what to do; the scenario survives switching pages.
+
+Each page's own interactions (change a control, the figure moves) live in its
+owner's AppTest (tests/test_app_<page>.py); this file covers what all pages share.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from outcome_pricing.warehouse import DB_ENV, Warehouse
+from tests.e2e.server import ROOT, AppPage, app_pages
+
+APP = str(ROOT / "app" / "streamlit_app.py")
+TIMEOUT = 120
+PAGES = app_pages()
+CONTROLS = (
+    "selectbox", "multiselect", "slider", "select_slider", "number_input", "text_input", "text_area",
+    "checkbox", "toggle", "radio", "button_group", "date_input", "file_uploader",
+)
+# Reported to the page owners (issue 8 polish); a control not listed here fails at once.
+KNOWN_HELP_GAPS: dict[str, tuple[str, ...]] = {
+    "resolution_rules.py": ("selectbox 'Account'",),
+    "price_lab.py": (
+        "selectbox 'Plan'", "number_input 'Platform fee ($/month)'", "number_input 'Minimum ($/month)'",
+        "number_input 'Cap ($/month)'", "number_input 'outcomes: included units'",
+        "number_input 'outcomes: unit price ($)'", "number_input 'Per-outcome price of **per-outcome** ($)'",
+        "text_area 'Plans TOML'", "file_uploader 'Upload a plans TOML'",
+    ),
+    "forecast.py": ("multiselect 'Plans to chart'", "radio 'Measure'"),
+    "statements.py": (
+        "selectbox 'Account'", "selectbox 'Month'", "selectbox 'Plan'", "selectbox 'Show tasks with reason'",
+    ),
+    "roi_case.py": ("button_group 'Case for'",),
+    "data.py": (
+        "number_input 'Tasks'", "file_uploader 'Task log'", "file_uploader 'Mapping (optional, TOML)'",
+        "file_uploader 'Accounts (optional)'",
+    ),
+}
+MONEY = re.compile(r"^-?\$\d{1,3}(,\d{3})*(\.\d\d)?$")  # ui.money
+PERCENT = re.compile(r"^-?\d+(\.\d+)?%$")  # ui.pct
+
+
+def run_page(page: AppPage, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(f"views/{page.file}")
+    at.run()
+    return at
+
+
+@pytest.fixture(scope="module")
+def rendered(_app_db_path: Path) -> Iterator[dict[str, AppTest]]:
+    """Each page rendered once on the demo warehouse (shared by the checks below)."""
+    cache: dict[str, AppTest] = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(DB_ENV, str(_app_db_path))
+        yield cache
+
+
+def page_of(rendered: dict[str, AppTest], page: AppPage) -> AppTest:
+    if page.file not in rendered:
+        rendered[page.file] = run_page(page)
+    return rendered[page.file]
+
+
+def controls(at: AppTest) -> list:
+    return [w for kind in CONTROLS for w in at.get(kind)]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
+class TestEveryPage:
+    def test_renders_without_exception_or_error(self, rendered: dict[str, AppTest], page: AppPage) -> None:
+        at = page_of(rendered, page)
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        assert [t.value for t in at.title][:1] == [page.title]
+
+    def test_every_control_has_help(self, rendered: dict[str, AppTest], page: AppPage) -> None:
+        at = page_of(rendered, page)
+        missing = [f"{w.type} '{w.label}'" for w in controls(at) if not (w.proto.help or "").strip()]
+        known = KNOWN_HELP_GAPS.get(page.file, ())
+        if missing and set(missing) <= set(known):
+            pytest.xfail(f"{page.file}: help requested from the page owner for {missing}")
+        assert not missing, f"{page.file}: controls without help text: {missing}"
+
+    def test_money_and_percentages_use_the_house_formats(self, rendered: dict[str, AppTest], page: AppPage) -> None:
+        at = page_of(rendered, page)
+        odd = [
+            f"{m.label}: {m.value}"
+            for m in at.metric
+            if ("$" in m.value and not MONEY.match(m.value)) or ("%" in m.value and not PERCENT.match(m.value))
+        ]
+        assert not odd, f"{page.file}: figures not in ui.money / ui.pct format: {odd}"
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "empty.duckdb"
+    Warehouse.open(path).close()
+    monkeypatch.setenv(DB_ENV, str(path))
+    monkeypatch.setenv("OUTCOME_PRICING_NO_DEMO", "1")
+    return path
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
+def test_an_empty_warehouse_gives_every_page_an_empty_state(empty_db: Path, page: AppPage) -> None:
+    at = run_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    if page.file == "data.py":  # the page where data comes in: it offers the upload and the demo
+        assert at.get("file_uploader") or at.button
+    else:
+        assert any("no tasks yet" in i.value for i in at.info), [i.value for i in at.info]
+
+
+@pytest.mark.usefixtures("app_env")
+def test_the_scenario_survives_switching_pages() -> None:
+    """Chosen on the Overview, kept on the Price lab, in the session and in the URL."""
+    overview, price_lab = (next(p for p in PAGES if p.file == f) for f in ("overview.py", "price_lab.py"))
+    at = run_page(overview)
+    at.selectbox(key="scenario.definition_pick").set_value("strict").run()
+    at.selectbox(key="scenario.proposed_plan").set_value("hybrid").run()
+    at.switch_page(f"views/{price_lab.file}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == price_lab.title
+    assert at.selectbox(key="scenario.definition_pick").value == "strict"
+    assert at.selectbox(key="scenario.proposed_plan").value == "hybrid"
+    assert at.query_params["def"] == ["strict"] or at.query_params["def"] == "strict"
+    assert any(m.label.startswith("Revenue, hybrid") for m in at.metric)

@@ -1,0 +1,67 @@
+"""AppTest of the Forecast page on the small demo warehouse: it draws, the headline is a
+probability, and changing an assumption moves the answer."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_app_pricing import metric_value as metric
+from tests.test_app_pricing import open_page
+
+
+def open_forecast() -> AppTest:
+    at = open_page("forecast.py")
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def horizon_revenue(at: AppTest) -> str:
+    """The proposed plan's median horizon revenue (the second of the two revenue figures)."""
+    return [m.value for m in at.metric if "horizon revenue" in m.label][1]
+
+
+def dollars(text: str) -> float:
+    return float(text.replace("$", "").replace(",", ""))
+
+
+def control(at: AppTest, label: str):  # noqa: ANN201 - a streamlit testing element
+    return next(n for n in at.number_input if n.label == label)
+
+
+@pytest.mark.usefixtures("app_env")
+class TestForecastPage:
+    def test_draws_fans_headline_and_volatility(self) -> None:
+        at = open_forecast()
+        assert len(at.get("plotly_chart")) >= 3  # every plan's range, reference and proposed fans
+        probability = metric(at, "Chance")
+        assert probability == "—" or probability.endswith("%")
+        assert horizon_revenue(at).startswith("$")
+        assert len(at.dataframe) >= 2  # volatility, prob_beats
+        labels = {n.label for n in at.number_input}
+        assert {"Volume growth per month", "Monthly churn hazard", "Price elasticity of volume"} <= labels
+
+    def test_more_growth_moves_revenue_up(self) -> None:
+        at = open_forecast()
+        before = dollars(horizon_revenue(at))
+        growth = control(at, "Volume growth per month")
+        growth.set_value(min(growth.value + 0.05, 0.2)).run()
+        assert not at.exception, [e.value for e in at.exception]
+        after = dollars(horizon_revenue(at))
+        assert after > before
+
+    def test_churn_lowers_revenue_and_reset_brings_the_estimate_back(self) -> None:
+        at = open_forecast()
+        before = horizon_revenue(at)
+        control(at, "Monthly churn hazard").set_value(0.2).run()
+        assert dollars(horizon_revenue(at)) < dollars(before)
+        next(b for b in at.button if b.label == "Reset to the estimates").click().run()
+        assert horizon_revenue(at) == before
+
+    def test_margin_fans_and_more_plans(self) -> None:
+        at = open_forecast()
+        at.radio(key="fc.measure").set_value("margin").run()
+        shown = at.multiselect(key="fc.shown")
+        shown.set_value(list(shown.options)).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert len(at.get("plotly_chart")) == 1 + len(shown.options)

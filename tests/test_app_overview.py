@@ -1,0 +1,86 @@
+"""AppTest of the Overview page (the default page) on the small demo warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+TIMEOUT = 90
+
+
+def open_app(**query: str) -> AppTest:
+    """The app as a browser first opens it: the default page is the Overview."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label_start: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(label_start))
+
+
+def money(text: str) -> float:
+    return float(text.replace("$", "").replace(",", ""))
+
+
+@pytest.mark.usefixtures("app_env")
+class TestOverviewPage:
+    def test_is_the_default_page_with_six_cards_naming_the_month(self) -> None:
+        at = open_app()
+        assert at.title[0].value == "Overview"
+        assert not at.error, [e.value for e in at.error]
+        labels = [m.label for m in at.metric]
+        assert len(labels) == 6
+        month = next(c.value for c in at.caption if "This month =" in c.value)
+        month_short = month.split("This month = ")[1].split("**")[0]  # e.g. "October 2026"
+        short = month_short[:3] + " " + month_short.split()[-1]
+        assert all(short in label for label in labels), labels
+        assert len(at.get("plotly_chart")) == 5  # revenue, activity, three quality charts
+
+    def test_cards_show_money_and_percent_in_the_house_format(self) -> None:
+        at = open_app()
+        assert metric(at, "Revenue").startswith("$")
+        assert metric(at, "Resolution rate").endswith("%")
+        assert metric(at, "Seat revenue at risk").startswith("$")
+
+    def test_the_proposed_plan_from_the_sidebar_moves_the_proposed_revenue_only(self) -> None:
+        at = open_app()
+        ref_before = next(m.value for m in at.metric if "(reference)" in m.label)
+        prop_before = next(m for m in at.metric if "(proposed)" in m.label)
+        at.selectbox(key="scenario.proposed_plan").set_value("per-conversation").run()
+        assert not at.exception, [e.value for e in at.exception]
+        prop_after = next(m for m in at.metric if "(proposed)" in m.label)
+        assert "per-conversation" in prop_after.label
+        assert prop_after.value != prop_before.value
+        assert next(m.value for m in at.metric if "(reference)" in m.label) == ref_before
+
+    def test_a_stricter_definition_lowers_billable_outcomes(self) -> None:
+        at = open_app(**{"def": "lenient"})
+        lenient = money(metric(at, "Billable outcomes"))
+        at.selectbox(key="scenario.definition_pick").set_value("strict").run()
+        assert not at.exception
+        assert money(metric(at, "Billable outcomes")) < lenient
+
+    def test_the_movers_period_changes_the_sum_of_changes(self) -> None:
+        at = open_app()
+        this_month = next(c.value for c in at.caption if "across all" in c.value)
+        at.get("button_group")[0].set_value("whole history").run()
+        assert not at.exception
+        whole = next(c.value for c in at.caption if "across all" in c.value)
+        assert whole != this_month and " to " in whole.split(":")[0]
+
+    def test_plans_in_force_list_every_plan_with_a_version(self) -> None:
+        at = open_app()
+        plans = next(df.value for df in at.dataframe if "version" in df.value.columns)
+        assert len(plans) == 7 and plans["version"].str.len().eq(10).all()
+
+    def test_offers_the_brief_download(self) -> None:
+        at = open_app()
+        buttons = at.get("download_button")
+        assert any("brief" in b.proto.label for b in buttons)

@@ -1,0 +1,82 @@
+"""AppTest of the Resolution rules page and the sidebar definition, on the small demo warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from outcome_pricing.definitions import presets
+
+APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+TIMEOUT = 60
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("views/resolution_rules.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def as_number(text: str) -> float:
+    return float(text.replace(",", "").replace("%", ""))
+
+
+@pytest.mark.usefixtures("app_env")
+class TestResolutionRulesPage:
+    def test_draws_every_figure_without_errors(self) -> None:
+        at = open_page()
+        assert not at.error, [e.value for e in at.error]
+        assert len(at.get("plotly_chart")) == 4  # by month, funnel, per-account change, tornado
+        assert as_number(metric(at, "Billable outcomes")) > 0
+        assert at.get("download_button")
+
+    def test_a_longer_silence_period_lowers_billable_outcomes(self) -> None:
+        at = open_page()
+        before = as_number(metric(at, "Billable outcomes"))
+        silence = next(n for n in at.select_slider if n.label.startswith("Silence period"))
+        silence.set_value(720).run()
+        assert not at.exception, [e.value for e in at.exception]
+        after = as_number(metric(at, "Billable outcomes"))
+        assert after < before
+        assert at.query_params["def"] == "custom" and at.query_params["d_silence_hours"] == "720"
+        assert at.sidebar.selectbox[0].value == "custom"
+
+    def test_picking_a_preset_in_the_sidebar_updates_the_knobs(self) -> None:
+        at = open_page()
+        at.sidebar.selectbox[0].set_value("zendesk-ar").run()
+        silence = next(n for n in at.select_slider if n.label.startswith("Silence period"))
+        assert silence.value == 72
+        assert at.query_params["def"] == "zendesk-ar"
+        assert presets()["zendesk-ar"].version in at.sidebar.caption[0].value
+
+    def test_a_link_with_custom_knobs_is_restored(self) -> None:
+        at = open_page({"def": "custom", "d_min_csat": "4", "d_handoff": "always"})
+        assert at.sidebar.selectbox[0].value == "custom"
+        assert next(s for s in at.slider if s.label == "Minimum CSAT").value == 4
+
+    def test_a_link_with_a_bad_value_shows_a_notice_and_the_default(self) -> None:
+        at = open_page({"def": "custom", "d_min_csat": "nine"})
+        assert any("min_csat" in w.value for w in at.sidebar.warning)
+        assert at.sidebar.selectbox[0].value == "intercom-fin-2025"
+
+    def test_evidence_lists_tasks_of_the_chosen_reason(self) -> None:
+        at = open_page()
+        next(s for s in at.selectbox if s.label == "Reason code").set_value("not_resolved").run()
+        evidence = at.dataframe[-1].value
+        assert len(evidence) > 0 and set(evidence["reason"]) == {"not_resolved"}
+
+    def test_a_link_with_hours_off_the_grid_keeps_them(self) -> None:
+        at = open_page({"def": "custom", "d_silence_hours": "30"})
+        assert next(s for s in at.select_slider if s.label.startswith("Silence period")).value == 30
+        assert as_number(metric(at, "Billable outcomes")) > 0

@@ -1,0 +1,106 @@
+"""AppTest of the ROI case page on the small demo warehouse: it draws, a link restores a case,
+bad link values fall back with a notice naming the parameter, prospects by hand work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+TIMEOUT = 90
+
+
+def open_roi(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()  # the router's first run reads the sidebar scenario from the link
+    for key, value in params.items():  # the first page may have rewritten the URL
+        at.query_params[key] = value
+    at.switch_page("views/roi_case.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric_value(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def warnings(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning]
+
+
+@pytest.mark.usefixtures("app_env")
+class TestRoiCasePage:
+    def test_draws_the_case_charts_table_and_downloads(self) -> None:
+        at = open_roi()
+        assert not at.error, [e.value for e in at.error]
+        assert metric_value(at, "Net present value").lstrip("-").startswith("$")
+        assert len(at.get("plotly_chart")) == 3  # cumulative, benefits vs costs, tornado
+        labels = {b.proto.label for b in at.get("download_button")}
+        assert {"Download the report (HTML)", "Download the cash flows (CSV)"} <= labels
+        assert at.query_params["mode"] == "account"  # the URL now describes the case
+
+    def test_a_link_restores_the_case(self) -> None:
+        at = open_roi(mode="account", account="A0003", plan="per-conversation", years="5",
+                      rate="0.12", risk="0.3", implementation_cost="25000")
+        assert not warnings(at)
+        assert at.selectbox(key="roi.account").value == "A0003"
+        assert at.selectbox(key="roi.plan").value == "per-conversation"
+        assert at.number_input(key="roi.years").value == 5
+        assert at.number_input(key="roi.rate").value == pytest.approx(0.12)
+        assert at.number_input(key="roi.risk").value == pytest.approx(0.3)
+        table = next(h.proto.body for h in at.get("html") if "Cumulative net cash flow" in h.proto.body)
+        assert "<th>Year 5</th>" in table
+        assert "<td>Implementation</td><td></td><td>$25,000</td>" in table
+        assert at.query_params["implementation_cost"] == "25000"
+
+    def test_bad_link_values_fall_back_with_a_notice_naming_each(self) -> None:
+        at = open_roi(account="A0001", plan="no-such-plan", years="99", rate="abc")
+        text = " ".join(warnings(at))
+        for name in ("'plan'", "'years'", "'rate'"):
+            assert name in text
+        assert at.number_input(key="roi.years").value == 3
+        assert at.number_input(key="roi.rate").value == pytest.approx(0.10)
+        assert metric_value(at, "Net present value")  # the case still opens
+
+    def test_changing_an_assumption_moves_npv_and_the_link(self) -> None:
+        at = open_roi(account="A0002", plan="per-outcome")
+        before = metric_value(at, "Net present value")
+        cost = next(n for n in at.number_input if n.label.startswith("Implementation cost"))
+        cost.set_value(90_000).run()
+        assert not at.exception
+        assert metric_value(at, "Net present value") != before
+        assert at.query_params["implementation_cost"] == "90000"
+        next(b for b in at.button if b.label == "Reset to measured values").click().run()
+        assert "implementation_cost" not in at.query_params
+        assert metric_value(at, "Net present value") == before
+
+    def test_a_prospect_by_hand(self) -> None:
+        at = open_roi(mode="prospect", prospect="<script>alert(1)</script>", monthly_volume="20000",
+                      human_minutes="8", seats="40", seat_price="115", agent_hourly_cost="38")
+        assert not at.error, [e.value for e in at.error]
+        assert at.number_input(key="roi.p.monthly_volume").value == 20_000
+        assert metric_value(at, "Net present value").lstrip("-").startswith("$")
+
+    def test_a_prospects_uploaded_logs(self, demo_wh) -> None:  # noqa: ANN001
+        from outcome_pricing.schema import TASK_COLUMN_NAMES
+
+        tasks = demo_wh.query_df(f"SELECT {', '.join(TASK_COLUMN_NAMES)} FROM tasks WHERE account_id = ?", ["A0004"])
+        at = open_roi(mode="upload")
+        assert any("Upload the prospect's task logs" in i.value for i in at.info)
+        at.get("file_uploader")[0].set_value(("prospect.csv", tasks.to_csv(index=False).encode(), "text/csv"))
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not at.error, [e.value for e in at.error]
+        assert any("A0004" in s.value for s in at.subheader)
+        assert metric_value(at, "Net present value").lstrip("-").startswith("$")
+
+    def test_the_sidebar_definition_is_the_default_and_a_link_may_name_a_preset(self) -> None:
+        at = open_roi(account="A0002", **{"def": "zendesk-ar"})
+        assert any("definition zendesk-ar" in c.value for c in at.caption)
+        at = open_roi(account="A0002", definition="strict")
+        assert any("definition strict" in c.value for c in at.caption)
