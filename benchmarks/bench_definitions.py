@@ -86,8 +86,9 @@ def bench_definition_change(path: Path, build_seconds: float | None) -> float:
     with Warehouse.open(path, read_only=True) as wh:
         sizes = _sizes(wh)
         change = _changes(Definition.preset(BASE))
-        wh.query_df(BARE_SQL)  # warm both paths once
-        defs.outcomes(wh, next(change))
+        # The first query of a process reads the cube into memory (once per build and scope).
+        first = _seconds(lambda: defs.outcomes(wh, next(change)))
+        wh.query_df(BARE_SQL)  # warm the scan too
         bare, fast = [], []
         for _ in range(RUNS):  # alternate, so both see the same machine load
             bare.append(_seconds(lambda: wh.query_df(BARE_SQL)))
@@ -106,6 +107,7 @@ def bench_definition_change(path: Path, build_seconds: float | None) -> float:
     print(f"bare GROUP BY account_id, month scan:  median {bare_s * 1000:8.1f} ms  ({RUNS} runs)")
     print(f"outcomes by account x month, cube:     median {fast_s * 1000:8.1f} ms  ({RUNS} runs)")
     print(f"outcomes by account x month, tasks:    median {statistics.median(task_level) * 1000:8.1f} ms  (3 runs)")
+    print(f"first outcomes of the process (reads the cube into memory): {first * 1000:.1f} ms")
     verdict = "OK" if ratio <= RATIO_BUDGET else "OVER BUDGET"
     print(f"ratio cube / bare scan: {ratio:.3f}  (budget <= {RATIO_BUDGET})  {verdict}")
     return ratio

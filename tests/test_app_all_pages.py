@@ -138,3 +138,52 @@ def test_the_scenario_survives_switching_pages() -> None:
     assert at.selectbox(key="scenario.proposed_plan").value == "hybrid"
     assert at.query_params["def"] == ["strict"] or at.query_params["def"] == "strict"
     assert any(m.label.startswith("Revenue, hybrid") for m in at.metric)
+
+
+BAD_LINK = {
+    "def": "no-such-preset",
+    "reference_plan": "<script>alert(1)</script>",
+    "proposed_plan": "",
+    "account": "NO-SUCH-ACCOUNT",
+    "month": "2099-13",
+}
+
+
+@pytest.mark.usefixtures("app_env")
+@pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
+def test_a_bad_link_gives_a_message_never_a_traceback(page: AppPage) -> None:
+    at = run_page(page, **BAD_LINK)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.warning or at.error or at.info, "the bad link was not mentioned"
+    assert at.selectbox(key="scenario.definition_pick").value == "intercom-fin-2025"
+
+
+# The figure on each page that the sidebar's definition of "resolved" must move
+# (AI impact and Data do not depend on the definition).
+DEFINITION_FIGURES = {
+    "overview.py": "Billable outcomes",
+    "resolution_rules.py": "Billable outcomes",
+    "price_lab.py": "Revenue, per-outcome",
+    "forecast.py": "per-outcome: horizon revenue",
+    "statements.py": "Total",
+    "roi_case.py": "Net present value",
+}
+
+
+def figure(at: AppTest, label_start: str) -> str:
+    values = [m.value for m in at.metric if m.label.startswith(label_start)]
+    assert values, f"no figure labelled {label_start!r}: {[m.label for m in at.metric]}"
+    return values[0]
+
+
+@pytest.mark.usefixtures("app_env")
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if p.file in DEFINITION_FIGURES], ids=lambda p: p.url_path
+)
+def test_the_sidebar_definition_moves_the_pages_figure(page: AppPage) -> None:
+    at = run_page(page, **{"def": "lenient"})
+    label = DEFINITION_FIGURES[page.file]
+    lenient = figure(at, label)
+    at.selectbox(key="scenario.definition_pick").set_value("strict").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert figure(at, label) != lenient

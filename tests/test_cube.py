@@ -299,11 +299,12 @@ class TestCubeLifecycle:
     def test_every_ingest_rebuilds_the_cube(self) -> None:
         with Warehouse.in_memory() as wh:
             load_tasks(wh, [{"task_id": "T1"}])
+            assert outcomes(wh, Definition(), by=())["tasks"].tolist() == [1]  # read (and cached)
             load_tasks(wh, [{"task_id": "T2", "account_id": "A2"}])
             with wh.cursor() as cur:
                 assert cube.is_current(cur)
-            total = outcomes(wh, Definition(), by=())
-            assert int(total["tasks"].iloc[0]) == 2
+            assert outcomes(wh, Definition(), by=())["tasks"].tolist() == [2]
+            assert outcomes(wh, Definition(), by="account_id")["account_id"].tolist() == ["A1", "A2"]
 
     def test_tasks_written_behind_the_cubes_back_fall_back_to_tasks(self) -> None:
         d = Definition()

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from outcome_pricing import impact
 from outcome_pricing.cli import cli
+from outcome_pricing.errors import UnknownAccountError
 from outcome_pricing.schema import ACCOUNT_COLUMNS, TASK_COLUMN_NAMES, TASK_COLUMNS
 from outcome_pricing.warehouse import Warehouse
 
@@ -312,7 +313,7 @@ class TestDegenerateInputs:
 
     def test_unknown_account_names_it_and_some_known_ones(self, wh):
         load(wh, make_tasks(50, seed=12, accounts=("ACME", "GLOBEX")))
-        with pytest.raises(impact.UnknownAccountError, match="'NOPE'.*ACME, GLOBEX"):
+        with pytest.raises(UnknownAccountError, match="'NOPE'.*ACME, GLOBEX"):
             impact.impact_summary(wh, "NOPE")
 
     def test_one_account_is_compared_on_its_own_tasks(self, wh):
@@ -381,5 +382,5 @@ class TestCommandLine:
 
     def test_unknown_account_is_a_clear_error(self, demo_db_path):
         result = CliRunner().invoke(cli, ["--db", str(demo_db_path), "impact", "--account", "NOPE"])
-        assert isinstance(result.exception, impact.UnknownAccountError)
+        assert isinstance(result.exception, UnknownAccountError)
         assert "No tasks for account 'NOPE'" in str(result.exception)

@@ -93,9 +93,10 @@ class TestKpisComeFromTheOwningEngines:
         assert ov.kpis.resolution_rate == pytest.approx(row["resolution_rate"])
         assert ov.kpis.ai_tasks == row["ai_tasks"]
 
-    def test_previous_is_the_month_before(self, ov) -> None:
+    def test_previous_is_the_month_before_and_changes_are_against_it(self, ov) -> None:
         assert ov.previous is not None
         assert ov.previous.month == ov.month - pd.DateOffset(months=1)
+        assert ov.month_change("outcomes") == ov.kpis.outcomes - ov.previous.outcomes
 
     def test_a_higher_outcome_price_raises_only_the_proposed_revenue(self, ov, demo_wh: Warehouse) -> None:
         dearer = PLANS.replace_plan(PLANS.plan(PROPOSED).with_outcome_price(Decimal("1.98")))
@@ -136,6 +137,9 @@ class TestTopMovers:
 
     def test_this_month_change_equals_the_kpi_change(self, ov) -> None:
         assert ov.account_changes(1)["change"].sum() == pytest.approx(ov.kpis.revenue_change, abs=0.01)
+        w = ov.window_change(1)
+        assert w.change == pytest.approx(ov.kpis.revenue_change, abs=0.01)
+        assert w.paying_more + w.paying_less <= w.accounts == len(ov.account_changes(1))
 
     def test_whole_history_equals_the_backtest_account_changes(self, ov) -> None:
         ours = ov.account_changes(None)

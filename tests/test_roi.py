@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 from outcome_pricing import pricing, report, roi
 from outcome_pricing.cli import cli
 from outcome_pricing.definitions import load_definition
-from outcome_pricing.errors import ConfigError
-from outcome_pricing.impact import UnknownAccountError
+from outcome_pricing.errors import ConfigError, UnknownAccountError
 from outcome_pricing.roi import Line, LineKind
 from outcome_pricing.schema import TASK_COLUMN_NAMES
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from outcome_pricing.cli import cli
 from outcome_pricing.definitions import Definition
-from outcome_pricing.errors import ConfigError, WarehouseError
+from outcome_pricing.errors import ConfigError, UnknownAccountError, WarehouseError
 from outcome_pricing.money import from_cents
 from outcome_pricing.plans import LineKind, PlanSet
 from outcome_pricing.pricing import (
@@ -64,7 +64,7 @@ class TestStatement:
         assert line.amount == (line.quantity * Decimal("0.99")).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
 
     def test_unknown_account_month_or_plan_is_a_clear_error(self, demo_wh: Warehouse, busy: tuple[str, str]) -> None:
-        with pytest.raises(WarehouseError, match="no tasks for account 'NOPE'"):
+        with pytest.raises(UnknownAccountError, match="No tasks for account 'NOPE'"):
             statement(demo_wh, example_plans(), "per-outcome", DEF, "NOPE", busy[1])
         with pytest.raises(WarehouseError, match="no tasks that closed in 1999-01"):
             statement(demo_wh, example_plans(), "per-outcome", DEF, busy[0], "1999-01")
@@ -128,7 +128,7 @@ class TestStatementCli:
     @pytest.mark.parametrize(
         ("args", "message"),
         [
-            (["--account", "NOPE", "--month", "2026-01", "--plan", "per-outcome"], "no tasks for account 'NOPE'"),
+            (["--account", "NOPE", "--month", "2026-01", "--plan", "per-outcome"], "No tasks for account 'NOPE'"),
             (["--account", "A0001", "--month", "1999-01", "--plan", "per-outcome"], "no tasks that closed in 1999-01"),
             (["--account", "A0001", "--month", "2026-01", "--plan", "gold"], "no plan named 'gold'"),
             (["--account", "A0001", "--month", "2026-01", "--plan", "per-outcome", "--out", "x.pdf"], ".csv or .xlsx"),

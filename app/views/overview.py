@@ -47,52 +47,63 @@ def _brief(
 
 
 # ---------------------------------------------------------------------- cards
-def _delta(now: float | None, before: float | None, fmt: Callable[[float], str]) -> str | None:
+def _delta(change: float | None, fmt: Callable[[float], str]) -> str | None:
     """The change as the card shows it; None (no arrow) when there is none to show."""
-    if now is None or before is None or pd.isna(now) or pd.isna(before) or abs(now - before) < 1e-9:
-        return None
-    return fmt(now - before)
+    return None if change is None or abs(change) < 1e-9 else fmt(change)
+
+
+SPARK_MONTHS = 12  # the cards' small trend lines: the last year
+
+
+def _spark(values: pd.Series) -> list[float]:
+    return [float(v) for v in values.tail(SPARK_MONTHS).fillna(0.0)]
 
 
 def _cards(ov: ov_engine.Overview) -> None:
     k, p = ov.kpis, ov.previous
+    change = ov.month_change
     when = ov.month.strftime("%b %Y")
-    before = "" if p is None else f" Delta: against {p.month.strftime('%b %Y')}."
+    before = None if p is None else f"vs {p.month.strftime('%b %Y')}"
+    act, seats = ov.activity_trend, ov.seat_trend
     first, second = st.columns(3), st.columns(3)
     first[0].metric(
         f"Revenue {when}: {ov.reference} (reference)", ui.money(k.revenue_reference),
-        delta=_delta(k.revenue_reference, p and p.revenue_reference, ui.money), border=True,
-        help="What the reference plan (today's contract) bills for this month, all accounts." + before,
+        delta=_delta(change("revenue_reference"), ui.money), delta_description=before,
+        chart_data=_spark(ov.plan_trend(ov.reference)), border=True,
+        help="What the reference plan (today's contract) bills for this month, all accounts. "
+        "Line: the last 12 months.",
     )
     first[1].metric(
         f"Revenue {when}: {ov.proposed} (proposed)", ui.money(k.revenue_proposed),
-        delta=f"{ui.money(k.revenue_change)} vs reference", border=True,
-        delta_color="normal" if k.revenue_change else "off",
-        help="What the proposed plan would have billed for the same month and usage. "
-        "Delta: against the reference plan.",
+        delta=_delta(k.revenue_change, ui.money), delta_description="vs reference",
+        chart_data=_spark(ov.plan_trend(ov.proposed)), border=True,
+        help="What the proposed plan would have billed for the same month and usage. Line: the last 12 months.",
     )
     first[2].metric(
         f"Seat revenue at risk {when}", ui.money(k.seat_revenue_at_risk),
-        delta=_delta(k.seat_revenue_at_risk, p and p.seat_revenue_at_risk, ui.money),
-        delta_color="inverse", border=True,
+        delta=_delta(change("seat_revenue_at_risk"), ui.money), delta_description=before,
+        delta_color="inverse", chart_data=_spark(seats["seat_revenue_at_risk"]), border=True,
         help="Contracted seats beyond what the human workload needs (human hours / 120 h a seat) "
-        f"x each account's seat price, out of {ui.money(k.seat_revenue)} seat revenue." + before,
+        f"x each account's seat price, out of {ui.money(k.seat_revenue)} seat revenue.",
     )
     second[0].metric(
         f"Billable outcomes {when}", ui.count(k.outcomes),
-        delta=_delta(k.outcomes, p and p.outcomes, ui.count), border=True,
-        help=f"Billable units under the definition {ov.definition_name}." + before,
+        delta=_delta(change("outcomes"), ui.count), delta_description=before,
+        chart_data=_spark(act["billable_units"]), chart_type="bar", border=True,
+        help=f"Billable units under the definition {ov.definition_name}.",
     )
     second[1].metric(
         f"Resolution rate {when}", ui.pct(k.resolution_rate),
-        delta=_delta(k.resolution_rate, p and p.resolution_rate, lambda v: ui.pct(v) + " pts"), border=True,
-        help=f"Tasks counted as one whole outcome / the {ui.count(k.ai_tasks)} tasks with the AI live." + before,
+        delta=_delta(change("resolution_rate"), lambda v: ui.pct(v).replace("%", " pp")),
+        delta_description=before, chart_data=_spark(act["resolution_rate"]), border=True,
+        help=f"Tasks counted as one whole outcome / the {ui.count(k.ai_tasks)} tasks with the AI live.",
     )
     second[2].metric(
         f"Gross margin {when}: {ov.proposed}", ui.money(k.margin),
-        delta=None if k.margin_pct is None else f"{ui.pct(k.margin_pct)} of revenue", delta_color="off",
+        delta=None if k.margin_pct is None else ui.pct(k.margin_pct), delta_description="of revenue",
+        delta_color="off", delta_arrow="off", chart_data=_spark(ov.plan_trend(ov.proposed, "margin")),
         border=True,
-        help=f"Proposed plan's revenue minus the cost to serve ({ui.money(k.cogs)}: model tokens and "
+        help=f"The proposed plan's revenue minus the cost to serve ({ui.money(k.cogs)}: model tokens and "
         "per-task costs from the plans file's [costs]).",
     )
 
@@ -163,21 +174,24 @@ def _trends(ov: ov_engine.Overview) -> None:
 
 
 # ---------------------------------------------------------------------- movers
-MOVER_COLUMNS = ["account_id", "name", "reference_revenue", "revenue", "change", "change_pct"]
+MOVER_COLUMNS = ["account", "reference_revenue", "revenue", "change", "change_pct"]
 
 
 def _movers_table(df: pd.DataFrame, empty: str, reference: str, proposed: str) -> None:
     if df.empty:
         st.info(empty)
         return
+    named = df["name"].notna() & (df["name"].astype(str) != "")
+    shown = df.assign(account=(df["name"].astype(str) + " (" + df["account_id"] + ")").where(named, df["account_id"]))
     st.dataframe(
-        df[MOVER_COLUMNS], hide_index=True, width="stretch",
+        shown[MOVER_COLUMNS], hide_index=True, width="stretch",
         column_config={
-            "account_id": "account", "name": "name",
-            "reference_revenue": st.column_config.NumberColumn(reference, format="dollar"),
-            "revenue": st.column_config.NumberColumn(proposed, format="dollar"),
-            "change": st.column_config.NumberColumn("change", format="dollar"),
-            "change_pct": st.column_config.NumberColumn("change %", format="percent"),
+            # Fixed widths: two tables side by side must fit half the page without a scroll bar.
+            "account": st.column_config.TextColumn("account", width=160),
+            "reference_revenue": st.column_config.NumberColumn(reference, format="dollar", width=80),
+            "revenue": st.column_config.NumberColumn(proposed, format="dollar", width=80),
+            "change": st.column_config.NumberColumn("change", format="dollar", width=80),
+            "change_pct": st.column_config.NumberColumn("change %", format="percent", width=65),
         },
     )
 
@@ -190,13 +204,11 @@ def _movers(ov: ov_engine.Overview) -> int | None:
         "reference plan, ending with this month.",
     ) or "this month"
     months = ov_engine.MOVER_WINDOWS[label]
-    changes = ov.account_changes(months)
     gainers, losers = ov.top_movers(months)
-    span = brief.window_text(months, ov)
+    w = ov.window_change(months)
     st.caption(
-        f"{span}: across all {len(changes)} accounts, {ov.proposed} bills "
-        f"{ui.money(changes['change'].sum())} against {ov.reference} "
-        f"({(changes['change'] > 0).sum()} pay more, {(changes['change'] < 0).sum()} pay less)."
+        f"{brief.window_text(months, ov)}: across all {w.accounts} accounts, {ov.proposed} bills "
+        f"{ui.money(w.change)} against {ov.reference} ({w.paying_more} pay more, {w.paying_less} pay less)."
     )
     left, right = st.columns(2)
     with left:

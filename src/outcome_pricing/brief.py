@@ -107,23 +107,23 @@ def charts_html(ov: Overview) -> str:
 
 
 # ------------------------------------------------------------------ pieces
-def _delta(now: float | None, before: float | None, fmt: Callable[[float], str]) -> str:
-    if now is None or before is None or math.isnan(now) or math.isnan(before):
+def _versus_before(ov: Overview, field: str, fmt: Callable[[float], str]) -> str:
+    change = ov.month_change(field)
+    if change is None:
         return ""
-    sign = "+" if now - before >= 0 else ""
-    return f"{sign}{fmt(now - before)} vs the month before"
+    return f"{'+' if change >= 0 else ''}{fmt(change)} vs the month before"
 
 
 def kpis_html(ov: Overview) -> str:
-    k, p = ov.kpis, ov.previous
+    k = ov.kpis
     cards = [
         (f"Revenue, {ov.reference} (reference)", money(k.revenue_reference),
-         _delta(k.revenue_reference, p and p.revenue_reference, money)),
+         _versus_before(ov, "revenue_reference", money)),
         (f"Revenue, {ov.proposed} (proposed)", money(k.revenue_proposed),
          f"{'+' if k.revenue_change >= 0 else ''}{money(k.revenue_change)} vs the reference"),
-        ("Billable outcomes", count(k.outcomes), _delta(k.outcomes, p and p.outcomes, count)),
+        ("Billable outcomes", count(k.outcomes), _versus_before(ov, "outcomes", count)),
         ("Resolution rate", "—" if k.resolution_rate is None else pct(k.resolution_rate),
-         _delta(k.resolution_rate, p and p.resolution_rate, lambda v: pct(v) + " pts")),
+         _versus_before(ov, "resolution_rate", lambda v: pct(v).replace("%", " pp"))),
         (f"Gross margin, {ov.proposed}", money(k.margin),
          "" if k.margin_pct is None else f"{pct(k.margin_pct)} of revenue"),
         ("Seat revenue at risk", money(k.seat_revenue_at_risk),

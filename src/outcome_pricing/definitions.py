@@ -19,7 +19,9 @@ import functools
 import hashlib
 import json
 import math
+import threading
 import tomllib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
@@ -449,17 +451,12 @@ def _unit_input(d: Definition, cols: Mapping[str, str]) -> str:
     return cols["issue_units"] if d.unit == Unit.ISSUE else cols["tasks"]
 
 
-def _cube_is_usable(wh: Warehouse, d: Definition) -> bool:
-    """The cube answers `d` exactly and was built from the current tasks."""
+def answered_from_cube(wh: Warehouse, d: Definition) -> bool:
+    """Whether `outcomes(wh, d)` reads the cube (else it aggregates raw tasks)."""
     if not d.cube_exact:
         return False
     with wh.cursor() as cur:
         return cube.is_current(cur)
-
-
-def answered_from_cube(wh: Warehouse, d: Definition) -> bool:
-    """Whether `outcomes(wh, d)` reads the cube (else it aggregates raw tasks)."""
-    return _cube_is_usable(wh, d)
 
 
 def _by_columns(by: Sequence[str] | str) -> tuple[str, ...]:
@@ -492,13 +489,11 @@ def outcomes(
     closed. Answered from the cube when exact, else from tasks: identical numbers.
     """
     cols = _by_columns(by)
-    if _cube_is_usable(wh, d):
-        with wh.cursor() as cur:
-            counts = _counts_from_cube(
-                cur, _profile_reasons(cur, [d])[0], per_key=bool(cols), issues=d.unit == Unit.ISSUE
-            )
-        return _pivot(*counts, d, cols)
-    return _pivot(*_counts_from_tasks(wh, d), d, cols)
+    found = _from_cube(wh, [d])
+    if found is None:
+        return _pivot(*_counts_from_tasks(wh, d), d, cols)
+    arrays, reasons = found
+    return _pivot(*arrays.counts(reasons[0], per_key=bool(cols)), d, cols)
 
 
 def outcomes_from_tasks(
@@ -526,38 +521,89 @@ def _profile_reasons(cur: duckdb.DuckDBPyConnection, ds: Sequence[Definition]) -
     return [np.asarray(found[f"r{i}"]) for i in range(len(ds))]
 
 
-def _profile_totals(cur: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tasks and issue units per profile over the whole cube: all a portfolio total needs."""
-    rows = cur.execute(
-        f"SELECT p, sum(tasks)::BIGINT AS n, sum(issue_units)::BIGINT AS iu "
-        f"FROM {cube.CUBE_TABLE} GROUP BY p"
-    ).fetchnumpy()
-    return _int_array(rows["p"]), _int_array(rows["n"]), _int_array(rows["iu"])
-
-
 _NO_KEYS = pd.DataFrame(columns=list(GROUP_COLUMNS))
 
 
-def _counts_from_cube(
-    cur: duckdb.DuckDBPyConnection, reason_of_profile: np.ndarray, per_key: bool = True,
-    issues: bool = True,
-) -> _Counts:
-    """Cube rows with their profile's reason: per account-month, or summed per profile.
+@dataclass(frozen=True)
+class _CubeArrays:
+    """The cube as read by one scope of one build: numpy arrays, reused by every query."""
 
-    Issue units are read only when `issues` (otherwise the task counts stand in for them).
-    """
-    if not per_key:
-        p, n, iu = _profile_totals(cur)
-        return _NO_KEYS, np.zeros(len(p), dtype="int64"), reason_of_profile[p], n, iu
-    units = "issue_units" if issues else "tasks AS issue_units"
-    rows = cur.execute(f"SELECT k, p, tasks, {units} FROM {cube.CUBE_TABLE}").fetchnumpy()
+    keys: pd.DataFrame  # account_id, month per account-month, sorted
+    row: np.ndarray  # per cube row: its row in keys
+    profile: np.ndarray  # per cube row: p
+    tasks: np.ndarray
+    issue_units: np.ndarray
+    profile_tasks: np.ndarray  # per profile p: tasks and issue units over all account-months
+    profile_issue_units: np.ndarray
+
+    def counts(self, reason_of_profile: np.ndarray, per_key: bool) -> _Counts:
+        if not per_key:  # a portfolio total needs only the sums per profile
+            present = np.arange(len(self.profile_tasks))
+            return (_NO_KEYS, np.zeros(len(present), dtype="int64"), reason_of_profile[present],
+                    self.profile_tasks, self.profile_issue_units)
+        return (self.keys, self.row, reason_of_profile[self.profile], self.tasks, self.issue_units)
+
+
+# Keyed by (warehouse file, account scope, cube stamp): the stamp changes with every build,
+# so an entry is never stale; a few entries cover the scopes in use at once.
+_CUBE_CACHE: OrderedDict[tuple[str, Any, str], _CubeArrays] = OrderedDict()
+_CUBE_CACHE_SIZE = 4
+_CUBE_CACHE_LOCK = threading.Lock()
+
+
+def _from_cube(
+    wh: Warehouse, ds: Sequence[Definition]
+) -> tuple[_CubeArrays, list[np.ndarray]] | None:
+    """The cube's arrays and each definition's reason per profile, or None when the cube
+    cannot answer (a knob off the grid, or no current cube)."""
+    if not all(d.cube_exact for d in ds):
+        return None
+    with wh.cursor() as cur:
+        # One snapshot: the stamp, the profiles and the cube rows are of the same build,
+        # even if an ingest commits meanwhile.
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            stamp = cube.current_stamp(cur)
+            if stamp is None:
+                return None
+            return _cube_arrays(cur, wh, stamp), _profile_reasons(cur, ds)
+        finally:
+            cur.execute("ROLLBACK")
+
+
+def _cube_arrays(cur: duckdb.DuckDBPyConnection, wh: Warehouse, stamp: str) -> _CubeArrays:
+    key = (str(wh.path), getattr(wh, "accounts", None), stamp)
+    with _CUBE_CACHE_LOCK:
+        if key in _CUBE_CACHE:
+            _CUBE_CACHE.move_to_end(key)
+            return _CUBE_CACHE[key]
+    arrays = _read_cube(cur)
+    with _CUBE_CACHE_LOCK:
+        _CUBE_CACHE[key] = arrays
+        while len(_CUBE_CACHE) > _CUBE_CACHE_SIZE:
+            _CUBE_CACHE.popitem(last=False)
+    return arrays
+
+
+def _read_cube(cur: duckdb.DuckDBPyConnection) -> _CubeArrays:
+    rows = cur.execute(f"SELECT k, p, tasks, issue_units FROM {cube.CUBE_TABLE}").fetchnumpy()
     keys = cur.execute(f"SELECT k, account_id, month FROM {cube.KEYS_TABLE} ORDER BY k").df()
+    n_profiles = int(cur.execute(f"SELECT count(*) FROM {cube.PROFILES_TABLE}").fetchone()[0])  # type: ignore[index]
     # k -> row of keys through a lookup array (keys may be a scoped subset of 1..K).
     key_numbers = keys["k"].to_numpy()
     row_of_k = np.zeros(int(key_numbers.max(initial=0)) + 1, dtype="int64")
     row_of_k[key_numbers] = np.arange(len(keys), dtype="int64")
-    return (keys[list(GROUP_COLUMNS)], row_of_k[rows["k"]], reason_of_profile[rows["p"]],
-            rows["tasks"], rows["issue_units"])
+    profile = _int_array(rows["p"])
+    tasks, issue_units = _int_array(rows["tasks"]), _int_array(rows["issue_units"])
+    return _CubeArrays(
+        keys=keys[list(GROUP_COLUMNS)],
+        row=row_of_k[_int_array(rows["k"])],
+        profile=profile,
+        tasks=tasks,
+        issue_units=issue_units,
+        profile_tasks=np.bincount(profile, weights=tasks, minlength=n_profiles).astype("int64"),
+        profile_issue_units=np.bincount(profile, weights=issue_units, minlength=n_profiles).astype("int64"),
+    )
 
 
 def _counts_from_tasks(wh: Warehouse, d: Definition) -> _Counts:
@@ -795,15 +841,13 @@ def sensitivity(wh: Warehouse, d: Definition) -> pd.DataFrame:
 
 
 def _total_units(wh: Warehouse, ds: Sequence[Definition]) -> list[float]:
-    """Portfolio billable units of several definitions: one pass over the cube when it can."""
-    if not (all(d.cube_exact for d in ds) and _cube_is_usable(wh, ds[0])):
+    """Portfolio billable units of several definitions: one pass over the profiles when it can."""
+    found = _from_cube(wh, ds)
+    if found is None:
         return [float(outcomes(wh, d, by=())["billable_units"].iloc[0]) for d in ds]
-    with wh.cursor() as cur:
-        reasons = _profile_reasons(cur, ds)
-        p, n, iu = _profile_totals(cur)
-    one_group = np.zeros(len(p), dtype="int64")
+    arrays, reasons = found
     return [
-        float(_pivot(_NO_KEYS, one_group, r[p], n, iu, d, ())["billable_units"].iloc[0])
+        float(_pivot(*arrays.counts(r, per_key=False), d, ())["billable_units"].iloc[0])
         for r, d in zip(reasons, ds, strict=True)
     ]
 

@@ -19,6 +19,12 @@ class WarehouseError(OutcomePricingError):
     title = "Warehouse error"
 
 
+class UnknownAccountError(OutcomePricingError):
+    """An account id with no tasks in the warehouse (or not visible to this person)."""
+
+    title = "Unknown account"
+
+
 class ConfigError(OutcomePricingError):
     """A definition, plan, mapping or other TOML input is invalid."""
 

@@ -64,10 +64,6 @@ DEFAULT_SEED = 20_240_501
 DEFAULT_RESAMPLES = stats.DEFAULT_RESAMPLES
 
 
-class UnknownAccountError(OutcomePricingError):
-    title = "Unknown account"
-
-
 @dataclass(frozen=True)
 class Metric:
     key: str
@@ -283,16 +279,8 @@ def _scope(account_id: str | None) -> tuple[str, dict[str, Any]]:
 
 def check_account(wh: Warehouse, account_id: str | None) -> None:
     """Raise UnknownAccountError naming the account and some known ones if it has no tasks."""
-    if account_id is None:
-        return
-    if wh.scalar("SELECT count(*) FROM tasks WHERE account_id = ?", [account_id]):
-        return
-    known = wh.query_df("SELECT DISTINCT account_id FROM tasks ORDER BY 1 LIMIT 5")["account_id"]
-    listed = ", ".join(known) if len(known) else "none: the warehouse has no tasks"
-    raise UnknownAccountError(
-        f"No tasks for account '{account_id}' in the warehouse {wh.path}. Check the ID "
-        f"(accounts include: {listed}), or compare all accounts instead."
-    )
+    if account_id is not None:
+        wh.require_account(account_id, "or compare all accounts instead")
 
 
 # ------------------------------------------------------------------ summary

@@ -127,11 +127,24 @@ class Kpis:
 
 
 @dataclass(frozen=True)
+class WindowChange:
+    """The proposed plan against the reference over a window of months, all accounts."""
+
+    first: pd.Timestamp
+    last: pd.Timestamp
+    accounts: int
+    change: float  # proposed minus reference revenue, dollars
+    paying_more: int
+    paying_less: int
+
+
+@dataclass(frozen=True)
 class Overview:
     """Everything the executive view shows, for one scenario.
 
     revenue_trend: month, plan, revenue, cogs, margin, margin_pct, accounts (every plan).
     activity_trend: month, tasks, ai_tasks, billable_units, resolution_rate.
+    seat_trend: month, seats, seats_needed, seat_revenue, seat_revenue_at_risk.
     quality_trend: month, and for arm in (ai, baseline): missed_issue_rate_<arm>,
     csat_<arm>, reopen_rate_<arm>, tasks_<arm>, audited_<arm>.
     plans: plan, role, version, description (plans_in_force).
@@ -150,8 +163,24 @@ class Overview:
     previous: Kpis | None  # the month before, for the cards' deltas (None without one)
     revenue_trend: pd.DataFrame
     activity_trend: pd.DataFrame
+    seat_trend: pd.DataFrame
     quality_trend: pd.DataFrame
     reopen_window_hours: float
+
+    def month_change(self, field: str) -> float | None:
+        """This month's KPI `field` minus the month before's (e.g. "outcomes"); None when
+        there is no month before or either value is missing."""
+        if self.previous is None:
+            return None
+        now, before = getattr(self.kpis, field), getattr(self.previous, field)
+        if now is None or before is None or pd.isna(now) or pd.isna(before):
+            return None
+        return float(now - before)
+
+    def plan_trend(self, plan: str, column: str = "revenue") -> pd.Series:
+        """One plan's `column` (revenue, cogs, margin, margin_pct) by month, oldest first."""
+        rows = self.revenue_trend[self.revenue_trend["plan"] == plan]
+        return rows.set_index("month")[column].sort_index()
 
     @property
     def months(self) -> list[pd.Timestamp]:
@@ -180,6 +209,15 @@ class Overview:
         """Per account over the window: reference_revenue, revenue (proposed), change, change_pct,
         name, segment; largest change first (Backtest.account_changes)."""
         return self.windowed(months).account_changes(self.proposed, self.reference)
+
+    def window_change(self, months: int | None = 1) -> WindowChange:
+        """How much the proposed plan bills against the reference over the window, and how
+        many accounts would pay more or less (the line above the top movers)."""
+        first, last = self.window(months)
+        changes = self.account_changes(months)["change"]
+        return WindowChange(
+            first, last, len(changes), float(changes.sum()), int((changes > 0).sum()), int((changes < 0).sum())
+        )
 
     def top_movers(self, months: int | None = 1, n: int = TOP_MOVERS) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The `n` accounts that would pay most more (the vendor gains), and most less (the
@@ -278,6 +316,7 @@ def overview(
         previous=previous,
         revenue_trend=upto(revenue),
         activity_trend=upto(activity),
+        seat_trend=upto(erosion),
         quality_trend=upto(_quality(wh, window)),
         reopen_window_hours=window,
     )
@@ -288,6 +327,7 @@ __all__ = [
     "TOP_MOVERS",
     "Kpis",
     "Overview",
+    "WindowChange",
     "latest_month",
     "overview",
     "plan_version",

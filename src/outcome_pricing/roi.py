@@ -52,7 +52,7 @@ from . import forecast, impact, ingest
 from .charges import Usage, bill, bill_total
 from .definitions import Definition
 from .errors import ConfigError
-from .impact import ImpactSummary, UnknownAccountError
+from .impact import ImpactSummary
 from .money import MICRO_PLACES, to_decimal
 from .plans import Metric, Plan, PlanSet
 from .pricing import account_month_metrics
@@ -940,19 +940,7 @@ def account_assumptions(wh: Warehouse, account_id: str) -> tuple[str, dict[str, 
 
 
 def account_ids(wh: Warehouse) -> list[str]:
-    return list(wh.query_df("SELECT DISTINCT account_id FROM tasks ORDER BY 1")["account_id"])
-
-
-def check_account(wh: Warehouse, account_id: str) -> None:
-    """Refuse an account without tasks, naming a few that exist."""
-    if wh.scalar("SELECT count(*) FROM tasks WHERE account_id = ?", [account_id]):
-        return
-    known = account_ids(wh)
-    listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "") if known else "none"
-    raise UnknownAccountError(
-        f"No tasks for account '{account_id}' in the warehouse {wh.path}, so there is no ROI "
-        f"case to build. Check the ID (accounts: {listed})."
-    )
+    return wh.account_ids()
 
 
 @dataclass(frozen=True)
@@ -970,7 +958,7 @@ def measure_account(wh: Warehouse, account_id: str, ctx: CaseContext, kind: str 
 
     Raises for an unknown account or plan.
     """
-    check_account(wh, account_id)
+    wh.require_account(account_id, "so there is no ROI case to build")
     ctx.plan_obj  # noqa: B018 - fail early, naming the known plans
     metrics = account_month_metrics(wh, ctx.definition, ctx.planset.costs)
     name, out = account_assumptions(wh, account_id)

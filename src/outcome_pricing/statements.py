@@ -204,10 +204,11 @@ def statement(
 
     plan = planset.plan(plan_name)
     first = parse_month(month)
+    wh.require_account(str(account_id), "so there is no statement to make")
     metrics = account_month_metrics(wh, d, planset.costs)
     row = metrics[(metrics["account_id"] == str(account_id)) & (metrics["month"] == first)]
     if row.empty:
-        raise WarehouseError(_not_found(metrics, str(account_id), first))
+        raise WarehouseError(_month_not_found(metrics, str(account_id), first))
     row = row.reset_index(drop=True)
     lines = bill(plan, usage_arrays(row).row(0))
     name = row.at[0, "name"]
@@ -225,15 +226,11 @@ def statement(
     )
 
 
-def _not_found(metrics: pd.DataFrame, account_id: str, month: pd.Timestamp) -> str:
+def _month_not_found(metrics: pd.DataFrame, account_id: str, month: pd.Timestamp) -> str:
     label = month.strftime("%Y-%m")
     months = metrics.loc[metrics["account_id"] == account_id, "month"]
-    if months.empty:
-        known = sorted(metrics["account_id"].unique())
-        shown = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "")
-        return f"The warehouse has no tasks for account {account_id!r}. Accounts with tasks: {shown}."
     first, last = months.min().strftime("%Y-%m"), months.max().strftime("%Y-%m")
     return (
         f"Account {account_id!r} has no tasks that closed in {label}; "
-        f"its tasks cover {first} to {last}. Pick a month in that range."
+        f"its months run from {first} (its first task) to {last}. Pick a month in that range."
     )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from .errors import WarehouseError, WarehouseLockedError
+from .errors import UnknownAccountError, WarehouseError, WarehouseLockedError
 from .schema import (
     ACCOUNT_COLUMN_NAMES,
     ACCOUNT_COLUMNS,
@@ -439,6 +439,25 @@ class Warehouse:
             "ai_share": None if pd.isna(row["ai_share"]) else float(row["ai_share"]),
             "accounts_with_details": int(self.scalar("SELECT count(*) FROM accounts") or 0),
         }
+
+    def account_ids(self) -> list[str]:
+        """Every account with tasks, sorted."""
+        return list(self.query_df("SELECT DISTINCT account_id FROM tasks ORDER BY 1")["account_id"])
+
+    def require_account(self, account_id: str, purpose: str = "") -> None:
+        """Raise UnknownAccountError, naming a few known accounts, if account_id has no tasks.
+
+        `purpose` finishes the sentence for the caller ("so there is no ROI case to build").
+        """
+        if self.scalar("SELECT count(*) FROM tasks WHERE account_id = ?", [account_id]):
+            return
+        known = self.account_ids()
+        listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "") if known else "none"
+        why = f", {purpose}" if purpose else ""
+        raise UnknownAccountError(
+            f"No tasks for account '{account_id}' in the warehouse {self.path}{why}. "
+            f"Check the ID (accounts include: {listed})."
+        )
 
     def ingest_log(self) -> pd.DataFrame:
         return self.query_df("SELECT * FROM ingest_log ORDER BY ingest_id DESC")

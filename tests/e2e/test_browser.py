@@ -128,19 +128,23 @@ def test_the_scenario_survives_a_page_change_and_a_shared_link(server: str, brow
 
 
 def test_four_sessions_at_once(server: str, browser) -> None:
-    """Four people open different pages at the same moment: all four finish, no errors."""
+    """Four people open different pages with different definitions at the same moment:
+    all four finish without errors, and each keeps its own scenario."""
     errors: list[str] = []
     sessions = [new_page(browser, errors) for _ in range(4)]
     targets = [PAGES[i % len(PAGES)] for i in (0, 2, 3, 5)]
+    presets = ["intercom-fin-2025", "zendesk-ar", "strict", "lenient"]
     start = time.monotonic()
-    for (_, page), target in zip(sessions, targets, strict=True):  # start all loads before waiting
+    for (_, page), target, preset in zip(sessions, targets, presets, strict=True):  # all start first
         path = "" if target == PAGES[0] else target.url_path  # the default page lives at the root
-        page.goto(f"{server}/{path}", wait_until="commit")
+        page.goto(f"{server}/{path}?def={preset}", wait_until="commit")
     ready = {}
-    for (_, page), target in zip(sessions, targets, strict=True):
+    for (_, page), target, preset in zip(sessions, targets, presets, strict=True):
         wait_ready(page, target.title)
         ready[target.title] = round(time.monotonic() - start, 2)
         assert page.locator(EXCEPTION).count() == 0, f"exception on {target.title}"
+        picked = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.inner_text()
+        assert preset in picked, f"{target.title} shows {picked!r}, opened with {preset}"
     print("\nfour sessions at once, seconds until each was ready:", ready)
     for context, _ in sessions:
         context.close()
