@@ -17,17 +17,22 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 
-from outcome_pricing.charges import Usage, UsageArrays, bill, bill_total
+from outcome_pricing.charges import (
+    Usage,
+    UsageArrays,
+    bill,
+    bill_total,
+    charge_cents_vectorised,
+    plan_revenue_vectorised,
+)
 from outcome_pricing.cli import cli
 from outcome_pricing.definitions import Definition
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.forecast import (
     ACCOUNT_COLUMNS,
     Assumptions,
-    charge_cents_vectorised,
     estimate_assumptions,
     forecast,
-    plan_revenue_vectorised,
     simulate,
 )
 from outcome_pricing.money import MICRO

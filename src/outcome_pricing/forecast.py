@@ -50,9 +50,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .charges import plan_cents_vectorised, plan_revenue_vectorised
 from .errors import ConfigError
 from .money import round_half_up
-from .plans import DEFAULT_HOURS_PER_SEAT, Charge, Metric, Mode, Plan, PlanSet
+from .plans import DEFAULT_HOURS_PER_SEAT, Metric, Plan, PlanSet
 
 if TYPE_CHECKING:
     from .definitions import Definition
@@ -791,108 +792,6 @@ def _volume_scales(
     return scales
 
 
-# ====================================================================== vectorised plan revenue
-# ---------------------------------------------------------------------------------------------
-# FLOAT, VECTORISED EVALUATION OF A PLAN (candidate to move into the pricing/charges module).
-# charges.plan_cents is exact (int64 micro units) but ~1 s per plan on 7.2M cells; a Monte
-# Carlo needs floats over (scenarios x accounts x months). This follows DESIGN 5 line by line
-# on E's Plan/Charge/Tier types and tests/test_forecast.py checks it against charges.bill
-# (exact Decimal) on random plans and usage.
-# ---------------------------------------------------------------------------------------------
-def _charge_quantity(charge: Charge, metrics: Mapping[str, np.ndarray]) -> np.ndarray:
-    if charge.metric is Metric.SEATS_NEEDED:
-        # ceil(hours / hours_per_seat); the tiny slack absorbs float noise on exact multiples.
-        return np.ceil(metrics["human_hours"] / float(charge.hours_per_seat) - 1e-9)
-    return metrics[charge.metric.value]
-
-
-def _half_up(cents: np.ndarray) -> np.ndarray:
-    """Amounts in cents rounded to whole cents, halves up, in place.
-
-    The extra 1e-6 cent absorbs float noise (2.675 dollars is 267.49999...
-    cents in binary), so a line a person would round up is rounded up.
-    """
-    cents += 0.5 + 1e-6
-    return np.floor(cents, out=cents)
-
-
-def charge_cents_vectorised(
-    charge: Charge, metrics: Mapping[str, np.ndarray], seat_price: np.ndarray
-) -> np.ndarray:
-    """One charge line, in whole cents (float), for every cell of the metric arrays.
-
-    ``seat_price`` holds each account's seat price in dollars, shape
-    (accounts,), for ``price = "account"`` charges. Metrics are >= 0.
-    """
-    quantity = _charge_quantity(charge, metrics)
-    if charge.included:
-        q = quantity - float(charge.included)
-        np.maximum(q, 0.0, out=q)
-    else:
-        q = quantity  # read only below: never written in place
-    if not charge.tiers:
-        if charge.account_price:
-            return _half_up(q * _account_axis(seat_price * 100.0, q))
-        return _half_up(q * (float(charge.price or 0) * 100.0))
-    bounds = [float(t.up_to) for t in charge.tiers if t.up_to is not None]
-    prices = [float(t.price) * 100.0 for t in charge.tiers]  # cents per unit
-    if charge.mode is Mode.VOLUME:
-        # The band's price: the first price, stepped at each bound q exceeds (up_to is inclusive).
-        unit = np.full(q.shape, prices[0])
-        for bound, step in zip(bounds, np.diff(prices), strict=True):
-            unit += step * (q > bound)
-        unit *= q
-        return _half_up(unit)
-    # Graduated: each band (low, high] at its price = the first price on all of q, plus
-    # each later band's price difference on the part of q above its lower bound.
-    amount = q * prices[0]
-    for bound, step in zip(bounds, np.diff(prices), strict=True):
-        above = q - bound
-        np.maximum(above, 0.0, out=above)
-        above *= step
-        amount += above
-    return _half_up(amount)
-
-
-def _account_axis(per_account: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """Per-account values (accounts,) shaped to broadcast over (scenarios, accounts, months)."""
-    return per_account[:, None] if like.ndim == 3 else per_account
-
-
-def plan_revenue_vectorised(
-    plan: Plan, metrics: Mapping[str, np.ndarray], seat_price: np.ndarray
-) -> np.ndarray:
-    """A plan's monthly bill in dollars (float) for every cell of the metric arrays (DESIGN 5).
-
-    ``metrics`` maps metric names to arrays of one shape, (accounts,) or
-    (scenarios, accounts, months), with ``human_hours`` standing in for
-    seats_needed (each charge applies its own hours_per_seat). Each line is
-    rounded half up to cents, the cap limits the usage lines, then the
-    platform fee and the minimum true-up, as charges.bill does exactly.
-    """
-    cents = plan_cents_vectorised(plan, metrics, seat_price)
-    cents /= 100.0
-    return cents
-
-
-def plan_cents_vectorised(
-    plan: Plan, metrics: Mapping[str, np.ndarray], seat_price: np.ndarray
-) -> np.ndarray:
-    """``plan_revenue_vectorised`` in whole cents (floats): the simulation sums cents and
-    converts the small totals, saving a pass over the big arrays."""
-    lines = [charge_cents_vectorised(charge, metrics, seat_price) for charge in plan.charges]
-    total = lines[0] if lines else np.zeros(metrics[Metric.TASKS.value].shape)
-    for line in lines[1:]:
-        total += line
-    if plan.cap > 0:
-        np.minimum(total, float(plan.cap) * 100.0, out=total)
-    if plan.platform_fee > 0:
-        total += float(plan.platform_fee) * 100.0
-    if plan.minimum > 0:
-        np.maximum(total, float(plan.minimum) * 100.0, out=total)
-    return total
-
-
 # ====================================================================== result
 @dataclass(frozen=True)
 class ForecastResult:
@@ -1167,10 +1066,8 @@ __all__ = [
     "Control",
     "ForecastResult",
     "assumptions_from_warehouse",
-    "charge_cents_vectorised",
     "estimate_assumptions",
     "forecast",
     "assumptions_from_metrics",
-    "plan_revenue_vectorised",
     "simulate",
 ]
