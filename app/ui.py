@@ -51,9 +51,19 @@ def warehouse() -> op.Warehouse:
     """
     shared = _shared_warehouse()
     person = viewer()
-    if not person.row_scoped:
-        return shared
-    return person.scope(shared, _owned_accounts(shared, str(shared.path), person.owners, shared.generation))
+    if person.row_scoped:
+        owned = _owned_accounts(shared, str(shared.path), person.owners, shared.generation)
+        return _view(shared, str(shared.path), owned)
+    if not person.can_ingest:
+        return _view(shared, str(shared.path), None)
+    return shared
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _view(_shared: op.Warehouse, db: str, accounts: tuple[str, ...] | None) -> op.Warehouse:
+    """A read-only handle (scoped to `accounts` unless None), kept so engine caches keyed
+    on the handle survive reruns. It shares the one connection and owns nothing."""
+    return _shared.scoped(accounts) if accounts is not None else _shared.read_only_view()
 
 
 def data_version() -> str:
@@ -143,7 +153,9 @@ def ensure_data() -> None:
     import os
 
     wh = _shared_warehouse()
-    if not wh.is_empty() or os.environ.get("OUTCOME_PRICING_NO_DEMO"):
+    # Only someone who may load data builds the demo (with login on, the first
+    # visitor could otherwise be anyone); the others see the empty state.
+    if not wh.is_empty() or os.environ.get("OUTCOME_PRICING_NO_DEMO") or not viewer().can_ingest:
         return
     from outcome_pricing import demo
 

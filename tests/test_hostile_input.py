@@ -375,6 +375,17 @@ class TestExportsEscapeHostileText:
         page = report.render_html(roi.case_for_prospect(hostile_wh, p, ctx))
         assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
 
+    def test_executive_brief_html_escapes_the_account_name(self, hostile_wh: Warehouse) -> None:
+        from outcome_pricing import brief, overview
+        from outcome_pricing.definitions import Definition
+        from outcome_pricing.plans import PlanSet
+
+        ov = overview.overview(hostile_wh, PlanSet.from_toml(PLANS), Definition.preset("zendesk-ar"),
+                               "seats-today", "per-outcome")
+        page = brief.render_html(ov, None)
+        assert "<script>alert" not in page
+        assert "&lt;script&gt;alert(" in page  # the hostile account is the biggest mover
+
     @pytest.mark.parametrize("command", ["outcomes", "backtest"])
     def test_cli_csv_is_formula_safe_and_json_is_verbatim(
         self, command: str, hostile_wh: Warehouse, tmp_path: Path,

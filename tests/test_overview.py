@@ -193,3 +193,14 @@ class TestBrief:
         html = brief.render_html(overview(fresh_wh, PLANS, DEF, REFERENCE, PROPOSED), 1)
         assert "<script" not in html
         assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html
+
+
+class TestSalesScope:
+    def test_a_scoped_warehouse_shows_only_the_owned_accounts(self, demo_wh: Warehouse) -> None:
+        owned = sorted(demo_wh.query_df("SELECT DISTINCT account_id FROM tasks")["account_id"])[:3]
+        scoped = overview(demo_wh.scoped(owned), PLANS, DEF, REFERENCE, PROPOSED)
+        assert set(scoped.account_changes(None)["account_id"]) <= set(owned)
+        everyone = overview(demo_wh, PLANS, DEF, REFERENCE, PROPOSED)
+        assert scoped.kpis.revenue_reference < everyone.kpis.revenue_reference
+        mine = everyone.account_changes(1).set_index("account_id").loc[owned]
+        assert scoped.kpis.revenue_change == pytest.approx(mine["change"].sum(), abs=0.01)

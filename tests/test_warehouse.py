@@ -99,3 +99,32 @@ class TestScopedWarehouse:
             scoped = wh.scoped(["x') OR 1=1 --", "'; DROP TABLE tasks; --"])
             assert scoped.summary()["tasks"] == 0
             assert wh.summary()["tasks"] == 3_000
+
+
+class TestViews:
+    def test_scoping_a_scoped_handle_narrows_it_and_never_widens(self, small_db: Path) -> None:
+        with Warehouse.open(small_db, read_only=True) as wh:
+            accounts = wh.account_ids()
+            first = wh.scoped(accounts[:2])
+            second = first.scoped(accounts[1:4])
+            assert second.accounts == (accounts[1],)
+            assert second.account_ids() == [accounts[1]]
+
+    def test_a_read_only_view_refuses_writes_and_closing_it_keeps_the_connection(
+        self, small_db: Path
+    ) -> None:
+        with Warehouse.open(small_db) as wh:
+            view = wh.read_only_view()
+            with pytest.raises(WarehouseError, match="read-only"), view.transaction():
+                pass
+            view.close()
+            assert wh.summary()["tasks"] == 3_000
+
+    def test_require_account_names_known_accounts(self, small_db: Path) -> None:
+        from outcome_pricing.errors import UnknownAccountError
+
+        with Warehouse.open(small_db, read_only=True) as wh:
+            known = wh.account_ids()[0]
+            wh.require_account(known)
+            with pytest.raises(UnknownAccountError, match=known):
+                wh.require_account("NOPE", "so nothing to show")

@@ -81,10 +81,13 @@ def usage_by_tier(wh: Warehouse) -> pd.DataFrame:
         hit = _usage_cache.get(wh)
         if hit is not None and hit[0] == wh.generation:
             return hit[1]
+    # Read the generation before the query: an ingest committing in between must not
+    # leave the old usage cached as current.
+    generation = wh.generation
     df = wh.query_df(USAGE_SQL)
     df["month"] = pd.to_datetime(df["month"])
     with _usage_lock:
-        _usage_cache[wh] = (wh.generation, df)
+        _usage_cache[wh] = (generation, df)
     return df
 
 

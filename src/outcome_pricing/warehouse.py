@@ -175,6 +175,7 @@ class Warehouse:
         # Row-level scope: None = every account; else only these (see `scoped`).
         self.accounts = accounts
         self._closed = False
+        self._owner = True  # views made by scoped()/read_only_view() release nothing
 
     @property
     def generation(self) -> int:
@@ -212,7 +213,7 @@ class Warehouse:
 
     def close(self) -> None:
         """Release this handle; the connection closes with the last handle on it."""
-        if not self._closed and self.accounts is None:  # a scoped view owns nothing
+        if not self._closed and self._owner:
             self._shared.release()
         self._closed = True
 
@@ -248,10 +249,22 @@ class Warehouse:
     def scoped(self, accounts: Sequence[str]) -> Warehouse:
         """The same warehouse seen by someone allowed only `accounts` (read-only).
 
-        Shares the one connection; writes are refused.
+        Shares the one connection and owns nothing; writes are refused. Scoping
+        an already scoped handle narrows it (never widens).
         """
-        wh = Warehouse(self._shared, self.path, read_only=True, accounts=tuple(sorted(set(accounts))))
-        return wh
+        allowed = set(accounts)
+        if self.accounts is not None:
+            allowed &= set(self.accounts)
+        return self._view(tuple(sorted(allowed)))
+
+    def read_only_view(self) -> Warehouse:
+        """The same warehouse, same scope, refusing writes (for people who may not ingest)."""
+        return self._view(self.accounts)
+
+    def _view(self, accounts: tuple[str, ...] | None) -> Warehouse:
+        view = Warehouse(self._shared, self.path, read_only=True, accounts=accounts)
+        view._owner = False
+        return view
 
     def _install_scope(self, cur: duckdb.DuckDBPyConnection) -> None:
         # Temp objects live per cursor (DuckDB cursors are separate connections),
