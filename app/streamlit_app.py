@@ -16,7 +16,8 @@ import ui  # noqa: E402
 
 from outcome_pricing.access import Principal  # noqa: E402
 
-st.set_page_config(page_title="Outcome Pricing Lab", page_icon=":material/price_check:", layout="wide")
+# A local icon: a material icon here makes the browser fetch the favicon from the internet.
+st.set_page_config(page_title="Outcome Pricing Lab", page_icon=str(APP_DIR / "static" / "favicon.png"), layout="wide")
 
 # (section, file, title, icon, url_path). url_paths are links people share: keep them stable.
 PAGES = [

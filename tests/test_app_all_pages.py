@@ -28,22 +28,6 @@ CONTROLS = (
 )
 # Reported to the page owners (issue 8 polish); a control not listed here fails at once.
 KNOWN_HELP_GAPS: dict[str, tuple[str, ...]] = {
-    "resolution_rules.py": ("selectbox 'Account'",),
-    "price_lab.py": (
-        "selectbox 'Plan'", "number_input 'Platform fee ($/month)'", "number_input 'Minimum ($/month)'",
-        "number_input 'Cap ($/month)'", "number_input 'outcomes: included units'",
-        "number_input 'outcomes: unit price ($)'", "number_input 'Per-outcome price of **per-outcome** ($)'",
-        "text_area 'Plans TOML'", "file_uploader 'Upload a plans TOML'",
-    ),
-    "forecast.py": ("multiselect 'Plans to chart'", "radio 'Measure'"),
-    "statements.py": (
-        "selectbox 'Account'", "selectbox 'Month'", "selectbox 'Plan'", "selectbox 'Show tasks with reason'",
-    ),
-    "roi_case.py": ("button_group 'Case for'",),
-    "data.py": (
-        "number_input 'Tasks'", "file_uploader 'Task log'", "file_uploader 'Mapping (optional, TOML)'",
-        "file_uploader 'Accounts (optional)'",
-    ),
 }
 MONEY = re.compile(r"^-?\$\d{1,3}(,\d{3})*(\.\d\d)?$")  # ui.money
 PERCENT = re.compile(r"^-?\d+(\.\d+)?%$")  # ui.pct

@@ -3,6 +3,7 @@ probability, and changing an assumption moves the answer."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -39,13 +40,13 @@ class TestForecastPage:
         assert horizon_revenue(at).startswith("$")
         assert len(at.dataframe) >= 2  # volatility, prob_beats
         labels = {n.label for n in at.number_input}
-        assert {"Volume growth per month", "Monthly churn hazard", "Price elasticity of volume"} <= labels
+        assert {"Volume growth per month (%)", "Monthly churn hazard (%)", "Price elasticity of volume"} <= labels
 
     def test_more_growth_moves_revenue_up(self) -> None:
         at = open_forecast()
         before = dollars(horizon_revenue(at))
-        growth = control(at, "Volume growth per month")
-        growth.set_value(min(growth.value + 0.05, 0.2)).run()
+        growth = control(at, "Volume growth per month (%)")
+        growth.set_value(min(growth.value + 5.0, 20.0)).run()  # five points more a month, in percent
         assert not at.exception, [e.value for e in at.exception]
         after = dollars(horizon_revenue(at))
         assert after > before
@@ -53,7 +54,7 @@ class TestForecastPage:
     def test_churn_lowers_revenue_and_reset_brings_the_estimate_back(self) -> None:
         at = open_forecast()
         before = horizon_revenue(at)
-        control(at, "Monthly churn hazard").set_value(0.2).run()
+        control(at, "Monthly churn hazard (%)").set_value(20.0).run()
         assert dollars(horizon_revenue(at)) < dollars(before)
         next(b for b in at.button if b.label == "Reset to the estimates").click().run()
         assert horizon_revenue(at) == before
@@ -65,3 +66,21 @@ class TestForecastPage:
         shown.set_value(list(shown.options)).run()
         assert not at.exception, [e.value for e in at.exception]
         assert len(at.get("plotly_chart")) == 1 + len(shown.options)
+
+    def test_rates_are_entered_in_percent_and_reach_the_engine_as_fractions(self) -> None:
+        at = open_forecast()
+        churn = control(at, "Monthly churn hazard (%)")
+        assert churn.max == 50.0  # the engine's 0.5, in percent
+        churn.set_value(20.0).run()
+        sources = next(d.value for d in at.dataframe if "Assumption" in d.value.columns)
+        row = sources[sources["Assumption"] == "Monthly churn hazard"].iloc[0]
+        assert row["Value"] == "20.00%"
+        assert "set by the user" in row["Source"]
+
+    def test_a_plan_against_itself_has_no_probability(self) -> None:
+        at = open_forecast()
+        prob = next(d.value for d in at.dataframe if list(d.value.index) == list(d.value.columns))
+        for plan in prob.index:
+            assert pd.isna(prob.loc[plan, plan])
+        off = [prob.iloc[i, j] for i in range(len(prob)) for j in range(len(prob)) if i != j]
+        assert all(0.0 <= p <= 1.0 for p in off)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
+from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
+
+from outcome_pricing.pricing import example_plans
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 TIMEOUT = 60
@@ -30,6 +35,16 @@ def metric_value(at: AppTest, label_start: str) -> str:
     return next(m.value for m in at.metric if m.label.startswith(label_start))
 
 
+def metric(at: AppTest, label_start: str):  # noqa: ANN201 (an AppTest element)
+    return next(m for m in at.metric if m.label.startswith(label_start))
+
+
+def column_labels(at: AppTest, index: int) -> dict[str, str]:
+    """The headers a dataframe shows: its column_config labels by column name."""
+    config = json.loads(at.dataframe[index].proto.columns or "{}")
+    return {name: c.get("label", name) for name, c in config.items() if not c.get("hidden")}
+
+
 @pytest.mark.usefixtures("app_env")
 class TestPriceLabPage:
     def test_draws_every_figure_without_errors(self) -> None:
@@ -38,6 +53,37 @@ class TestPriceLabPage:
         charts = at.get("plotly_chart")
         assert len(charts) >= 6  # revenue, margin, winners/losers, sweep, break-even, 2x seat erosion
         assert metric_value(at, "Revenue, per-outcome").startswith("$")
+
+    def test_cards_name_their_period_and_the_margin_share_has_no_arrow(self) -> None:
+        at = open_page("price_lab.py")
+        assert any(re.search(r"Whole history, \d{4}-\d\d to \d{4}-\d\d", c.value) for c in at.caption)
+        margin = metric(at, "Margin, per-outcome")
+        assert margin.proto.delta.endswith("% of revenue")
+        assert margin.proto.direction == Metric.MetricDirection.NONE  # a share, not a change
+        assert "Whole history" in margin.proto.help
+
+    def test_the_totals_table_has_readable_headers_whole_dollars_and_one_decimal_percent(self) -> None:
+        at = open_page("price_lab.py")
+        labels = column_labels(at, 0)
+        assert {"Margin %", "Change vs reference", "Cost to serve", "Revenue"} <= set(labels.values())
+        assert not any("_" in label for label in labels.values())
+        config = json.loads(at.dataframe[0].proto.columns)
+        assert config["revenue"]["type_config"] == {"type": "number", "format": "dollar", "step": 1}
+        assert config["margin_pct"]["type_config"] == {"type": "number", "format": "percent", "step": 0.001}
+        shown = at.dataframe[0].value.set_index("plan").loc["per-outcome"]
+        # Streamlit cuts a column to its step ($10,816.74 would read $10,816, 95.95% 95.9%): the
+        # figures arrive rounded, so the table reads as the cards do.
+        assert shown["revenue"] == round(shown["revenue"]) and shown["margin_pct"] == round(shown["margin_pct"], 3)
+        assert f"${shown['revenue']:,.0f}" == metric_value(at, "Revenue, per-outcome")
+        assert f"{shown['margin_pct'] * 100:.1f}%" == metric(at, "Margin, per-outcome").proto.delta.split()[0]
+
+    def test_money_axes_have_dollar_ticks_and_readable_titles(self) -> None:
+        at = open_page("price_lab.py")
+        figures = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        revenue = next(f for f in figures if f["layout"]["title"]["text"].startswith("Revenue by month"))
+        assert revenue["layout"]["yaxis"]["tickformat"] == "$,.0f"  # -$500, not $-500
+        assert revenue["layout"]["yaxis"]["title"]["text"] == "Revenue"
+        assert revenue["layout"]["xaxis"]["title"]["text"] == "Month"
 
     def test_raising_the_per_outcome_price_moves_revenue_and_break_even_stays(self) -> None:
         at = open_page("price_lab.py")
@@ -88,6 +134,21 @@ class TestStatementsPage:
         assert len(at.dataframe) >= 4  # header, lines, evidence by reason, tasks
         labels = [b.proto.label for b in at.get("download_button")]
         assert {"Download CSV", "Download XLSX"} <= set(labels)
+
+    def test_header_shows_the_total_in_cents_and_the_plan_version(self) -> None:
+        at = open_page("statements.py")
+        header = dict(at.dataframe[0].value.itertuples(index=False))
+        assert re.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d", header["Total"])
+        assert header["Total"] == metric_value(at, "Total")
+        version = example_plans().plan("per-outcome").version
+        assert header["Plan version"] == version
+        assert any(f"`{version}`" in c.value and "per-outcome" in c.value for c in at.caption)
+
+    def test_the_task_table_shows_missing_values_blank(self) -> None:
+        at = open_page("statements.py")
+        tasks = at.dataframe[-1]
+        assert "task_id" in tasks.value.columns and tasks.value.isna().any().any()
+        assert tasks.proto.HasField("placeholder") and tasks.proto.placeholder == ""
 
     def test_another_plan_gives_another_total(self) -> None:
         at = open_page("statements.py")

@@ -38,16 +38,16 @@ class TestResolutionRulesPage:
         at = open_page()
         assert not at.error, [e.value for e in at.error]
         assert len(at.get("plotly_chart")) == 4  # by month, funnel, per-account change, tornado
-        assert as_number(metric(at, "Billable outcomes")) > 0
+        assert as_number(metric(at, "Billable outcomes, whole history")) > 0
         assert at.get("download_button")
 
     def test_a_longer_silence_period_lowers_billable_outcomes(self) -> None:
         at = open_page()
-        before = as_number(metric(at, "Billable outcomes"))
+        before = as_number(metric(at, "Billable outcomes, whole history"))
         silence = next(n for n in at.select_slider if n.label.startswith("Silence period"))
         silence.set_value(720).run()
         assert not at.exception, [e.value for e in at.exception]
-        after = as_number(metric(at, "Billable outcomes"))
+        after = as_number(metric(at, "Billable outcomes, whole history"))
         assert after < before
         assert at.query_params["def"] == "custom" and at.query_params["d_silence_hours"] == "720"
         assert at.sidebar.selectbox[0].value == "custom"
@@ -79,4 +79,4 @@ class TestResolutionRulesPage:
     def test_a_link_with_hours_off_the_grid_keeps_them(self) -> None:
         at = open_page({"def": "custom", "d_silence_hours": "30"})
         assert next(s for s in at.select_slider if s.label.startswith("Silence period")).value == 30
-        assert as_number(metric(at, "Billable outcomes")) > 0
+        assert as_number(metric(at, "Billable outcomes, whole history")) > 0

@@ -51,12 +51,13 @@ class TestRoiCasePage:
         assert at.selectbox(key="roi.account").value == "A0003"
         assert at.selectbox(key="roi.plan").value == "per-conversation"
         assert at.number_input(key="roi.years").value == 5
-        assert at.number_input(key="roi.rate").value == pytest.approx(0.12)
-        assert at.number_input(key="roi.risk").value == pytest.approx(0.3)
+        assert at.number_input(key="roi.rate_pct").value == pytest.approx(12.0)  # the link's 0.12, in percent
+        assert at.number_input(key="roi.risk_pct").value == pytest.approx(30.0)
         table = next(h.proto.body for h in at.get("html") if "Cumulative net cash flow" in h.proto.body)
         assert "<th>Year 5</th>" in table
         assert "<td>Implementation</td><td></td><td>$25,000</td>" in table
         assert at.query_params["implementation_cost"] == "25000"
+        assert (at.query_params["rate"], at.query_params["risk"]) == ("0.12", "0.3")  # fractions, as before
 
     def test_bad_link_values_fall_back_with_a_notice_naming_each(self) -> None:
         at = open_roi(account="A0001", plan="no-such-plan", years="99", rate="abc")
@@ -64,7 +65,7 @@ class TestRoiCasePage:
         for name in ("'plan'", "'years'", "'rate'"):
             assert name in text
         assert at.number_input(key="roi.years").value == 3
-        assert at.number_input(key="roi.rate").value == pytest.approx(0.10)
+        assert at.number_input(key="roi.rate_pct").value == pytest.approx(10.0)
         assert metric_value(at, "Net present value")  # the case still opens
 
     def test_changing_an_assumption_moves_npv_and_the_link(self) -> None:
@@ -78,6 +79,30 @@ class TestRoiCasePage:
         next(b for b in at.button if b.label == "Reset to measured values").click().run()
         assert "implementation_cost" not in at.query_params
         assert metric_value(at, "Net present value") == before
+
+    def test_without_an_account_in_the_link_it_opens_on_the_one_with_most_ai_tasks(self, demo_wh) -> None:  # noqa: ANN001
+        from outcome_pricing import roi
+
+        at = open_roi()
+        picker = at.selectbox(key="roi.account")
+        assert picker.value == roi.default_account(demo_wh)
+        assert at.query_params["account"] == picker.value
+
+    def test_the_account_picker_shows_name_and_id(self, demo_wh) -> None:  # noqa: ANN001
+        from outcome_pricing import roi
+
+        at = open_roi(account="A0003")
+        name = roi.account_names(demo_wh)["A0003"]
+        assert at.selectbox(key="roi.account").format_func("A0003") == f"{name} (A0003)"
+        assert f"{name} (A0003)" in at.selectbox(key="roi.account").options
+
+    def test_percent_inputs_go_to_the_link_as_fractions(self) -> None:
+        at = open_roi(account="A0002")
+        at.number_input(key="roi.rate_pct").set_value(12.0).run()
+        at.number_input(key="roi.risk_pct").set_value(25.0).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert (at.query_params["rate"], at.query_params["risk"]) == ("0.12", "0.25")
+        assert any("years at 12.0%" in c.value for c in at.caption)
 
     def test_a_prospect_by_hand(self) -> None:
         at = open_roi(mode="prospect", prospect="<script>alert(1)</script>", monthly_volume="20000",

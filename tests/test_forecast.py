@@ -139,12 +139,12 @@ def projection(a: Assumptions, plan: Plan, months: int) -> tuple[list[Decimal], 
             hours = max(tasks - outcomes, 0.0) * acc["hours_per_open_task"]
             needed = math.ceil(hours / a.hours_per_seat)
             gap = needed - seats
-            step = gap if a.seat_lag_months <= 1 else math.copysign(math.ceil(abs(gap) / a.seat_lag_months), gap)
+            step = gap if a.seat_lag_months <= 1 else gap / a.seat_lag_months
             seats = seats + step if acc["seats"] > 0 else 0
             drift = math.exp(a.token_drift * t)
             usage = Usage(
                 quantities={
-                    Metric.SEATS: Decimal(int(seats)),
+                    Metric.SEATS: Decimal(repr(float(seats))),
                     Metric.CONVERSATIONS: Decimal(repr(conv)),
                     Metric.OUTCOMES: Decimal(repr(outcomes)),
                     Metric.INPUT_TOKENS_M: Decimal(repr(conv * acc["input_tokens_m_per_conversation"] * drift)),
@@ -172,18 +172,34 @@ class TestNoVolatilityIsTheDeterministicProjection:
             margin = result.margin[col].to_numpy()
             assert np.allclose(margin, np.array([float(r) for r in revenue]) - cogs, rtol=0, atol=0.01 * lines)
 
-    def test_seats_close_a_third_of_the_gap_each_month_with_a_three_month_lag(self) -> None:
-        # One account, no AI: needed seats = ceil(1000 tasks x 0.48 h / 120) = 4, contracted 10.
+    @staticmethod
+    def _seat_only(seats: float, hours_per_open_task: float, lag: float, months: int) -> list[float]:
+        """Monthly seats-today revenue of one account with no AI, 1000 tasks a month, $100 a seat."""
         acc = accounts_frame(
             account_id=["A"], tasks=[1000.0], growth_offset=[0.0], ai_share=[0.0], resolution_rate=[0.0],
-            ceiling_factor=[1.0], rate_cap=[1.0], hours_per_open_task=[0.48], seats=[10.0], seat_price=[100.0],
-            input_tokens_m_per_conversation=[0.0], output_tokens_m_per_conversation=[0.0],
+            ceiling_factor=[1.0], rate_cap=[1.0], hours_per_open_task=[hours_per_open_task], seats=[seats],
+            seat_price=[100.0], input_tokens_m_per_conversation=[0.0], output_tokens_m_per_conversation=[0.0],
             token_cost_per_conversation=[0.0], other_cost_per_conversation=[0.0],
         )
-        a = replace(ASSUMPTIONS.without_volatility(), volume_growth=0.0, accounts=acc)
+        a = replace(ASSUMPTIONS.without_volatility(), volume_growth=0.0, accounts=acc, seat_lag_months=lag)
         seat_plan = PlanSet((example_plans().plan("seats-today"),))
-        result = simulate(a, seat_plan, months=6, scenarios=5, seed=0)
-        assert result.revenue["p50"].tolist() == [800.0, 600.0, 500.0, 400.0, 400.0, 400.0]
+        return simulate(a, seat_plan, months=months, scenarios=5, seed=0).revenue["p50"].tolist()
+
+    def test_seats_close_a_third_of_the_gap_each_month_with_a_three_month_lag(self) -> None:
+        # needed seats = ceil(1000 tasks x 0.48 h / 120) = 4, contracted 10: the gap of 6 shrinks by 1/3 a month.
+        expected = [100 * (4 + 6 * (2 / 3) ** t) for t in range(1, 7)]
+        assert self._seat_only(10.0, 0.48, 3.0, 6) == pytest.approx(expected, abs=0.01)
+
+    def test_a_one_seat_gap_closes_over_the_lag_not_in_the_first_month(self) -> None:
+        # needed = ceil(1000 x 0.2 / 120) = 2, contracted 3: the first month right after the history
+        # bills 3 - 1/6 seats, not 2 (no cliff where the history line ends).
+        revenue = self._seat_only(3.0, 0.2, 6.0, 12)
+        assert revenue[0] == pytest.approx(300 - 100 / 6, abs=0.01)
+        assert all(b < a for a, b in zip(revenue, revenue[1:], strict=False))
+        assert revenue[-1] > 200
+
+    def test_no_lag_follows_the_need_at_once(self) -> None:
+        assert self._seat_only(3.0, 0.2, 0.0, 2) == [200.0, 200.0]
 
 
 class TestBands:

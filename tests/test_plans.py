@@ -3,6 +3,7 @@ hand-computed cases (both implementations: Decimal lines and integer-cent arrays
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
@@ -193,6 +194,45 @@ class TestPlanToml:
 
 def plan_text(charge: str = 'metric = "outcomes"\nprice = 0.99', plan: str = "") -> str:
     return f'[[plans]]\nname = "pilot"\n{plan}\n[[plans.charges]]\nmetric = "tasks"\nprice = 1\n[[plans.charges]]\n{charge}\n'
+
+
+class TestPlanVersion:
+    def test_a_plan_version_is_ten_hex_characters_and_ignores_name_and_description(self) -> None:
+        plan = example_plans().plan("hybrid")
+        assert len(plan.version) == 10 and int(plan.version, 16) >= 0
+        assert replace(plan, name="renamed", description="other words").version == plan.version
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"platform_fee": D("1.00")},
+            {"minimum": D("10.00")},
+            {"cap": D("99.00")},
+            {"charges": ()},
+        ],
+    )
+    def test_a_plan_version_changes_with_any_term(self, change: dict[str, object]) -> None:
+        plan = example_plans().plan("hybrid")
+        assert replace(plan, **change).version != plan.version  # type: ignore[arg-type]
+
+    def test_a_plan_version_changes_with_the_price_not_with_trailing_zeros(self) -> None:
+        plan = one_charge(Charge(Metric.OUTCOMES, price=D("0.99")))
+        assert plan.version != plan.with_outcome_price(D("1.00")).version
+        assert plan.version == plan.with_outcome_price(D("0.990")).version
+
+    def test_a_planset_version_survives_a_round_trip_and_ignores_descriptions(self) -> None:
+        plans = example_plans()
+        assert PlanSet.from_toml_text(plans.to_toml()).version == plans.version
+        reworded = plans.replace_plan(replace(plans.plan("hybrid"), description="new words"))
+        assert reworded.version == plans.version
+
+    def test_a_planset_version_changes_with_any_plan_a_plan_name_or_the_costs(self) -> None:
+        plans = example_plans()
+        dearer = plans.replace_plan(plans.plan("per-outcome").with_outcome_price(D("1.50")))
+        renamed = replace(plans, plans=(replace(plans.plans[0], name="other"), *plans.plans[1:]))
+        costlier = replace(plans, costs=replace(plans.costs, per_ai_task=D("0.5")))
+        versions = {plans.version, dearer.version, renamed.version, costlier.version}
+        assert len(versions) == 4
 
 
 class TestInvalidPlans:

@@ -352,6 +352,39 @@ class TestShareableLink:
             assert any(f"'{name}'" in n for n in notices), name
 
 
+    def test_without_an_account_the_case_opens_on_the_default_account(self) -> None:
+        req, notices = roi.request_from_query({}, default_account="A0002", **self.KNOWN)
+        assert (req.account, notices) == ("A0002", [])
+
+    def test_a_default_account_that_is_not_listed_falls_back_to_the_first(self) -> None:
+        req, _ = roi.request_from_query({}, default_account="A0999", **self.KNOWN)
+        assert req.account == "A0001"
+
+    def test_a_link_naming_an_account_wins_over_the_default(self) -> None:
+        req, _ = roi.request_from_query({"account": "A0001"}, default_account="A0002", **self.KNOWN)
+        assert req.account == "A0001"
+
+
+class TestDefaultAccountAndNames:
+    def test_the_default_account_has_the_most_ai_tasks(self, demo_wh) -> None:  # noqa: ANN001
+        tasks = demo_wh.query_df("SELECT account_id, ai_enabled FROM tasks")
+        ai = tasks.groupby("account_id")["ai_enabled"].agg(["sum", "size"]).reset_index()
+        best = ai.sort_values(["sum", "size", "account_id"], ascending=[False, False, True]).iloc[0]
+        assert roi.default_account(demo_wh) == best["account_id"]
+
+    def test_no_tasks_no_default_account(self) -> None:
+        from outcome_pricing.warehouse import Warehouse
+
+        with Warehouse.in_memory() as wh:
+            assert roi.default_account(wh) is None
+
+    def test_account_names_come_from_the_accounts_file(self, demo_wh) -> None:  # noqa: ANN001
+        names = roi.account_names(demo_wh)
+        accounts = demo_wh.query_df("SELECT account_id, name FROM accounts")
+        assert names == dict(zip(accounts["account_id"], accounts["name"], strict=True))
+        assert names and all(isinstance(n, str) and n for n in names.values())
+
+
 # ====================================================================== report
 def hostile_case(**kw: str) -> roi.RoiCase:
     assumptions = {k: roi.entered(k, v) for k, v in BASE.items()}
@@ -374,6 +407,23 @@ class TestHtmlReport:
         assert "d2e5103109" in page and "2026-11-27" in page and "zendesk-ar" in page
         for a in case.assumptions.values():
             assert a.spec.label in page
+
+    @pytest.mark.parametrize(("value", "unit", "shown"), [
+        (1.0, "seats", "1 seat"), (3.0, "seats", "3 seats"), (0.0, "seats", "0 seats"), (1.0, "tasks", "1 task"),
+        (1.5, "minutes", "1.50 minutes"), (0.2, "fraction", "20.00%"), (-2500.0, "$", "-$2,500"),
+    ])
+    def test_assumption_values_read_as_their_unit(self, value: float, unit: str, shown: str) -> None:
+        assert report.assumption_value(value, unit) == shown
+
+    def test_the_y_axis_labels_in_the_format_asked_for(self) -> None:
+        y = report.scale(0.0, 0.5, report.H - report.PAD_B, report.PAD_T)
+        labels = "".join(report.y_axis(y, 0.0, 0.5, lambda v: report.pct(v, 0)))
+        assert ">0%<" in labels and ">50%<" in labels and "$" not in labels
+        assert ">$1,000<" in "".join(report.y_axis(report.scale(0.0, 1000.0, 200, 20), 0.0, 1000.0))
+
+    def test_the_table_style_fixes_no_text_colour(self) -> None:
+        # the page draws this table on the dark theme too: a fixed grey would vanish there
+        assert "color:" not in report.TABLE_STYLE
 
     def test_never_paying_back_is_said_in_words(self) -> None:
         values = {**BASE, "implementation_cost": 1e8}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -54,6 +55,20 @@ class TestStatement:
         assert header["Definition version"] == DEF.version
         assert header["Plan"] == "per-outcome" and header["Month"] == busy[1]
         assert busy[0] in header["Account"]
+
+    def test_header_names_the_plan_version_and_the_total_in_dollars_and_cents(
+        self, demo_wh: Warehouse, busy: tuple[str, str]
+    ) -> None:
+        plans = example_plans()
+        s = statement(demo_wh, plans, "per-outcome", DEF, *busy)
+        header = dict(s.header())
+        assert s.plan_version == header["Plan version"] == plans.plan("per-outcome").version
+        assert re.fullmatch(r"\$\d{1,3}(,\d{3})*\.\d\d", header["Total"])
+        assert Decimal(header["Total"].lstrip("$").replace(",", "")) == s.total
+        for export in (s.to_text(), s.to_csv().decode()):
+            assert s.plan_version in export
+        with zipfile.ZipFile(io.BytesIO(s.to_xlsx())) as book:
+            assert s.plan_version in book.read("xl/sharedStrings.xml").decode()
 
     def test_tasks_are_the_evidence_for_the_outcome_line(self, demo_wh: Warehouse, busy: tuple[str, str]) -> None:
         s = statement(demo_wh, example_plans(), "per-outcome", DEF, *busy)

@@ -88,7 +88,7 @@ def _pick_account(accounts: pd.DataFrame) -> str | None:
 def _kpis(s: impact.ImpactSummary) -> None:
     cards = [
         ("human_minutes", "Human minutes per task"),
-        ("human_minutes_mix_adjusted", "Same topic mix"),
+        ("human_minutes_mix_adjusted", "Human minutes, same topic mix"),
         ("missed_issue_rate", "Missed-issue rate"),
         ("reopen_rate", "Reopen rate"),
         ("resolution_hours", "Resolution hours"),

@@ -72,11 +72,21 @@ def load_section(wh: Warehouse) -> None:
         "`data/helpdesk_mapping.toml`."
     )
     left, right = st.columns(2)
-    tasks = left.file_uploader("Task log", type=["csv", "tsv", "parquet", "pq", "txt", "gz"], key="upload_tasks")
-    accounts = right.file_uploader(
-        "Accounts (optional)", type=["csv", "tsv", "parquet", "pq", "txt", "gz"], key="upload_accounts"
+    tasks = left.file_uploader(
+        "Task log", type=["csv", "tsv", "parquet", "pq", "txt", "gz"], key="upload_tasks",
+        help="One row per conversation or ticket, with the columns of the data contract "
+        "(see the README). A task already in the warehouse is replaced by the new row.",
     )
-    mapping = left.file_uploader("Mapping (optional, TOML)", type=["toml"], key="upload_mapping")
+    accounts = right.file_uploader(
+        "Accounts (optional)", type=["csv", "tsv", "parquet", "pq", "txt", "gz"], key="upload_accounts",
+        help="One row per customer: name, segment, contracted seats, seat price, agent hourly "
+        "cost, AI go-live date and sales owner. Needed for seat plans, ROI and access by owner.",
+    )
+    mapping = left.file_uploader(
+        "Mapping (optional, TOML)", type=["toml"], key="upload_mapping",
+        help="Maps another tool's column names and values (e.g. 'Yes'/'No') onto ours, so an "
+        "export loads unedited. Example: data/helpdesk_mapping.toml.",
+    )
     limit_mb = MAX_UPLOAD_BYTES // 2**20
     right.caption(f"Upload limit: {limit_mb} MB per file. Larger logs: `outcome-pricing ingest`.")
     clicked = st.button(
@@ -148,6 +158,7 @@ def demo_section(wh: Warehouse) -> None:
         n = st.number_input(
             "Tasks", min_value=10_000, max_value=5_000_000, value=DEMO_DEFAULT_TASKS,
             step=50_000, key="demo_tasks",
+            help="How many synthetic tasks to generate (about 30 s per million on two cores).",
         )
         if st.button("Load demo data", key="demo_button"):
             from outcome_pricing import demo

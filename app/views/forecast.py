@@ -5,6 +5,8 @@ chart (history, then the P10-P90 band and the median), the probability that
 the proposed plan beats the reference plan, and how volatile each model's
 revenue is. The assumptions are estimated from the warehouse and shown as
 controls; changing one re-runs the (cached, seeded) simulation in a moment.
+Rates are entered in percent and handed to the engine as fractions (the
+conversion happens here, at the boundary).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import scenario
 import streamlit as st
@@ -26,6 +30,24 @@ from outcome_pricing.plans import PlanSet
 SCENARIO_CHOICES = (250, 500, 1000, 2000, 5000)
 BAND_FILL = "rgba(31, 119, 180, 0.18)"
 BAND_LINE = "rgba(31, 119, 180, 0.0)"
+HISTORY_LINE = "rgba(128, 128, 128, 0.9)"  # readable on the light and the dark theme
+MONEY_AXIS = {"tickformat": "$,.0f"}  # d3 puts the sign first: -$2,000, never $-2,000
+# Assumptions that are rates: entered in percent, passed to the engine as fractions.
+PERCENT_CONTROLS = frozenset({
+    "volume_growth", "growth_uncertainty", "market_uncertainty", "volume_noise", "resolution_ceiling",
+    "ceiling_uncertainty", "resolution_noise", "token_drift", "churn_hazard",
+})
+MEASURES = {"revenue": "Revenue", "margin": "Margin"}
+
+
+def _money_column(label: str) -> st.column_config.NumberColumn:
+    """Whole dollars (the step sets the decimals shown); negative as -$1,234."""
+    return st.column_config.NumberColumn(label, format="dollar", step=1)
+
+
+def _pct_column(label: str, helptext: str | None = None) -> st.column_config.NumberColumn:
+    """A fraction as a percentage with one decimal (step 0.001 = 0.1%)."""
+    return st.column_config.NumberColumn(label, format="percent", step=0.001, help=helptext)
 
 
 @st.cache_data(show_spinner="Estimating the assumptions from history…", max_entries=16)
@@ -50,8 +72,29 @@ def _forecast(
 
 
 # ---------------------------------------------------------------------- controls
+def _is_pct(control: fc.Control) -> bool:
+    return control.name in PERCENT_CONTROLS
+
+
+def _shown(control: fc.Control, value: float) -> float:
+    """An assumption as its control shows it: rates in percent (rounded so 0.07 shows 7, not 7.000000000000001)."""
+    return round(value * 100.0, 9) if _is_pct(control) else value
+
+
+def _engine(control: fc.Control, shown: float) -> float:
+    """Back from the control's unit to the engine's (fractions)."""
+    return shown / 100.0 if _is_pct(control) else float(shown)
+
+
 def _format(control: fc.Control) -> str:
-    return "%.4f" if control.step < 0.01 else "%.2f" if control.step < 0.5 else "%.1f" if control.step < 1 else "%.0f"
+    if _is_pct(control):
+        return "%.2f"
+    return "%.2f" if control.step < 0.5 else "%.1f" if control.step < 1 else "%.0f"
+
+
+def _text(control: fc.Control, value: float) -> str:
+    """An assumption's value as text: 0.65% for rates, 6 or 0.25 otherwise."""
+    return f"{_shown(control, value):.2f}%" if _is_pct(control) else f"{value:.4g}"
 
 
 def _assumption_controls(estimates: fc.Assumptions) -> tuple[tuple[str, float], ...]:
@@ -62,20 +105,24 @@ def _assumption_controls(estimates: fc.Assumptions) -> tuple[tuple[str, float], 
     changed: list[tuple[str, float]] = []
     with st.expander("Assumptions (estimated from your history; change any of them)", expanded=True,
                      icon=":material/tune:"):
-        if st.button("Reset to the estimates", icon=":material/restart_alt:", key="fc.reset"):
+        if st.button("Reset to the estimates", icon=":material/restart_alt:", key="fc.reset",
+                     help="Forget every change below: each assumption goes back to its estimate from history."):
             for c in fc.CONTROLS:
                 st.session_state.pop(f"fc.{tag}.{c.name}", None)
         cols = st.columns(3)
         for i, c in enumerate(fc.CONTROLS):
             source = estimates.sources.get(c.name, "")
-            estimate = values[c.name]
+            estimate = _shown(c, values[c.name])
+            unit = "\n\nEntered in percent: 2.00 here is 0.02 in the formula." if _is_pct(c) else ""
             new = cols[i % 3].number_input(
-                c.label, min_value=c.minimum, max_value=c.maximum, value=min(max(estimate, c.minimum), c.maximum),
-                step=c.step, format=_format(c), key=f"fc.{tag}.{c.name}",
-                help=f"{c.help}\n\nEstimate: {estimate:.4g} ({source}).",
+                f"{c.label} (%)" if _is_pct(c) else c.label,
+                min_value=_shown(c, c.minimum), max_value=_shown(c, c.maximum),
+                value=min(max(estimate, _shown(c, c.minimum)), _shown(c, c.maximum)),
+                step=_shown(c, c.step), format=_format(c), key=f"fc.{tag}.{c.name}",
+                help=f"{c.help}{unit}\n\nEstimate: {_text(c, values[c.name])} ({source}).",
             )
             if new != estimate:
-                changed.append((c.name, float(new)))
+                changed.append((c.name, _engine(c, new)))
     return tuple(changed)
 
 
@@ -128,14 +175,15 @@ def _fan(result: fc.ForecastResult, plan: str, measure: str) -> go.Figure:
         x, p10, p50, p90 = [last["month"], *x], [last[measure], *p10], [last[measure], *p50], [last[measure], *p90]
     fig = go.Figure()
     if len(hist):
-        fig.add_scatter(x=hist["month"], y=hist[measure], name="history", line={"color": "#444"})
+        fig.add_scatter(x=hist["month"], y=hist[measure], name="history", line={"color": HISTORY_LINE})
     fig.add_scatter(x=x, y=p90, name="P90", line={"color": BAND_LINE}, showlegend=False)
     fig.add_scatter(x=x, y=p10, name="P10-P90", fill="tonexty", fillcolor=BAND_FILL, line={"color": BAND_LINE})
     fig.add_scatter(x=x, y=p50, name="P50", line={"color": "#1f77b4", "dash": "dash"})
     # From zero: a 5% dip must not look like a cliff.
-    fig.update_layout(title=f"{plan}: {measure} per month", yaxis_title="$", hovermode="x unified",
-                      yaxis_rangemode="tozero",
-                      margin={"t": 50, "b": 30}, height=330, legend={"orientation": "h", "y": -0.15})
+    fig.update_layout(title=f"{plan}: {measure} per month", hovermode="x unified",
+                      yaxis={**MONEY_AXIS, "title": f"{MEASURES[measure]} per month", "rangemode": "tozero"},
+                      xaxis_title="Month", margin={"t": 50, "b": 30}, height=360,
+                      legend={"orientation": "h", "y": -0.25})
     return fig
 
 
@@ -151,8 +199,10 @@ def _ranges(result: fc.ForecastResult) -> go.Figure:
     fig.add_scatter(x=x, y=y, mode="lines", line={"width": 10, "color": BAND_FILL}, name="P10-P90")
     fig.add_scatter(x=vol["plan"], y=vol["p50"], mode="markers", marker={"size": 12, "color": "#1f77b4"},
                     name="P50")
-    fig.update_layout(title="Revenue over the horizon, every plan", yaxis_title="$", yaxis_rangemode="tozero",
-                      margin={"t": 50, "b": 30}, height=330, legend={"orientation": "h", "y": -0.2})
+    fig.update_layout(title="Revenue over the horizon, every plan",
+                      yaxis={**MONEY_AXIS, "title": "Total revenue over the horizon", "rangemode": "tozero"},
+                      xaxis_title="Plan", margin={"t": 50, "b": 30}, height=360,
+                      legend={"orientation": "h", "y": -0.3})
     return fig
 
 
@@ -160,23 +210,51 @@ def _fans(result: fc.ForecastResult, reference: str, proposed: str) -> None:
     names = list(result.plans)
     default = [p for p in dict.fromkeys((reference, proposed)) if p in names]
     left, right = st.columns([3, 1])
-    shown = left.multiselect("Plans to chart", names, default=default, key="fc.shown")
-    measure = right.radio("Measure", ["revenue", "margin"], horizontal=True, key="fc.measure")
+    shown = left.multiselect(
+        "Plans to chart", names, default=default, key="fc.shown",
+        help="One fan chart per plan: the history, then the P10-P90 band and the median (P50). "
+             "Starts with the reference and the proposed plan of the sidebar.",
+    )
+    measure = right.radio(
+        "Measure", list(MEASURES), format_func=MEASURES.get, horizontal=True, key="fc.measure",
+        help="Revenue: what the plan bills. Margin: revenue minus the cost to serve (model tokens and the "
+             "per-AI-task cost).",
+    )
     cols = st.columns(2)
     for i, plan in enumerate(shown):
         cols[i % 2].plotly_chart(_fan(result, plan, measure), width="stretch", key=f"fc.fan.{plan}.{measure}")
+    st.caption(
+        f"Seat charges: the history bills each account's contracted seats as they stand today (the accounts "
+        f"file holds one seat count). The forecast starts from those seats and moves them toward the seats the "
+        f"human workload needs, closing 1/{result.assumptions.seat_lag_months:g} of the gap a month (the seat "
+        f"right-sizing lag), so a seat plan eases down gradually where accounts hold more seats than they need."
+    )
 
 
 def _volatility(result: fc.ForecastResult) -> None:
     st.subheader("Revenue volatility by model")
     st.caption("Over the whole horizon: mean and P10/P50/P90 of total revenue; CV = standard deviation / mean "
                "(of the horizon total, and month by month on average); downside = 1 - P10/P50.")
-    money = {c: ui.MONEY_COLUMN for c in ("mean", "p10", "p50", "p90", "margin_p50")}
     st.dataframe(result.volatility, hide_index=True, column_config={
-        **money, "cv_horizon": ui.PCT_COLUMN, "cv_monthly": ui.PCT_COLUMN, "downside": ui.PCT_COLUMN,
+        "plan": st.column_config.TextColumn("Plan"),
+        "mean": _money_column("Mean"),
+        "p10": _money_column("P10"),
+        "p50": _money_column("P50 (median)"),
+        "p90": _money_column("P90"),
+        "cv_horizon": _pct_column("CV, horizon", "Standard deviation / mean of the horizon total."),
+        "cv_monthly": _pct_column("CV, monthly", "Standard deviation / mean of each month, averaged over months."),
+        "downside": _pct_column("Downside", "1 - P10 / P50: how far a bad case falls below the median."),
+        "margin_p50": _money_column("Margin, P50"),
     })
-    st.caption("Probability that the row plan earns more than the column plan over the horizon")
-    st.dataframe(result.prob_beats, column_config={p: ui.PCT_COLUMN for p in result.prob_beats.columns})
+    st.caption("Probability that the row plan earns more than the column plan over the horizon "
+               "(no figure where a plan meets itself)")
+    st.dataframe(_without_diagonal(result.prob_beats),
+                 column_config={p: _pct_column(p) for p in result.prob_beats.columns})
+
+
+def _without_diagonal(prob: pd.DataFrame) -> pd.DataFrame:
+    """The matrix with no figure where a plan meets itself (it cannot beat itself: not a 0% finding)."""
+    return prob.mask(pd.DataFrame(np.eye(len(prob), dtype=bool), index=prob.index, columns=prob.columns))
 
 
 def _accounts(result: fc.ForecastResult, reference: str, proposed: str) -> None:
@@ -185,15 +263,18 @@ def _accounts(result: fc.ForecastResult, reference: str, proposed: str) -> None:
     with st.expander(f"Which accounts drive the difference ({proposed} vs {reference})", icon=":material/group:"):
         st.caption("Mean revenue over the horizon per account, across scenarios.")
         st.dataframe(result.account_changes(proposed, reference), hide_index=True, column_config={
-            "reference_revenue": ui.MONEY_COLUMN, "revenue": ui.MONEY_COLUMN, "change": ui.MONEY_COLUMN,
+            "account_id": st.column_config.TextColumn("Account"),
+            "reference_revenue": _money_column(f"{reference} (reference)"),
+            "revenue": _money_column(f"{proposed} (proposed)"),
+            "change": _money_column("Change"),
         })
 
 
 def _sources(result: fc.ForecastResult) -> None:
     with st.expander("Where the assumptions come from", icon=":material/info:"):
         a = result.assumptions
-        rows = [{"assumption": c.label, "value": a.values()[c.name], "source": a.sources.get(c.name, "set on this page")}
-                for c in fc.CONTROLS]
+        rows = [{"Assumption": c.label, "Value": _text(c, a.values()[c.name]),
+                 "Source": a.sources.get(c.name, "set on this page")} for c in fc.CONTROLS]
         st.dataframe(rows, hide_index=True)
         st.caption("Today's level per account (the starting point of every scenario)")
         st.dataframe(a.accounts, hide_index=True)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
+import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import scenario
@@ -21,6 +23,9 @@ from outcome_pricing import pricing
 from outcome_pricing.definitions import Definition
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.plans import Metric, PlanSet
+
+if TYPE_CHECKING:
+    from streamlit.elements.lib.column_types import ColumnConfig
 
 
 @st.cache_data(show_spinner="Pricing every plan on the history…", max_entries=16)
@@ -38,6 +43,16 @@ def _widget_key(*parts: object) -> str:
     return ".".join(["lab", version, *map(str, parts)])
 
 
+# What each plan-level knob means to the account paying the bill.
+KNOB_HELP = {
+    "platform_fee": "A fixed amount every account pays each month, whatever its usage.",
+    "minimum": "The least an account pays in a month: a lower bill is topped up to this amount "
+               "(a minimum commitment). 0 means no minimum.",
+    "cap": "The most an account pays for usage in a month; usage beyond it is not billed "
+           "(the platform fee comes on top). 0 means no cap.",
+}
+
+
 def _knob_form(planset: PlanSet, plan_name: str) -> PlanSet | None:
     """Number inputs for one plan's main knobs; the edited plan set, or None if unchanged."""
     plan = planset.plan(plan_name)
@@ -46,7 +61,7 @@ def _knob_form(planset: PlanSet, plan_name: str) -> PlanSet | None:
     for col, key in zip(cols, ("platform_fee", "minimum", "cap"), strict=True):
         value = float(getattr(plan, key))
         new = col.number_input(key.replace("_", " ").capitalize() + " ($/month)", min_value=0.0, value=value,
-                               step=10.0, format="%.2f", key=_widget_key(plan_name, key))
+                               step=10.0, format="%.2f", key=_widget_key(plan_name, key), help=KNOB_HELP[key])
         if new != value:
             fields[key] = round(new, 2)
     charges: dict[int, dict[str, float]] = {}
@@ -54,14 +69,18 @@ def _knob_form(planset: PlanSet, plan_name: str) -> PlanSet | None:
         left, right = st.columns(2)
         included = float(charge.included)
         new_inc = left.number_input(f"{charge.name}: included units", min_value=0.0, value=included, step=10.0,
-                                    key=_widget_key(plan_name, i, "included"))
+                                    key=_widget_key(plan_name, i, "included"),
+                                    help=f"How many {charge.metric.value.replace('_', ' ')} each account gets free "
+                                         f"every month before the {charge.name} charge starts.")
         changes: dict[str, float] = {}
         if new_inc != included:
             changes["included"] = new_inc
         if charge.price is not None and not charge.account_price:
             price = float(charge.price)
             new_price = right.number_input(f"{charge.name}: unit price ($)", min_value=0.0, value=price, step=0.01,
-                                           format="%.4f", key=_widget_key(plan_name, i, "price"))
+                                           format="%.4f", key=_widget_key(plan_name, i, "price"),
+                                           help=f"What each {charge.metric.value.replace('_', ' ')} beyond the "
+                                                "included units costs the account.")
             if new_price != price:
                 changes["price"] = round(new_price, 6)
         else:
@@ -78,7 +97,9 @@ def _plan_editor(sc: scenario.Scenario) -> None:
         form_tab, toml_tab = st.tabs(["Main knobs", "TOML"])
         with form_tab:
             plan_name = st.selectbox("Plan", sc.planset.names, index=sc.planset.names.index(sc.proposed_plan),
-                                     key="lab.edit_plan")
+                                     key="lab.edit_plan",
+                                     help="The plan whose prices you change here. Edits apply to every page, "
+                                          "since all pages share the plans chosen in the sidebar.")
             try:
                 edited = _knob_form(sc.planset, plan_name)
             except ConfigError as exc:
@@ -88,8 +109,13 @@ def _plan_editor(sc: scenario.Scenario) -> None:
                 scenario.set_plans_toml(edited.to_toml())
                 st.rerun()
         with toml_tab:
-            text = st.text_area("Plans TOML", value=scenario.plans_toml(), height=360, key=_widget_key("toml"))
-            upload = st.file_uploader("Upload a plans TOML", type=["toml"], key="lab.upload")
+            text = st.text_area("Plans TOML", value=scenario.plans_toml(), height=360, key=_widget_key("toml"),
+                                help="Every plan written out: platform fee, minimum, cap and charges (flat or "
+                                     "tiered prices, included units), plus the cost to serve. Edit, then press "
+                                     "Apply TOML; a mistake is named by plan and key and nothing changes.")
+            upload = st.file_uploader("Upload a plans TOML", type=["toml"], key="lab.upload",
+                                      help="A plans file downloaded from here or written by hand in the same "
+                                           "format. Press Use uploaded file to price the history with it.")
             left, mid, right = st.columns(3)
             if left.button("Apply TOML", icon=":material/check:"):
                 _apply_text(text)
@@ -122,31 +148,75 @@ def _outcome_price_input(sc: scenario.Scenario) -> None:
         return
     current = float(charge.price if charge.price is not None else charge.tiers[0].price)
     new = st.number_input(f"Per-outcome price of **{plan.name}** ($)", min_value=0.0, value=current, step=0.05,
-                          format="%.2f", key=_widget_key("outcome_price", plan.name))
+                          format="%.2f", key=_widget_key("outcome_price", plan.name),
+                          help="What the proposed plan charges for each resolved conversation (a billable "
+                               "outcome under the sidebar's definition of resolved). Changing it re-prices the "
+                               "whole history on every page; a tiered price keeps its ladder's shape.")
     if round(new, 6) != round(current, 6):
         edited = sc.planset.replace_plan(plan.with_outcome_price(Decimal(str(round(new, 6)))))
         scenario.set_plans_toml(edited.to_toml())
         st.rerun()
 
 
+# Table formats like ui.money ($10,817, -$37,759) and ui.pct (96.0%). Streamlit cuts a
+# number column's values to its `step` before formatting (10,816.74 would read $10,816),
+# so `_shown` rounds the shown copy first; a printf "$%,.0f" would round but print $-37,759.
+def _dollars(label: str, tip: str | None = None) -> ColumnConfig:
+    """Money in whole dollars."""
+    return st.column_config.NumberColumn(label, format="dollar", step=1, help=tip)
+
+
+def _percent(label: str, tip: str | None = None) -> ColumnConfig:
+    """A share or change (a fraction) as a percentage with one decimal."""
+    return st.column_config.NumberColumn(label, format="percent", step=0.001, help=tip)
+
+
+def _shown(frame: pd.DataFrame, dollars: tuple[str, ...], shares: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A copy rounded as the table shows it (display only: nothing is computed from it)."""
+    return frame.assign(**{c: frame[c].round(0) for c in dollars}, **{c: frame[c].round(3) for c in shares})
+
+
+def _dollar_axis(fig: go.Figure, axis: str, title: str, cents: bool = False) -> None:
+    """Dollar ticks ($1,234, or $0.99 for prices; -$500 below zero, where a tickprefix
+    would give $-500) and a readable title on one axis."""
+    fmt = "$,.2f" if cents else "$,.0f"
+    getattr(fig, f"update_{axis}axes")(title_text=title, tickformat=fmt, hoverformat=fmt)
+
+
+def _period(lab: pricing.PriceLab) -> str:
+    months = lab.backtest.frame["month"]
+    return f"Whole history, {months.min():%Y-%m} to {months.max():%Y-%m}"
+
+
 def _totals(lab: pricing.PriceLab, proposed: str) -> None:
     totals = lab.backtest.totals().set_index("plan")
     ref = lab.backtest.reference
+    period = _period(lab)
+    st.caption(f"**{period}**: every figure below sums all accounts over all months.")
     cols = st.columns(4)
-    cols[0].metric(f"Revenue, {ref} (reference)", ui.money(totals.loc[ref, "revenue"]))
+    cols[0].metric(f"Revenue, {ref} (reference)", ui.money(totals.loc[ref, "revenue"]),
+                   help=f"{period}: what every account would have paid under {ref}, the plan we compare against.")
     cols[1].metric(f"Revenue, {proposed}", ui.money(totals.loc[proposed, "revenue"]),
-                   delta=ui.money(totals.loc[proposed, "change_vs_reference"]))
+                   delta=ui.money(totals.loc[proposed, "change_vs_reference"]), delta_description=f"vs {ref}",
+                   help=f"{period}: what every account would have paid under {proposed}; "
+                        f"the change is against {ref}.")
     cols[2].metric(f"Margin, {proposed}", ui.money(totals.loc[proposed, "margin"]),
-                   delta=ui.pct(totals.loc[proposed, "margin_pct"]), delta_color="off")
+                   delta=f"{ui.pct(totals.loc[proposed, 'margin_pct'])} of revenue", delta_color="off",
+                   delta_arrow="off",
+                   help=f"{period}: revenue under {proposed} minus the cost to serve (AI tokens and per-task costs).")
     sweep = lab.sweep
     cols[3].metric("Break-even per-outcome price", "—" if sweep is None else ui.money(sweep.break_even_price, cents=True),
-                   help="The per-outcome price at which the swept plan earns what the reference plan earns (whole history).")
+                   help=f"{period}: the per-outcome price at which the swept plan earns what the reference plan earns.")
     st.dataframe(
-        totals.reset_index(),
+        _shown(totals.reset_index(), ("revenue", "cogs", "margin", "change_vs_reference"), ("margin_pct",)),
         hide_index=True,
         column_config={
-            "revenue": ui.MONEY_COLUMN, "cogs": ui.MONEY_COLUMN, "margin": ui.MONEY_COLUMN,
-            "margin_pct": ui.PCT_COLUMN, "change_vs_reference": ui.MONEY_COLUMN,
+            "plan": st.column_config.TextColumn("Plan"),
+            "revenue": _dollars("Revenue"),
+            "cogs": _dollars("Cost to serve", tip="AI tokens and per-task costs of serving the accounts."),
+            "margin": _dollars("Margin", tip="Revenue minus cost to serve."),
+            "margin_pct": _percent("Margin %", tip="Margin as a share of revenue."),
+            "change_vs_reference": _dollars("Change vs reference", tip=f"Revenue minus the revenue under {ref}."),
         },
     )
 
@@ -154,27 +224,41 @@ def _totals(lab: pricing.PriceLab, proposed: str) -> None:
 def _portfolio(lab: pricing.PriceLab) -> None:
     port = lab.backtest.portfolio()
     port["plan"] = port["plan"].astype(str)
+    labels = {"month": "Month", "plan": "Plan"}
+    revenue = px.line(port, x="month", y="revenue", color="plan", markers=True, labels=labels,
+                      title="Revenue by month, every plan")
+    _dollar_axis(revenue, "y", "Revenue")
+    margin = px.line(port, x="month", y="margin", color="plan", markers=True, labels=labels,
+                     title="Margin by month (revenue minus cost to serve)")
+    _dollar_axis(margin, "y", "Margin")
     left, right = st.columns(2)
-    left.plotly_chart(px.line(port, x="month", y="revenue", color="plan", markers=True,
-                              title="Revenue by month, every plan"), width="stretch")
-    right.plotly_chart(px.line(port, x="month", y="margin", color="plan", markers=True,
-                               title="Margin by month (revenue minus cost to serve)"), width="stretch")
+    left.plotly_chart(revenue, width="stretch")
+    right.plotly_chart(margin, width="stretch")
 
 
 def _winners_losers(lab: pricing.PriceLab, proposed: str) -> None:
     changes = lab.backtest.account_changes(proposed)
     changes["label"] = changes["name"].fillna(changes["account_id"])
-    fig = px.bar(changes, x="label", y="change", color=changes["change"] > 0,
-                 color_discrete_map={True: "#2e7d32", False: "#c62828"},
+    direction = changes["change"].gt(0).map({True: "pays more", False: "pays less or the same"})
+    fig = px.bar(changes, x="label", y="change", color=direction,
+                 color_discrete_map={"pays more": "#2e7d32", "pays less or the same": "#c62828"},
                  title=f"Change per account, {proposed} vs {lab.backtest.reference} (whole history)",
-                 labels={"label": "account", "change": "change ($)", "color": "pays more"})
+                 labels={"label": "Account", "color": f"Under {proposed}"})
+    _dollar_axis(fig, "y", "Change in revenue")
     st.plotly_chart(fig, width="stretch")
+    ref = lab.backtest.reference
     st.dataframe(
-        changes[["account_id", "name", "segment", "reference_revenue", "revenue", "change", "change_pct"]],
+        _shown(changes[["account_id", "name", "segment", "reference_revenue", "revenue", "change", "change_pct"]],
+               ("reference_revenue", "revenue", "change"), ("change_pct",)),
         hide_index=True,
         column_config={
-            "reference_revenue": ui.MONEY_COLUMN, "revenue": ui.MONEY_COLUMN, "change": ui.MONEY_COLUMN,
-            "change_pct": ui.PCT_COLUMN,
+            "account_id": st.column_config.TextColumn("Account"),
+            "name": st.column_config.TextColumn("Name"),
+            "segment": st.column_config.TextColumn("Segment"),
+            "reference_revenue": _dollars(f"Revenue, {ref}"),
+            "revenue": _dollars(f"Revenue, {proposed}"),
+            "change": _dollars("Change", tip="What the account would pay more (or less, negative) over the history."),
+            "change_pct": _percent("Change %", tip=f"The change as a share of the revenue under {ref}."),
         },
     )
 
@@ -186,40 +270,49 @@ def _sweep(lab: pricing.PriceLab) -> None:
         return
     port = sweep.portfolio
     fig = go.Figure()
-    fig.add_scatter(x=port["price"], y=port["revenue"], name=f"revenue, {sweep.plan}")
-    fig.add_scatter(x=port["price"], y=port["margin"], name=f"margin, {sweep.plan}")
-    fig.add_scatter(x=port["price"], y=port["reference_revenue"], name=f"revenue, {sweep.reference}",
+    fig.add_scatter(x=port["price"], y=port["revenue"], name=f"Revenue, {sweep.plan}")
+    fig.add_scatter(x=port["price"], y=port["margin"], name=f"Margin, {sweep.plan}")
+    fig.add_scatter(x=port["price"], y=port["reference_revenue"], name=f"Revenue, {sweep.reference}",
                     line={"dash": "dash"})
     if sweep.break_even_price == sweep.break_even_price:  # not NaN
         fig.add_vline(x=sweep.break_even_price, line_dash="dot",
                       annotation_text=f"break-even {ui.money(sweep.break_even_price, cents=True)}")
     fig.add_vline(x=sweep.current_price, line_color="gray",
                   annotation_text=f"current {ui.money(sweep.current_price, cents=True)}", annotation_position="bottom")
-    fig.update_layout(title=f"Per-outcome price sweep of {sweep.plan} (portfolio, whole history)",
-                      xaxis_title="price per outcome ($)", yaxis_title="$")
+    fig.update_layout(title=f"Per-outcome price sweep of {sweep.plan} (portfolio, whole history)")
+    _dollar_axis(fig, "x", "Price per outcome", cents=True)
+    _dollar_axis(fig, "y", "Revenue and margin, whole history")
     st.plotly_chart(fig, width="stretch")
     be = sweep.break_even.sort_values("break_even_price")
     left, right = st.columns([3, 2])
     fig = px.bar(be, x="account_id", y="break_even_price", log_y=True,
                  title="Break-even per-outcome price per account (log scale; line: current price)",
-                 labels={"break_even_price": "break-even price ($)", "account_id": "account"})
+                 labels={"account_id": "Account"})
+    _dollar_axis(fig, "y", "Break-even price per outcome", cents=True)
     fig.add_hline(y=sweep.current_price, line_dash="dot")
     left.plotly_chart(fig, width="stretch")
-    right.dataframe(be, hide_index=True, column_config={
-        "reference_revenue": ui.MONEY_COLUMN,
-        "break_even_price": st.column_config.NumberColumn(format="$%.2f"),
-        "outcomes": st.column_config.NumberColumn(format="%.1f"),
+    right.dataframe(_shown(be, ("reference_revenue",)), hide_index=True, column_config={
+        "account_id": st.column_config.TextColumn("Account"),
+        "outcomes": st.column_config.NumberColumn("Outcomes", format="%.1f"),
+        "reference_revenue": _dollars(f"Revenue, {sweep.reference}"),
+        "break_even_price": st.column_config.NumberColumn(
+            "Break-even price", format="dollar",
+            help=f"The per-outcome price at which this account pays what it pays under {sweep.reference}."),
     })
 
 
 def _seat_erosion(lab: pricing.PriceLab) -> None:
     erosion = lab.backtest.seat_erosion()
+    seats = px.line(erosion.rename(columns={"seats": "Contracted seats", "seats_needed": "Seats needed"}),
+                    x="month", y=["Contracted seats", "Seats needed"], markers=True,
+                    labels={"month": "Month", "value": "Seats", "variable": ""},
+                    title="Contracted seats vs seats needed (120 h a seat)")
+    at_risk = px.bar(erosion, x="month", y="seat_revenue_at_risk", labels={"month": "Month"},
+                     title="Seat revenue at risk (unneeded seats x seat price)")
+    _dollar_axis(at_risk, "y", "Seat revenue at risk")
     left, right = st.columns(2)
-    left.plotly_chart(px.line(erosion, x="month", y=["seats", "seats_needed"], markers=True,
-                              title="Contracted seats vs seats needed (120 h a seat)"),
-                      width="stretch")
-    right.plotly_chart(px.bar(erosion, x="month", y="seat_revenue_at_risk",
-                              title="Seat revenue at risk (unneeded seats x seat price)"), width="stretch")
+    left.plotly_chart(seats, width="stretch")
+    right.plotly_chart(at_risk, width="stretch")
 
 
 def main() -> None:

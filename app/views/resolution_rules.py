@@ -150,9 +150,10 @@ def _knob_widget(col: Any, knob: defs.Knob) -> None:
 # ---------------------------------------------------------------------- figures
 def _headline(total: pd.Series) -> None:
     cols = st.columns(4)
-    cols[0].metric("Billable outcomes", ui.count(total["billable_units"]))
+    cols[0].metric("Billable outcomes, whole history", ui.count(total["billable_units"]))
     rate = None if pd.isna(total["resolution_rate"]) else float(total["resolution_rate"])
-    cols[1].metric("Resolution rate", ui.pct(rate), help="Tasks counted as a whole outcome / tasks with the AI live.")
+    cols[1].metric("Resolution rate, whole history", ui.pct(rate),
+                   help="Tasks counted as a whole outcome / tasks with the AI live, over all months.")
     cols[2].metric("Tasks with the AI live", ui.count(total["ai_tasks"]))
     cols[3].metric("All tasks", ui.count(total["tasks"]))
 
@@ -162,8 +163,9 @@ def _by_month(monthly: pd.DataFrame) -> None:
     fig.add_trace(go.Bar(x=monthly["month"], y=monthly["billable_units"], name="Billable outcomes"))
     fig.add_trace(go.Scatter(x=monthly["month"], y=monthly["resolution_rate"], name="Resolution rate",
                              mode="lines+markers"), secondary_y=True)
-    fig.update_yaxes(title_text="Billable outcomes", secondary_y=False)
-    fig.update_yaxes(title_text="Resolution rate", tickformat=".0%", secondary_y=True)
+    # Both axes from zero: a cropped axis would exaggerate the learning curve.
+    fig.update_yaxes(title_text="Billable outcomes", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(title_text="Resolution rate", tickformat=".0%", rangemode="tozero", secondary_y=True)
     fig.update_layout(title="Billable outcomes and resolution rate by month", legend_orientation="h")
     st.plotly_chart(fig, width="stretch")
 
@@ -192,7 +194,8 @@ def _comparison(wh: Any, d: Definition) -> None:
     ra, rb = _rate(a), _rate(b)
     cols[2].metric(f"Resolution rate, {other.name}", ui.pct(rb),
                    delta=None if ra is None or rb is None else f"{(rb - ra) * 100:+.1f} pp")
-    per_account = _compare(wh, d.to_toml(), other.to_toml(), version)
+    with st.spinner("Comparing the two definitions account by account…"):
+        per_account = _compare(wh, d.to_toml(), other.to_toml(), version)
     top = per_account.head(25).iloc[::-1]
     fig = go.Figure(go.Bar(y=top["account_id"], x=top["change"], orientation="h",
                            marker_color=["#2e7d32" if v >= 0 else "#c62828" for v in top["change"]]))
@@ -228,7 +231,8 @@ def _evidence_panel(wh: Any, d: Definition) -> None:
     reason = left.selectbox("Reason code", [r.value for r in REASONS], index=REASONS.index(defs.Reason.ASSUMED),
                             help="Show sample tasks that got this reason code under the definition.")
     accounts = [ALL_ACCOUNTS, *_accounts(wh, ui.data_version())]
-    account = right.selectbox("Account", accounts)
+    account = right.selectbox("Account", accounts,
+                              help="Limit the sample to one customer, e.g. to answer a dispute about its bill.")
     st.caption(f"Why: {defs.explain_reason(reason, d)}")
     rows = _evidence(wh, d.to_toml(), reason, None if account == ALL_ACCOUNTS else account, ui.data_version())
     st.caption(f"First {len(rows):,} task(s) by task id (at most {EVIDENCE_ROWS}).")
@@ -265,7 +269,7 @@ def main() -> None:
         _funnel_chart(_funnel(wh, toml, version))
     with tabs[2]:
         _comparison(wh, d)
-    with tabs[3]:
+    with tabs[3], st.spinner("Moving each knob to its neighbouring values…"):
         _tornado(_sensitivity(wh, toml, version))
     with tabs[4]:
         _evidence_panel(wh, d)

@@ -6,6 +6,8 @@ sidebar scenario); adjust any assumption. The inputs live in the URL
 (`?mode=account&account=A0001&plan=per-outcome&years=3&rate=0.1&risk=0.2...`)
 so the link reopens the same case; `roi.request_from_query` validates them
 and every bad value falls back to its default with a notice naming it.
+Rates are entered in percent on the page and travel as fractions in the link
+(older links keep working); the conversion happens here, at the boundary.
 """
 
 from __future__ import annotations
@@ -30,12 +32,23 @@ SCENARIO_DEFINITION = "the scenario's definition"
 MODE_LABELS = {"account": "Account in the warehouse", "prospect": "Prospect (by hand)",
                "upload": "Prospect (upload logs)"}
 K = "roi."  # session-state key prefix of this page
+MONEY_AXIS = {"tickformat": "$,.0f"}  # d3 puts the sign before the symbol: -$2,000, never $-2,000
+
+
+def _to_pct(fraction: float) -> float:
+    """A fraction as the percent an input shows (rounded so 0.12 shows 12, not 12.000000000000002)."""
+    return round(fraction * 100.0, 9)
+
+
+def _from_pct(percent: float) -> float:
+    return percent / 100.0
 
 
 # ------------------------------------------------------------------ cached engine calls
 @st.cache_data(show_spinner=False, max_entries=4)
-def _accounts(_wh: Any, version: int) -> list[str]:
-    return roi.account_ids(_wh)
+def _accounts(_wh: Any, version: str) -> tuple[list[str], dict[str, str], str | None]:
+    """Account ids, their names (id -> name) and the account a case opens on."""
+    return roi.account_ids(_wh), roi.account_names(_wh), roi.default_account(_wh)
 
 
 @st.cache_data(show_spinner="Measuring from the logs…", max_entries=64)
@@ -53,12 +66,13 @@ def _measure_prospect(_wh: Any, version: int, prospect: roi.Prospect, plans_toml
 
 
 # ------------------------------------------------------------------ the URL
-def _request_from_url(accounts: list[str], sc: scenario.Scenario) -> None:
+def _request_from_url(accounts: list[str], default_account: str | None, sc: scenario.Scenario) -> None:
     """First run of the page in this session: the widgets start from the link."""
     query = {k: st.query_params[k] for k in roi.URL_KEYS if k in st.query_params}
     req, notices = roi.request_from_query(
         query, accounts=accounts, plans=list(sc.planset.names),
         definitions=list(Definition.presets()), default_plan=sc.proposed_plan or sc.planset.names[0],
+        default_account=default_account,
     )
     st.session_state[K + "notices"] = notices
     st.session_state.pop(K + "opened", None)
@@ -66,7 +80,8 @@ def _request_from_url(accounts: list[str], sc: scenario.Scenario) -> None:
     defaults = {
         "mode": req.mode, "account": req.account, "plan": req.plan,
         "definition": req.definition or SCENARIO_DEFINITION, "years": req.years,
-        "rate": req.discount_rate, "risk": req.risk_adjustment, "prospect": req.prospect_name,
+        "rate_pct": _to_pct(req.discount_rate), "risk_pct": _to_pct(req.risk_adjustment),
+        "prospect": req.prospect_name,
         "human_minutes": req.human_minutes,
     }
     for key, value in defaults.items():
@@ -88,22 +103,34 @@ def _write_url(req: roi.CaseRequest) -> None:
 
 
 # ------------------------------------------------------------------ inputs
-def _choose_case(accounts: list[str], sc: scenario.Scenario) -> tuple[str, Definition]:
-    mode = st.segmented_control("Case for", list(MODE_LABELS), format_func=MODE_LABELS.get,
-                                key=K + "mode", required=True)
-    names = list(sc.planset.names)
+def _account_label(names: dict[str, str]) -> Any:
+    """'Name (id)' for the account picker; the id alone when the accounts file has no name."""
+    return lambda account: f"{names[account]} ({account})" if account in names else account
+
+
+def _choose_case(accounts: list[str], names: dict[str, str], default_account: str | None,
+                 sc: scenario.Scenario) -> tuple[str, Definition]:
+    mode = st.segmented_control(
+        "Case for", list(MODE_LABELS), format_func=MODE_LABELS.get, key=K + "mode", required=True,
+        help="Whose case: an account in the warehouse (measured from its own logs), a prospect described "
+             "by hand (the portfolio's measured AI effect applied to their figures), or a prospect's "
+             "uploaded logs.",
+    )
+    plans = list(sc.planset.names)
     # The plan set (Price lab) or the data (Data page) may have changed since the choice.
-    if st.session_state.get(K + "plan") not in names:
-        st.session_state[K + "plan"] = sc.proposed_plan or names[0]
+    if st.session_state.get(K + "plan") not in plans:
+        st.session_state[K + "plan"] = sc.proposed_plan or plans[0]
     if accounts and st.session_state.get(K + "account") not in accounts:
-        st.session_state[K + "account"] = accounts[0]
+        st.session_state[K + "account"] = default_account if default_account in accounts else accounts[0]
     left, mid, right = st.columns(3)
     if mode == "account":
-        left.selectbox("Account", accounts, key=K + "account",
-                       help="An account in the warehouse: every measurable assumption comes from its own logs.")
+        left.selectbox("Account", accounts, key=K + "account", format_func=_account_label(names),
+                       help="An account in the warehouse: every measurable assumption comes from its own logs. "
+                            "The page opens on the account with the most AI tasks (the most evidence).")
     elif mode == "prospect":
-        left.text_input("Prospect name", key=K + "prospect", max_chars=roi.MAX_NAME_LENGTH)
-    mid.selectbox("Plan", names, key=K + "plan", help="The plan the customer would buy (from the sidebar's plan set).")
+        left.text_input("Prospect name", key=K + "prospect", max_chars=roi.MAX_NAME_LENGTH,
+                        help="Shown on the case and the report; it goes into the shared link.")
+    mid.selectbox("Plan", plans, key=K + "plan", help="The plan the customer would buy (from the sidebar's plan set).")
     presets = Definition.presets()
     choice = right.selectbox("Definition of resolved", [SCENARIO_DEFINITION, *presets], key=K + "definition",
                              help="The rules that decide which tasks are billable outcomes under the plan.")
@@ -114,11 +141,11 @@ def _frame_inputs() -> None:
     a, b, c = st.columns(3)
     a.number_input("Years", 1, roi.MAX_YEARS, step=1, key=K + "years",
                    help="Horizon of the case after the initial investment (TEI uses 3).")
-    b.number_input("Discount rate", 0.0, 1.0, step=0.01, format="%.2f", key=K + "rate",
+    b.number_input("Discount rate (%)", 0.0, 100.0, step=1.0, format="%.1f", key=K + "rate_pct",
                    help="Yearly rate for later years; year 0 is not discounted. Forrester uses 10% "
                    "(typically 8% to 16%).")
-    c.number_input("Risk adjustment", 0.0, 1.0, step=0.05, format="%.2f", key=K + "risk",
-                   help="Haircut on every benefit line (0.20 = benefits counted at 80%). "
+    c.number_input("Risk adjustment (%)", 0.0, 100.0, step=5.0, format="%.0f", key=K + "risk_pct",
+                   help="Haircut on every benefit line (20% = benefits counted at 80%). "
                    "Per line below under Assumptions.")
 
 
@@ -141,9 +168,13 @@ def _upload_inputs() -> tuple[Any, str] | None:
     """A prospect's logs in a throw-away in-memory warehouse, kept for this session only."""
     left, right = st.columns(2)
     tasks = left.file_uploader("Prospect's task logs (CSV or Parquet)", type=["csv", "parquet", "pq"],
-                               key=K + "upload.tasks")
+                               key=K + "upload.tasks",
+                               help="The same columns as the Data page's task log; read into memory for this "
+                                    "case only, never stored.")
     accounts = right.file_uploader("Their accounts file (optional)", type=["csv", "parquet", "pq"],
-                                   key=K + "upload.accounts")
+                                   key=K + "upload.accounts",
+                                   help="Seats, seat price and agent hourly cost per account; without it those "
+                                        "come from the defaults under Assumptions.")
     if tasks is None:
         st.info("Upload the prospect's task logs (the same columns as the Data page). They are read "
                 "into memory for this case only and never stored. A shared link cannot carry the "
@@ -165,7 +196,9 @@ def _upload_inputs() -> tuple[Any, str] | None:
                 tasks_name=tasks.name, accounts_name=accounts.name if accounts else None))
     wh = cache[digest]
     ids = roi.account_ids(wh)
-    account = st.selectbox("Account in the file", ids, key=K + "upload.account") if len(ids) > 1 else ids[0]
+    account = st.selectbox("Account in the file", ids, key=K + "upload.account",
+                           format_func=_account_label(roi.account_names(wh)),
+                           help="The file holds several accounts: the one this case is for.") if len(ids) > 1 else ids[0]
     return wh, str(account)
 
 
@@ -176,24 +209,34 @@ def _assumption_inputs(measured: roi.Measured, req: roi.CaseRequest) -> None:
     reference = roi.editable_assumptions(measured, req.settings())
     skip = set(roi.PROSPECT_KEYS) if req.mode == "prospect" else set()
     with st.expander("Assumptions (each with its source; change any value to enter your own)"):
-        if st.button("Reset to measured values", key=K + "reset"):
+        if st.button("Reset to measured values", key=K + "reset",
+                     help="Forget every value entered below: each assumption goes back to its measured, "
+                          "default or derived value."):
             overrides.clear()
             for widget in [k for k in st.session_state if str(k).startswith(K + "a.")]:
                 del st.session_state[widget]
             st.rerun()
         cols = st.columns(3)
         for i, (key, ref) in enumerate((k, a) for k, a in reference.items() if k not in skip):
-            spec = ref.spec
-            value = cols[i % 3].number_input(
-                f"{spec.label} ({spec.unit})", spec.minimum, spec.maximum, overrides.get(key, ref.value),
-                format="%.4f" if spec.unit == "fraction" else "%.2f",
-                key=f"{K}a.{key}.{ref.value:.12g}",  # a new reference starts a new input
-                help=f"{spec.help}\n\nWithout an entry: {ref.value:,.4g} ({ref.source_text()})",
-            )
+            value = _assumption_input(cols[i % 3], key, ref, overrides.get(key, ref.value))
             if abs(value - ref.value) <= 1e-9 * max(1.0, abs(ref.value)):
                 overrides.pop(key, None)
             else:
                 overrides[key] = float(value)
+
+
+def _assumption_input(col: Any, key: str, ref: roi.Assumption, value: float) -> float:
+    """One assumption's input; fractions are entered in percent. Returns the value as the engine takes it."""
+    spec = ref.spec
+    shown = report.assumption_value(ref.value, spec.unit)
+    help_text = f"{spec.help}\n\nWithout an entry: {shown} ({ref.source_text()})"
+    widget_key = f"{K}a.{key}.{ref.value:.12g}"  # a new reference starts a new input
+    if spec.unit == "fraction":
+        entered = col.number_input(f"{spec.label} (%)", _to_pct(spec.minimum), _to_pct(spec.maximum),
+                                   _to_pct(value), step=1.0, format="%.2f", key=widget_key, help=help_text)
+        return _from_pct(entered)
+    return float(col.number_input(f"{spec.label} ({spec.unit})", spec.minimum, spec.maximum, value,
+                                  format="%.2f", key=widget_key, help=help_text))
 
 
 # ------------------------------------------------------------------ drawing
@@ -231,14 +274,15 @@ def _charts(case: roi.RoiCase) -> None:
         cum.add_vline(x=case.payback_years, line_dash="dash", line_color="green",
                       annotation_text=f"payback {case.payback_months:.1f} months")
     cum.update_layout(title="Cumulative net cash flow", xaxis={"tickvals": years, "ticktext": labels},
-                      yaxis_tickprefix="$", height=340, margin={"t": 40, "b": 10})
+                      yaxis={**MONEY_AXIS, "title": "Cumulative net (undiscounted)"}, height=340,
+                      margin={"t": 40, "b": 10})
     left.plotly_chart(cum, width="stretch")
     bars = go.Figure([
         go.Bar(x=labels, y=[y.benefits for y in case.flows.years], name="benefits", marker_color="#2e7d32"),
         go.Bar(x=labels, y=[y.costs for y in case.flows.years], name="costs", marker_color="#c62828"),
     ])
     bars.update_layout(title="Benefits and costs by year (risk-adjusted)", barmode="group",
-                       yaxis_tickprefix="$", height=340, margin={"t": 40, "b": 10})
+                       yaxis={**MONEY_AXIS, "title": "Per year"}, height=340, margin={"t": 40, "b": 10})
     right.plotly_chart(bars, width="stretch")
     bars_t = list(reversed(case.tornado))
     tornado = go.Figure([
@@ -247,7 +291,8 @@ def _charts(case: roi.RoiCase) -> None:
         go.Bar(y=[b.label for b in bars_t], x=[b.delta_high for b in bars_t], base=case.npv, orientation="h",
                name="at its high end", marker_color="#2e7d32"),
     ])
-    tornado.update_layout(title="Sensitivity of NPV (tornado)", barmode="overlay", xaxis_tickprefix="$",
+    tornado.update_layout(title="Sensitivity of NPV (tornado)", barmode="overlay",
+                          xaxis={**MONEY_AXIS, "title": "Net present value"},
                           height=120 + 28 * len(bars_t), margin={"t": 40, "b": 10})
     st.plotly_chart(tornado, width="stretch")
     st.caption("Measured assumptions swing over their 95% confidence interval, entered ones by ±20%, "
@@ -257,14 +302,18 @@ def _charts(case: roi.RoiCase) -> None:
 def _details(case: roi.RoiCase) -> None:
     st.subheader("Scenarios")
     st.dataframe(
-        pd.DataFrame([{"scenario": s.name, "NPV": s.npv, "ROI": s.roi,
-                       "payback": report.payback_text(s.payback_months, case.years)} for s in case.scenarios]),
-        hide_index=True, column_config={"NPV": ui.MONEY_COLUMN, "ROI": ui.PCT_COLUMN},
+        pd.DataFrame([{"Scenario": s.name, "NPV": s.npv, "ROI": s.roi,
+                       "Payback": report.payback_text(s.payback_months, case.years)} for s in case.scenarios]),
+        hide_index=True, column_config={
+            # step sets the decimals shown: whole dollars (negative as -$2,000), percent to one decimal
+            "NPV": st.column_config.NumberColumn(format="dollar", step=1),
+            "ROI": st.column_config.NumberColumn(format="percent", step=0.001),
+        },
     )
     st.subheader("Assumptions and their sources")
     st.dataframe(
-        pd.DataFrame([{"assumption": a.spec.label, "value": report.assumption_value(a.value, a.spec.unit),
-                       "source": a.source_text()} for a in case.assumptions.values()]),
+        pd.DataFrame([{"Assumption": a.spec.label, "Value": report.assumption_value(a.value, a.spec.unit),
+                       "Source": a.source_text()} for a in case.assumptions.values()]),
         hide_index=True, height="content",
     )
     for note in case.notes:
@@ -296,7 +345,8 @@ def _current_request(mode: str, definition_choice: str) -> roi.CaseRequest:
     return roi.CaseRequest(
         mode=mode, account=s.get(K + "account"), plan=s[K + "plan"],
         definition=None if definition_choice == SCENARIO_DEFINITION else definition_choice,
-        years=int(s[K + "years"]), discount_rate=float(s[K + "rate"]), risk_adjustment=float(s[K + "risk"]),
+        years=int(s[K + "years"]), discount_rate=_from_pct(float(s[K + "rate_pct"])),
+        risk_adjustment=_from_pct(float(s[K + "risk_pct"])),
         prospect_name=s[K + "prospect"] or "Prospect", human_minutes=float(s[K + "human_minutes"]),
         overrides=overrides,
     )
@@ -322,14 +372,14 @@ def main() -> None:
                    "(Forrester TEI style) from their own logs, to share as a link or a one-page report.")
     wh = ui.require_data()
     sc = scenario.current()
-    accounts = _accounts(wh, ui.data_version())
+    accounts, names, default_account = _accounts(wh, ui.data_version())
     if K + "mode" not in st.session_state:
-        _request_from_url(accounts, sc)
+        _request_from_url(accounts, default_account, sc)
     for notice in st.session_state.get(K + "notices", []):
         st.warning(notice, icon=":material/link_off:")
     if st.session_state.get(K + "mode") == "upload" and "mode" in st.query_params and K + "upload.cache" not in st.session_state:
         st.info("This link is for a case built from uploaded logs: upload the same file again below.")
-    mode, definition = _choose_case(accounts, sc)
+    mode, definition = _choose_case(accounts, names, default_account, sc)
     if mode == "prospect":
         _prospect_inputs()
     _frame_inputs()

@@ -47,12 +47,28 @@ def _pick(sc: scenario.Scenario, months: pd.DataFrame) -> tuple[str, str, str]:
     accounts = months.drop_duplicates("account_id")
     labels = {a: f"{n} ({a})" if isinstance(n, str) and n else a for a, n in zip(accounts["account_id"], accounts["name"], strict=True)}
     left, mid, right = st.columns(3)
-    account = left.selectbox("Account", list(labels), format_func=labels.get, key="stmt.account")
+    account = left.selectbox("Account", list(labels), format_func=lambda a: labels[a], key="stmt.account",
+                             help="The customer whose bill you want to see.")
     own = months[months["account_id"] == account].sort_values("month", ascending=False)
-    month = mid.selectbox("Month", [m.strftime("%Y-%m") for m in own["month"]], key="stmt.month")
+    month = mid.selectbox("Month", [m.strftime("%Y-%m") for m in own["month"]], key="stmt.month",
+                          help="The billing month: tasks closed in this calendar month are billed on it. "
+                               "Months run from the account's first task to the latest data, newest first.")
     names = list(sc.planset.names)
-    plan = right.selectbox("Plan", names, index=names.index(sc.proposed_plan), key="stmt.plan")
+    plan = right.selectbox("Plan", names, index=names.index(sc.proposed_plan), key="stmt.plan",
+                           help="The price plan the bill is made under. Defaults to the sidebar's proposed "
+                                "plan; prices edited in the Price lab apply here too.")
     return str(account), str(month), str(plan)
+
+
+ACRONYMS = {"ai": "AI", "csat": "CSAT", "id": "ID"}
+
+
+def _headers(frame: pd.DataFrame) -> dict[str, str]:
+    """Readable column headers (ai_enabled -> AI enabled); the data keeps its names."""
+    def readable(column: str) -> str:
+        words = [ACRONYMS.get(w, w) for w in column.split("_")]
+        return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+    return {c: readable(c) for c in frame.columns}
 
 
 def _draw(s: pricing.Statement) -> None:
@@ -60,24 +76,40 @@ def _draw(s: pricing.Statement) -> None:
     cols[0].metric("Total", ui.money(s.total, cents=True))
     cols[1].metric("Tasks", ui.count(len(s.tasks)))
     cols[2].metric("Billable units", f"{s.evidence_units:,.2f}")
-    cols[3].metric("Definition version", s.definition_version)
-    st.dataframe(pd.DataFrame(s.header(), columns=["field", "value"]), hide_index=True)
+    cols[3].metric("Definition version", s.definition_version,
+                   help=f"A short code for the rules of {s.definition_name}: the same code means "
+                        "the same rules decided which tasks are billable.")
+    st.caption(f"Plan **{s.plan}** (version `{s.plan_version}`) · definition **{s.definition_name}** "
+               f"(version `{s.definition_version}`). A version is a short code of the terms: the same "
+               "code means the same prices or rules, whatever the name.")
+    st.dataframe(pd.DataFrame(s.header(), columns=["Field", "Value"]), hide_index=True)
     st.subheader("Charge lines")
     lines = s.lines_frame()
     lines["amount"] = [float(line.amount) for line in s.lines]  # exact cents, shown as numbers
-    st.dataframe(lines, hide_index=True, column_config={"amount": st.column_config.NumberColumn(format="$%.2f")})
+    st.dataframe(lines, hide_index=True, column_config={
+        **_headers(lines),
+        "amount": st.column_config.NumberColumn("Amount", format="dollar"),
+    })
     st.markdown(f"**Total: {ui.money(s.total, cents=True)}** (equals the backtest's revenue for this account-month)")
     st.subheader("Evidence")
     left, right = st.columns([1, 2])
-    left.dataframe(s.reasons(), hide_index=True)
-    reason = right.selectbox("Show tasks with reason", ["all", *s.reasons()["reason"]], key="stmt.reason")
+    left.dataframe(s.reasons(), hide_index=True, column_config={
+        "reason": "Reason", "tasks": "Tasks", "billable_units": st.column_config.NumberColumn("Billable units", format="%.2f"),
+    })
+    reason = right.selectbox("Show tasks with reason", ["all", *s.reasons()["reason"]], key="stmt.reason",
+                             help="Narrow the task list to one reason code: why each task was billed as an "
+                                  "outcome or not (e.g. confirmed by the customer, handed off to a person).")
     tasks = s.task_records()
-    st.dataframe(tasks if reason == "all" else tasks[tasks["reason"] == reason], hide_index=True)
+    # A field the task log left empty (no CSAT, never reopened) shows blank, not "None".
+    st.dataframe(tasks if reason == "all" else tasks[tasks["reason"] == reason], hide_index=True, placeholder="",
+                 column_config=_headers(tasks))
     base = f"statement_{s.account_id}_{s.month}_{s.plan}"
-    a, b = st.columns(2)
-    a.download_button("Download CSV", s.to_csv(), file_name=f"{base}.csv", mime="text/csv", icon=":material/download:")
+    a, b, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
+    a.download_button("Download CSV", s.to_csv(), file_name=f"{base}.csv", mime="text/csv", icon=":material/download:",
+                      width="stretch", help="The statement as one CSV file: header, charge lines and every task.")
     b.download_button("Download XLSX", s.to_xlsx(), file_name=f"{base}.xlsx", icon=":material/download:",
-                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", width="stretch",
+                      help="The statement as an Excel workbook: sheets Summary, Lines and Tasks.")
 
 
 def main() -> None:

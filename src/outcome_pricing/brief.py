@@ -17,9 +17,23 @@ from html import escape
 import pandas as pd
 
 from .overview import TOP_MOVERS, Overview
-from .report import NET_COLOUR, STYLE, _scale, _svg, _table, _text, money, pct
+from .report import (
+    NET_COLOUR,
+    PAD_B,
+    PAD_L,
+    PAD_R,
+    STYLE,
+    W,
+    money,
+    pct,
+    scale,
+    svg,
+    table,
+    text,
+    y_axis,
+)
 
-W, H, PAD_L, PAD_R, PAD_T, PAD_B = 520, 220, 70, 16, 26, 36
+H, PAD_T = 220, 26  # shorter than the report's charts, with room for the legend on top
 REFERENCE_COLOUR = "#888"
 AI_COLOUR = NET_COLOUR
 BASELINE_COLOUR = "#999"
@@ -52,26 +66,23 @@ def line_chart_svg(
     if not labels or not values:
         return ""
     lo, hi = 0.0, max(max(values), 1e-9)
-    y = _scale(lo, hi, H - PAD_B, PAD_T)
+    y = scale(lo, hi, H - PAD_B, PAD_T)
     step = (W - PAD_L - PAD_R) / max(len(labels) - 1, 1)
 
     def x(i: int) -> float:
         return PAD_L + i * step
 
-    body = []
-    for v in (lo, hi / 2, hi):
-        body.append(f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>')
-        body.append(_text(PAD_L - 6, y(v) + 4, fmt(v), "end", 10, "#666"))
+    body = y_axis(y, lo, hi, fmt)
     every = max(1, math.ceil(len(labels) / 9))  # at most ~9 month labels
     for i, label in enumerate(labels):
         if (len(labels) - 1 - i) % every == 0:  # counted from the end: the latest month is labelled
-            body.append(_text(x(i), H - PAD_B + 16, label, "middle", 10))
+            body.append(text(x(i), H - PAD_B + 16, label, "middle", 10))
     for k, (name, vs, colour, dashed) in enumerate(series):
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(vs) if not math.isnan(v))
         dash = ' stroke-dasharray="5 4"' if dashed else ""
         body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.2"{dash}/>')
-        body.append(_text(PAD_L + 4 + k * 170, 14, f"— {name}", "start", 11, colour))
-    return _svg(body, title, H)
+        body.append(text(PAD_L + 4 + k * 170, 14, f"— {name}", "start", 11, colour))
+    return svg(body, title, H)
 
 
 def _short(month: pd.Timestamp) -> str:
@@ -102,7 +113,7 @@ def charts_html(ov: Overview) -> str:
          "Share of QA-audited tasks where an issue was missed or answered wrongly."),
     ]
     return "".join(
-        f"<figure>{svg}<figcaption>{escape(cap)}</figcaption></figure>" for svg, cap in figures if svg
+        f"<figure>{drawing}<figcaption>{escape(cap)}</figcaption></figure>" for drawing, cap in figures if drawing
     )
 
 
@@ -148,8 +159,8 @@ def movers_html(ov: Overview, months: int | None, n: int = TOP_MOVERS) -> str:
         ]
 
     def block(title: str, df: pd.DataFrame) -> str:
-        table = _table(headers, rows(df), kind="num movers") if len(df) else "<p class='meta'>None.</p>"
-        return f"<div><h3>{escape(title)}</h3>{table}</div>"
+        shown = table(headers, rows(df), kind="num movers") if len(df) else "<p class='meta'>None.</p>"
+        return f"<div><h3>{escape(title)}</h3>{shown}</div>"
 
     return (
         '<div class="two">'
@@ -161,7 +172,7 @@ def movers_html(ov: Overview, months: int | None, n: int = TOP_MOVERS) -> str:
 
 def plans_html(ov: Overview) -> str:
     rows = [[r.plan, r.role, r.version, r.description] for r in ov.plans.itertuples(index=False)]
-    return _table(["Plan", "Role", "Version", "Description"], rows, kind="text")
+    return table(["Plan", "Role", "Version", "Description"], rows, kind="text")
 
 
 def window_text(months: int | None, ov: Overview) -> str:

@@ -22,7 +22,8 @@ an :class:`Assumptions`):
              rate r0_a (the same AI serves every account: c_s is shared)
 * humans     human_hours = (V - outcomes) * hours_per_open_task_a;
              seats_needed = ceil(human_hours / hours_per_seat); contracted
-             seats move toward it by 1/seat_lag_months of the gap each month
+             seats start at today's and move toward it by 1/seat_lag_months of
+             the gap each month (continuous: no first-month cliff)
 * tokens     tokens per conversation drift by exp(token_drift * t); COGS
              per conversation = token cost (drifting) + per-AI-task cost
 * churn      an account stops (no usage, no fee) with a monthly hazard
@@ -128,7 +129,7 @@ CONTROLS: tuple[Control, ...] = (
     ),
     Control(
         "seat_lag_months", "Seat right-sizing lag (months)", "Contracted seats close 1/this of the gap to the seats "
-        "needed each month (at least one seat). 0 = seats follow the need at once.",
+        "needed each month, starting from today's contracted seats. 0 or 1 = seats follow the need at once.",
         0.0, 36.0, 1.0,
     ),
     Control(
@@ -664,8 +665,13 @@ def _draw_paths(a: Assumptions, b: _Baseline, months: int, n: int, rng: np.rando
 
 
 def _seat_path(needed: np.ndarray, seats0: np.ndarray, lag: float) -> np.ndarray:
-    """Contracted seats moving toward ``needed`` (s, a, t): 1/lag of the gap a month, >= 1 seat.
+    """Contracted seats moving toward ``needed`` (s, a, t): 1/lag of the gap a month.
 
+    The path starts from today's contracted seats (the seats the history
+    bills) and is continuous, like every quantity here: the expected seats of
+    an account that right-sizes over about ``lag`` months. Whole seats a
+    month (rounding the step up) would close every gap under ``lag`` seats in
+    the first forecast month, a cliff right after the history line.
     Accounts with no contracted seats today (no accounts row) stay at zero.
     """
     contracted = seats0 > 0
@@ -676,11 +682,7 @@ def _seat_path(needed: np.ndarray, seats0: np.ndarray, lag: float) -> np.ndarray
     step = np.empty_like(current)
     for t in range(by_month.shape[0]):
         np.subtract(by_month[t], current, out=step)
-        sign = np.sign(step)
-        np.abs(step, out=step)
         step /= lag
-        np.ceil(step, out=step)
-        step *= sign
         current += step
         by_month[t] = current
     by_month *= contracted[None, None, :]

@@ -18,7 +18,6 @@ there is nothing better: that month is used and flagged `month_complete=False`.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -29,7 +28,7 @@ from . import impact
 from .backtest import Backtest, backtest
 from .definitions import outcomes
 from .errors import ConfigError
-from .plans import Costs, Plan, PlanSet
+from .plans import Plan, PlanSet
 
 if TYPE_CHECKING:
     from .definitions import Definition
@@ -43,24 +42,17 @@ MOVER_WINDOWS: dict[str, int | None] = {
     "last 12 months": 12,
     "whole history": None,
 }
-VERSION_CHARS = 10  # like Definition.version
 
 
 # ---------------------------------------------------------------------- versions
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:VERSION_CHARS]
-
-
 def plan_version(plan: Plan) -> str:
-    """A short hash of the plan's terms (fees, minimum, cap, charges), not its name or
-    description: like a definition's version, the same terms under another name match."""
-    terms = replace(plan, name="plan", description="")
-    return _digest(PlanSet((terms,), Costs()).to_toml())
+    """The plan's version (`Plan.version`: a hash of its terms, not its name or description)."""
+    return plan.version
 
 
 def planset_version(planset: PlanSet) -> str:
-    """A short hash of the whole plan set's canonical TOML (plans, names and costs)."""
-    return _digest(planset.to_toml())
+    """The plan set's version (`PlanSet.version`)."""
+    return planset.version
 
 
 def plans_in_force(planset: PlanSet, reference: str, proposed: str) -> pd.DataFrame:
@@ -72,7 +64,7 @@ def plans_in_force(planset: PlanSet, reference: str, proposed: str) -> pd.DataFr
         {
             "plan": [p.name for p in planset.plans],
             "role": [roles.get(p.name, "") for p in planset.plans],
-            "version": [plan_version(p) for p in planset.plans],
+            "version": [p.version for p in planset.plans],
             "description": [p.description for p in planset.plans],
         }
     )
@@ -308,7 +300,7 @@ def overview(
         definition_version=d.version,
         reference=reference,
         proposed=proposed,
-        planset_version=planset_version(planset),
+        planset_version=planset.version,
         plans=plans_in_force(planset, reference, proposed),
         month=month,
         month_complete=complete,

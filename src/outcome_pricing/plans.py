@@ -31,6 +31,8 @@ ConfigError naming the plan, the charge (number and metric) and the key.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -48,6 +50,7 @@ ACCOUNT_PRICE = "account"
 DEFAULT_HOURS_PER_SEAT = Decimal(120)
 DEFAULT_COST_TIER = "default"
 MICRO_STEP = Decimal("0.000001")  # prices carry at most 6 decimals
+VERSION_CHARS = 10  # like Definition.version
 
 
 class Metric(StrEnum):
@@ -146,6 +149,24 @@ class Plan:
     def has_outcome_charge(self) -> bool:
         return any(c.metric is Metric.OUTCOMES for c in self.charges)
 
+    # ------------------------------------------------------------------ identity
+    def terms(self) -> dict[str, Any]:
+        """What the plan bills (fees, minimum, cap, charges): no name or description."""
+        terms = _plan_dict(self)
+        del terms["name"]
+        terms.pop("description", None)
+        return terms
+
+    def canonical(self) -> str:
+        """The canonical form hashed into `version`: sorted keys, compact JSON."""
+        return _canonical(self.terms())
+
+    @property
+    def version(self) -> str:
+        """10 hex characters of the sha256 of the canonical terms: like a definition's
+        version, the same terms under another name (or description) have the same version."""
+        return _digest(self.canonical())
+
 
 def _reprice(charge: Charge, price: Decimal) -> Charge:
     if not charge.tiers:
@@ -243,6 +264,36 @@ class PlanSet:
     def to_toml(self) -> str:
         return tomli_w.dumps(_planset_dict(self))
 
+    # ------------------------------------------------------------------ identity
+    def canonical(self) -> str:
+        """The canonical form hashed into `version`: every plan's name and terms (names
+        pick the reference and proposed plans, so they count; descriptions do not) and
+        the costs, as sorted-key compact JSON."""
+        plans = [{"name": p.name, **p.terms()} for p in self.plans]
+        return _canonical({"plans": plans, "costs": _costs_dict(self.costs)})
+
+    @property
+    def version(self) -> str:
+        """10 hex characters of the sha256 of the canonical plan set."""
+        return _digest(self.canonical())
+
+
+# ---------------------------------------------------------------------- identity
+def _json_number(value: object) -> str:
+    """Decimals as exact normalized text, so 0.99 and 0.990 hash alike."""
+    if isinstance(value, Decimal):
+        text = f"{value.normalize():f}"
+        return "0" if text == "-0" else text
+    raise TypeError(f"cannot hash {value!r} into a plan version")
+
+
+def _canonical(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=_json_number)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:VERSION_CHARS]
+
 
 # ---------------------------------------------------------------------- writing
 def _number(value: Decimal) -> Decimal | int:
@@ -270,21 +321,25 @@ def _charge_dict(c: Charge) -> dict[str, Any]:
     return out
 
 
-def _planset_dict(ps: PlanSet) -> dict[str, Any]:
-    plans = []
-    for p in ps.plans:
-        d: dict[str, Any] = {"name": p.name}
-        if p.description:
-            d["description"] = p.description
-        d.update(platform_fee=p.platform_fee, minimum=p.minimum, cap=p.cap)
-        d["charges"] = [_charge_dict(c) for c in p.charges]
-        plans.append(d)
-    costs = {
-        "input_per_million": dict(ps.costs.input_per_million),
-        "output_per_million": dict(ps.costs.output_per_million),
-        "per_ai_task": ps.costs.per_ai_task,
+def _plan_dict(p: Plan) -> dict[str, Any]:
+    d: dict[str, Any] = {"name": p.name}
+    if p.description:
+        d["description"] = p.description
+    d.update(platform_fee=p.platform_fee, minimum=p.minimum, cap=p.cap)
+    d["charges"] = [_charge_dict(c) for c in p.charges]
+    return d
+
+
+def _costs_dict(costs: Costs) -> dict[str, Any]:
+    return {
+        "input_per_million": dict(costs.input_per_million),
+        "output_per_million": dict(costs.output_per_million),
+        "per_ai_task": costs.per_ai_task,
     }
-    return {"plans": plans, "costs": costs}
+
+
+def _planset_dict(ps: PlanSet) -> dict[str, Any]:
+    return {"plans": [_plan_dict(p) for p in ps.plans], "costs": _costs_dict(ps.costs)}
 
 
 # ---------------------------------------------------------------------- reading

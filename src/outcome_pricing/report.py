@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
@@ -33,8 +33,8 @@ def money(value: float | None) -> str:
     """Whole dollars: $1,234; negative as -$1,234; None as an em dash."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    text = f"${abs(value):,.0f}"
-    return f"-{text}" if round(value) < 0 else text
+    dollars = f"${abs(value):,.0f}"
+    return f"-{dollars}" if round(value) < 0 else dollars
 
 
 def pct(value: float | None, digits: int = 1) -> str:
@@ -55,27 +55,30 @@ def assumption_value(value: float, unit: str) -> str:
         return pct(value, 2)
     if unit == "yes/no":
         return "yes" if value else "no"
-    return f"{value:,.2f} {unit}" if not float(value).is_integer() else f"{value:,.0f} {unit}"
+    if not float(value).is_integer():
+        return f"{value:,.2f} {unit}"
+    one = value == 1 and unit.endswith("s")  # 1 seat, 1 task, 1 minute
+    return f"{value:,.0f} {unit[:-1] if one else unit}"
 
 
 # ------------------------------------------------------------------ SVG
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 520, 240, 70, 16, 16, 36
 
 
-def _scale(lo: float, hi: float, a: float, b: float) -> Any:
+def scale(lo: float, hi: float, a: float, b: float) -> Any:
     lo, hi = min(lo, 0.0), max(hi, 0.0)
     span = (hi - lo) or 1.0
     return lambda v: a + (v - lo) / span * (b - a)
 
 
-def _text(x: float, y: float, s: str, anchor: str = "middle", size: int = 11, fill: str = "#333") -> str:
+def text(x: float, y: float, s: str, anchor: str = "middle", size: int = 11, fill: str = "#333") -> str:
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
         f'fill="{fill}">{escape(s)}</text>'
     )
 
 
-def _svg(body: list[str], title: str, height: int = H) -> str:
+def svg(body: list[str], title: str, height: int = H) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" role="img" '
         f'aria-label="{escape(title)}" width="100%" style="max-width:{W}px">'
@@ -83,8 +86,9 @@ def _svg(body: list[str], title: str, height: int = H) -> str:
     )
 
 
-def _y_axis(y: Any, lo: float, hi: float) -> list[str]:
-    """Grid lines at the low end, zero and the high end; labels that would overlap are dropped."""
+def y_axis(y: Any, lo: float, hi: float, fmt: Callable[[float], str] = money) -> list[str]:
+    """Grid lines at the low end, zero and the high end, labelled in ``fmt`` (default whole
+    dollars); labels that would overlap are dropped."""
     out: list[str] = []
     shown: list[float] = []
     for v in sorted({min(lo, 0.0), 0.0, max(hi, 0.0)}, key=lambda v: v != 0):
@@ -92,49 +96,49 @@ def _y_axis(y: Any, lo: float, hi: float) -> list[str]:
                    f'stroke="{"#999" if v == 0 else "#eee"}"/>')
         if all(abs(y(v) - s) >= 14 for s in shown):
             shown.append(y(v))
-            out.append(_text(PAD_L - 6, y(v) + 4, money(v), "end", 10, MUTED))
+            out.append(text(PAD_L - 6, y(v) + 4, fmt(v), "end", 10, MUTED))
     return out
 
 
 def benefits_costs_svg(labels: Sequence[str], benefits: Sequence[float], costs: Sequence[float]) -> str:
     """Grouped bars: risk-adjusted benefits and costs by period."""
     hi = max([*benefits, *costs, 1.0])
-    y = _scale(0.0, hi, H - PAD_B, PAD_T)
+    y = scale(0.0, hi, H - PAD_B, PAD_T)
     slot = (W - PAD_L - PAD_R) / len(labels)
     bar = slot * 0.35
-    body = _y_axis(y, 0.0, hi)
+    body = y_axis(y, 0.0, hi)
     for i, label in enumerate(labels):
         x0 = PAD_L + i * slot + slot * 0.15
         for j, (v, colour) in enumerate(((benefits[i], BENEFIT_COLOUR), (costs[i], COST_COLOUR))):
             body.append(f'<rect x="{x0 + j * bar:.1f}" y="{y(v):.1f}" width="{bar:.1f}" '
                         f'height="{y(0) - y(v):.1f}" fill="{colour}"/>')
-        body.append(_text(PAD_L + (i + 0.5) * slot, H - PAD_B + 16, label))
-    body.append(_text(W - PAD_R, PAD_T + 4, "■ benefits", "end", 11, BENEFIT_COLOUR))
-    body.append(_text(W - PAD_R, PAD_T + 18, "■ costs", "end", 11, COST_COLOUR))
-    return _svg(body, "Benefits and costs by year")
+        body.append(text(PAD_L + (i + 0.5) * slot, H - PAD_B + 16, label))
+    body.append(text(W - PAD_R, PAD_T + 4, "■ benefits", "end", 11, BENEFIT_COLOUR))
+    body.append(text(W - PAD_R, PAD_T + 18, "■ costs", "end", 11, COST_COLOUR))
+    return svg(body, "Benefits and costs by year")
 
 
 def cumulative_svg(cumulative: Sequence[float], payback_months: float | None) -> str:
     """Cumulative net cash flow at each year end, with the payback point marked."""
     years = len(cumulative) - 1
-    y = _scale(min(cumulative), max(cumulative), H - PAD_B, PAD_T)
+    y = scale(min(cumulative), max(cumulative), H - PAD_B, PAD_T)
 
     def x(year: float) -> float:
         return PAD_L + year / max(years, 1) * (W - PAD_L - PAD_R)
 
-    body = _y_axis(y, min(cumulative), max(cumulative))
+    body = y_axis(y, min(cumulative), max(cumulative))
     points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(cumulative))
     body.append(f'<polyline points="{points}" fill="none" stroke="{NET_COLOUR}" stroke-width="2.5"/>')
     for i, v in enumerate(cumulative):
         body.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.5" fill="{NET_COLOUR}"/>')
-        body.append(_text(x(i), H - PAD_B + 16, "Initial" if i == 0 else f"Year {i}"))
+        body.append(text(x(i), H - PAD_B + 16, "Initial" if i == 0 else f"Year {i}"))
     if payback_months is not None and payback_months <= years * 12:
         px = x(payback_months / 12)
         body.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{PAD_T}" y2="{H - PAD_B}" '
                     f'stroke="{BENEFIT_COLOUR}" stroke-dasharray="4 3"/>')
-        body.append(_text(px + 4, PAD_T + 10, f"payback {payback_months:.1f} months", "start", 11,
+        body.append(text(px + 4, PAD_T + 10, f"payback {payback_months:.1f} months", "start", 11,
                           BENEFIT_COLOUR))
-    return _svg(body, "Cumulative net cash flow")
+    return svg(body, "Cumulative net cash flow")
 
 
 def tornado_svg(bars: Sequence[TornadoBar], base_npv: float) -> str:
@@ -157,17 +161,17 @@ def tornado_svg(bars: Sequence[TornadoBar], base_npv: float) -> str:
             a, c = sorted((x(v), x(base_npv)))
             body.append(f'<rect x="{a:.1f}" y="{top + 4}" width="{max(c - a, 1):.1f}" '
                         f'height="{row_h - 8}" fill="{colour}" opacity="0.8"/>')
-        body.append(_text(left - 6, top + row_h / 2 + 4, b.label, "end", 11))
+        body.append(text(left - 6, top + row_h / 2 + 4, b.label, "end", 11))
     bx = x(base_npv)
     body.append(f'<line x1="{bx:.1f}" x2="{bx:.1f}" y1="{PAD_T}" y2="{height - PAD_B}" stroke="#333"/>')
-    body.append(_text(bx, height - PAD_B + 16, f"base NPV {money(base_npv)}", "middle", 10, MUTED))
-    body.append(_text(left, height - 6, "■ assumption at its low end", "start", 10, COST_COLOUR))
-    body.append(_text(W - PAD_R, height - 6, "■ at its high end", "end", 10, BENEFIT_COLOUR))
-    return _svg(body, "Sensitivity of NPV (tornado)", height)
+    body.append(text(bx, height - PAD_B + 16, f"base NPV {money(base_npv)}", "middle", 10, MUTED))
+    body.append(text(left, height - 6, "■ assumption at its low end", "start", 10, COST_COLOUR))
+    body.append(text(W - PAD_R, height - 6, "■ at its high end", "end", 10, BENEFIT_COLOUR))
+    return svg(body, "Sensitivity of NPV (tornado)", height)
 
 
 # ------------------------------------------------------------------ HTML pieces
-def _table(
+def table(
     headers: Sequence[str], rows: Sequence[Sequence[str]], classes: Sequence[str] = (), kind: str = "num"
 ) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
@@ -194,7 +198,7 @@ def cash_flow_html(case: RoiCase) -> str:
             money(r["Total"]),
             money(r["PV"]),
         ])
-    return _table(headers, rows, list(df["kind"]))
+    return table(headers, rows, list(df["kind"]))
 
 
 def assumptions_html(case: RoiCase) -> str:
@@ -202,7 +206,7 @@ def assumptions_html(case: RoiCase) -> str:
         [a.spec.label, assumption_value(a.value, a.spec.unit), a.source_text()]
         for a in case.assumptions.values()
     ]
-    return _table(["Assumption", "Value", "Source"], rows, kind="text")
+    return table(["Assumption", "Value", "Source"], rows, kind="text")
 
 
 def scenarios_html(case: RoiCase) -> str:
@@ -210,7 +214,7 @@ def scenarios_html(case: RoiCase) -> str:
         [s.name, money(s.npv), pct(s.roi), payback_text(s.payback_months, case.years)]
         for s in case.scenarios
     ]
-    return _table(["Scenario", "NPV", "ROI", "Payback"], rows)
+    return table(["Scenario", "NPV", "ROI", "Payback"], rows)
 
 
 def csv_data_link(case: RoiCase) -> str:
@@ -221,13 +225,14 @@ def csv_data_link(case: RoiCase) -> str:
     )
 
 
+# No fixed text colours: the ROI page draws this table on the app's theme, dark included.
 TABLE_STYLE = """
 table.roi{border-collapse:collapse;width:100%;font-size:.88em;margin:6px 0}
-table.roi th,table.roi td{border-bottom:1px solid #e5e5e5;padding:4px 8px;text-align:right}
+table.roi th,table.roi td{border-bottom:1px solid rgba(128,128,128,.25);padding:4px 8px;text-align:right}
 table.roi th:first-child,table.roi td:first-child,table.roi.text td,table.roi.text th{text-align:left}
 table.roi.text td:nth-child(2){text-align:right;white-space:nowrap}
 table.roi tr.total td,table.roi tr.net td{font-weight:600}
-table.roi tr.cumulative td{color:#555;font-style:italic}
+table.roi tr.cumulative td{opacity:.8;font-style:italic}
 """
 STYLE = TABLE_STYLE + """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1060px;
@@ -259,8 +264,8 @@ def render_html(case: RoiCase) -> str:
         )
     )
     charts = "".join(
-        f"<figure>{svg}<figcaption>{escape(cap)}</figcaption></figure>"
-        for svg, cap in (
+        f"<figure>{drawing}<figcaption>{escape(cap)}</figcaption></figure>"
+        for drawing, cap in (
             (cumulative_svg([y.cumulative for y in f.years], f.payback_months),
              "Cumulative net cash flow (undiscounted), payback marked."),
             (benefits_costs_svg(labels, [y.benefits for y in f.years], [y.costs for y in f.years]),

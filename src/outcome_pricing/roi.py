@@ -943,6 +943,30 @@ def account_ids(wh: Warehouse) -> list[str]:
     return wh.account_ids()
 
 
+# The most AI tasks is the most evidence: every measured assumption has its narrowest interval.
+DEFAULT_ACCOUNT_SQL = """
+SELECT account_id
+FROM tasks
+GROUP BY account_id
+ORDER BY count(*) FILTER (WHERE ai_enabled) DESC, count(*) DESC, account_id
+LIMIT 1
+"""
+ACCOUNT_NAMES_SQL = "SELECT account_id, name FROM accounts WHERE name IS NOT NULL AND trim(name) <> ''"
+
+
+def default_account(wh: Warehouse) -> str | None:
+    """The account a case opens on when none is asked for: the one with the most AI tasks
+    (ties: most tasks, then the smallest id); None without tasks."""
+    rows = wh.query_df(DEFAULT_ACCOUNT_SQL)
+    return None if rows.empty else str(rows.iloc[0]["account_id"])
+
+
+def account_names(wh: Warehouse) -> dict[str, str]:
+    """Account id -> name from the accounts file (accounts without a name are left out)."""
+    rows = wh.query_df(ACCOUNT_NAMES_SQL)
+    return dict(zip(rows["account_id"].astype(str), rows["name"].astype(str), strict=True))
+
+
 @dataclass(frozen=True)
 class Measured:
     """What the logs say about one customer: the slow part of a case, measured once."""
@@ -1292,12 +1316,17 @@ def request_from_query(
     plans: Sequence[str],
     definitions: Sequence[str],
     default_plan: str | None = None,
+    default_account: str | None = None,
 ) -> tuple[CaseRequest, list[str]]:
     """Read a case from URL parameters; every bad value falls back to its default with a
-    notice naming the parameter (never an error: a shared link must always open)."""
+    notice naming the parameter (never an error: a shared link must always open).
+
+    Without an account in the link the case opens on ``default_account`` (see
+    :func:`default_account`) when it is one of ``accounts``, else the first."""
     notices: list[str] = []
     mode = _choice(q, "mode", MODES, "account", notices, "mode (account, prospect, upload)")
-    account = _choice(q, "account", accounts, accounts[0] if accounts else None, notices, "account")
+    fallback = default_account if default_account in accounts else (accounts[0] if accounts else None)
+    account = _choice(q, "account", accounts, fallback, notices, "account")
     plan = _choice(q, "plan", plans, default_plan, notices, "plan")
     definition = _choice(q, "definition", definitions, None, notices, "definition")
     overrides = {}

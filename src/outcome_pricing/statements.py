@@ -61,6 +61,7 @@ class Statement:
     account_name: str
     month: str  # YYYY-MM
     plan: str
+    plan_version: str  # Plan.version: a hash of the plan's terms
     plan_description: str
     definition_name: str
     definition_version: str
@@ -82,11 +83,12 @@ class Statement:
             ("Account", f"{self.account_name} ({self.account_id})" if self.account_name else self.account_id),
             ("Month", self.month),
             ("Plan", self.plan),
+            ("Plan version", self.plan_version),
             ("Plan description", self.plan_description),
             ("Definition", self.definition_name),
             ("Definition version", self.definition_version),
             ("Made at (UTC)", self.made_at.strftime("%Y-%m-%d %H:%M:%S")),
-            ("Total", _num(self.total)),
+            ("Total", f"${self.total:,.2f}"),
             ("Tasks", str(len(self.tasks))),
         ]
 
@@ -217,6 +219,7 @@ def statement(
         account_name="" if pd.isna(name) else str(name),
         month=first.strftime("%Y-%m"),
         plan=plan.name,
+        plan_version=plan.version,
         plan_description=plan.description,
         definition_name=d.name,
         definition_version=d.version,
