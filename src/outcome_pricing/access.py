@@ -19,13 +19,13 @@ another owner's rows whatever it is asked for.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from . import tomlio
 from .errors import ConfigError, OutcomePricingError
 from .warehouse import Warehouse
 
@@ -183,10 +183,7 @@ PERSON_KEYS = {"role", "owner"}
 
 def parse_roles(text: str, source: str = "roles file") -> Roles:
     """Parse roles TOML; ConfigError naming the file, person and key on any mistake."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML ({exc}).") from exc
+    data = tomlio.parse(text, source)
     unknown = set(data) - {"people"}
     if unknown:
         raise ConfigError(f"{source}: unknown section(s) {sorted(unknown)}; only [people] is read.")

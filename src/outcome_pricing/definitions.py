@@ -20,7 +20,6 @@ import hashlib
 import json
 import math
 import threading
-import tomllib
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -34,7 +33,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from . import cube
+from . import cube, tomlio
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -304,20 +303,11 @@ class Definition:
 
     @classmethod
     def from_toml_text(cls, text: str, source: str = "definition TOML") -> Definition:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source} is not valid TOML: {exc}.") from None
-        return cls.from_mapping(data, source)
+        return cls.from_mapping(tomlio.parse(text, source), source)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Definition:
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"Cannot read the definition file {p}: {exc}.") from None
-        return cls.from_toml_text(text, source=str(p))
+        return cls.from_toml_text(tomlio.read_text(path, "the definition file"), source=str(path))
 
     def to_toml(self) -> str:
         """TOML with a comment per knob; reads back to an equal definition."""

@@ -28,11 +28,11 @@ ConfigError naming the key and listing what is allowed.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import tomlio
 from .errors import ConfigError
 from .schema import ACCOUNTS_BY_NAME, TASKS_BY_NAME, Column, Kind
 
@@ -64,19 +64,11 @@ class Mapping:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Mapping:
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"Cannot read the mapping file {p}: {exc}") from exc
-        return cls.from_toml_text(text, source=str(p))
+        return cls.from_toml_text(tomlio.read_text(path, "the mapping file"), source=str(path))
 
     @classmethod
     def from_toml_text(cls, text: str, source: str = "mapping") -> Mapping:
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source} is not valid TOML: {exc}. Fix the syntax and try again.") from exc
+        raw = tomlio.parse(text, source)
         _only_keys(raw, TOP_LEVEL_KEYS, source, "")
         file_part = _table(raw.get("file", {}), source, "file")
         _only_keys(file_part, FILE_KEYS, source, "file")

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -43,6 +42,7 @@ from typing import Any
 
 import tomli_w
 
+from . import tomlio
 from .errors import ConfigError
 from .money import MICRO_PLACES, places, price_text, to_decimal
 
@@ -246,20 +246,11 @@ class PlanSet:
     # ------------------------------------------------------------------ TOML
     @classmethod
     def from_toml(cls, path: str | Path) -> PlanSet:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"Cannot read the plans file {path}: {exc.strerror}.") from exc
-        return cls.from_toml_text(text, source=str(path))
+        return cls.from_toml_text(tomlio.read_text(path, "the plans file"), source=str(path))
 
     @classmethod
     def from_toml_text(cls, text: str, source: str = "plans") -> PlanSet:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source} is not valid TOML: {exc}.") from exc
-        return _Parser(source).planset(data)
+        return _Parser(source).planset(tomlio.parse(text, source))
 
     def to_toml(self) -> str:
         return tomli_w.dumps(_planset_dict(self))
