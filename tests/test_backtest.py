@@ -281,6 +281,11 @@ class TestPriceSweep:
         no_outcomes = sweep.break_even[sweep.break_even["outcomes"] == 0]
         assert no_outcomes["break_even_price"].isna().all()
 
+    def test_the_default_sweep_reaches_past_the_portfolio_break_even(self, bt: Any) -> None:
+        sweep = price_sweep_metrics(bt.metrics, example_plans(), "per-outcome", reference="seats-today")
+        assert sweep.break_even_price < sweep.portfolio["price"].max()
+        assert (sweep.portfolio["revenue"] >= sweep.portfolio["reference_revenue"]).any()
+
     def test_plan_without_outcome_charge_is_refused(self, bt: Any) -> None:
         from outcome_pricing.errors import ConfigError
 

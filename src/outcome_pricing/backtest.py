@@ -15,6 +15,7 @@ month, so a quiet month still bills seats, fees and minimums.
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from collections.abc import Sequence
@@ -380,9 +381,10 @@ class PriceSweep:
     break_even_price: float
 
 
-def default_prices(current: Decimal, steps: int = 60) -> list[Decimal]:
-    """Sweep prices from 0 to 3x the current price in whole dollars (at least $3), in even steps."""
-    top = max(ceil_decimal(current * 3), Decimal(3))
+def default_prices(current: Decimal, steps: int = 60, reach: Decimal = Decimal(0)) -> list[Decimal]:
+    """Sweep prices from 0 to 3x the current price in whole dollars (at least $3, and at
+    least `reach`, e.g. a break-even price the chart must show), in even steps."""
+    top = max(ceil_decimal(current * 3), Decimal(3), ceil_decimal(reach))
     step = (top / steps).quantize(Decimal("0.01"))
     return [step * i for i in range(steps + 1)]
 
@@ -409,6 +411,7 @@ def price_sweep_metrics(
     reference = reference or planset.plans[0].name
     ref_plan, base = planset.plan(reference), planset.plan(plan)
     current = _outcome_price(planset, plan)
+    explicit = prices
     prices = list(prices) if prices is not None else default_prices(current)
     usage = usage_arrays(metrics)
     codes, account_ids = pd.factorize(metrics["account_id"], sort=True)
@@ -451,6 +454,11 @@ def price_sweep_metrics(
         }
     )
     total_be = _crossing(price_arr, port["revenue"].to_numpy(), float(ref_cents.sum()) / 100)
+    if explicit is None and math.isfinite(total_be) and total_be > price_arr[-1]:
+        # The portfolio break-even lies beyond the default range: sweep once more to 1.2x it,
+        # so the chart shows the crossing instead of stopping short of it.
+        reach = Decimal(repr(total_be * 1.2))
+        return price_sweep_metrics(metrics, planset, plan, reference, default_prices(current, reach=reach))
     return PriceSweep(plan, reference, float(current), port, long, be, total_be)
 
 
