@@ -52,6 +52,17 @@ class TestResolutionRulesPage:
         assert at.query_params["def"] == "custom" and at.query_params["d_silence_hours"] == "720"
         assert at.sidebar.selectbox[0].value == "custom"
 
+    def test_the_knobs_still_show_the_definition_after_a_visit_to_another_page(self) -> None:
+        at = open_page()
+        at.switch_page("views/data.py")
+        at.run()
+        at.switch_page("views/resolution_rules.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        silence = next(n for n in at.select_slider if n.label.startswith("Silence period"))
+        reopen = next(n for n in at.select_slider if n.label.startswith("Reopen window"))
+        assert (silence.value, reopen.value) == (24, 168)  # intercom-fin-2025, not the minimum
+
     def test_picking_a_preset_in_the_sidebar_updates_the_knobs(self) -> None:
         at = open_page()
         at.sidebar.selectbox[0].set_value("zendesk-ar").run()

@@ -72,7 +72,10 @@ _UPLOAD = "rr.upload"
 def _sync_widgets(d: Definition) -> None:
     """Show the scenario's definition in the knob widgets (it may have changed in the sidebar)."""
     stamp = f"{d.name}:{d.version}"
-    if st.session_state.get(_SYNCED) == stamp:
+    # Streamlit drops a widget's state when its page is left, so after a visit to another
+    # page the knobs must be filled again even though the definition did not change.
+    widgets = [_key(knob.name) for knob in KNOBS] + [_PRESET_PICK]
+    if st.session_state.get(_SYNCED) == stamp and all(k in st.session_state for k in widgets):
         return
     for knob in KNOBS:
         value = getattr(d, knob.name)
