@@ -13,7 +13,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from ..errors import OutcomePricingError
+from ..errors import ConfigError, OutcomePricingError
 from ..warehouse import Warehouse, default_db_path
 
 USER_ENV = "OUTCOME_PRICING_USER"
@@ -109,3 +109,21 @@ def echo_frame(df: pd.DataFrame, fmt: str) -> None:
     else:
         shown = pd.DataFrame(frame_records(df)) if len(df) else df
         click.echo(shown.to_string(index=False) if len(df) else "(no rows)")
+
+
+def parse_assignments(
+    items: tuple[str, ...], allowed: tuple[str, ...] | list[str], option: str = "--assume"
+) -> dict[str, float]:
+    """NAME=VALUE pairs of a repeatable option as numbers; unknown names and non-numbers
+    are refused with a message listing the names allowed."""
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or name not in allowed:
+            raise ConfigError(f"{option} {item!r}: write NAME=VALUE with NAME one of {', '.join(allowed)}.")
+        try:
+            values[name] = float(raw)
+        except ValueError:
+            raise ConfigError(f"{option} {item!r}: {raw!r} is not a number.") from None
+    return values

@@ -10,28 +10,10 @@ import click
 import pandas as pd
 
 from ..definitions import load_definition
-from ..errors import ConfigError
 from ..forecast import CONTROL_NAMES, ForecastResult, forecast
 from ..plans import PlanSet
-from ._common import Context, pass_context
+from ._common import Context, parse_assignments, pass_context
 from .pricing import DEF_HELP, PLANS_FILE, PLANS_HELP
-
-
-def parse_assume(items: tuple[str, ...]) -> dict[str, float]:
-    """NAME=VALUE pairs of --assume as numbers, refusing unknown names and non-numbers."""
-    values: dict[str, float] = {}
-    for item in items:
-        name, sep, raw = item.partition("=")
-        name = name.strip()
-        if not sep or name not in CONTROL_NAMES:
-            raise ConfigError(
-                f"--assume {item!r}: write NAME=VALUE with NAME one of {', '.join(CONTROL_NAMES)}."
-            )
-        try:
-            values[name] = float(raw)
-        except ValueError:
-            raise ConfigError(f"--assume {item!r}: {raw!r} is not a number.") from None
-    return values
 
 
 def _table(result: ForecastResult) -> str:
@@ -92,7 +74,7 @@ def forecast_command(
     planset = PlanSet.from_toml(plans_file)
     if reference is not None:
         planset.plan(reference)
-    overrides = parse_assume(assume)
+    overrides = parse_assignments(assume, CONTROL_NAMES)
     d = load_definition(definition)
     with ctx.open(read_only=True) as wh:
         result = forecast(

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from ..definitions import load_definition
-from ..errors import ConfigError
 from ..plans import PlanSet
 from ..roi import (
     DEFAULT_DISCOUNT_RATE,
@@ -20,25 +19,8 @@ from ..roi import (
     CaseSettings,
     case_for_account,
 )
-from ._common import Context, pass_context
+from ._common import Context, parse_assignments, pass_context
 from .pricing import DEF_HELP, PLANS_FILE, PLANS_HELP
-
-
-def parse_assume(items: tuple[str, ...]) -> dict[str, float]:
-    """--assume KEY=VALUE pairs as entered overrides (range-checked by the case)."""
-    out: dict[str, float] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or key not in OVERRIDABLE:
-            raise ConfigError(
-                f"--assume {item!r}: write KEY=VALUE with KEY one of {', '.join(OVERRIDABLE)}."
-            )
-        try:
-            out[key] = float(value)
-        except ValueError:
-            raise ConfigError(f"--assume {item!r}: {value!r} is not a number.") from None
-    return out
 
 
 @click.command("roi")
@@ -78,7 +60,7 @@ def roi_command(
     planset = PlanSet.from_toml(plans_file)
     case_ctx = CaseContext(planset, plan_name, load_definition(definition))
     case_ctx.plan_obj  # noqa: B018 - an unknown plan fails before any query
-    settings = CaseSettings(years, discount_rate, risk_adjustment, parse_assume(assume))
+    settings = CaseSettings(years, discount_rate, risk_adjustment, parse_assignments(assume, OVERRIDABLE))
     with ctx.open(read_only=True) as wh:
         case = case_for_account(wh, account, case_ctx, settings)
     if fmt == "html":
