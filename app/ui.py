@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 import outcome_pricing as op
@@ -140,8 +141,25 @@ def count(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
-MONEY_COLUMN = st.column_config.NumberColumn(format="dollar")
-PCT_COLUMN = st.column_config.NumberColumn(format="percent")
+# Table formats like `money` ($10,817, -$37,759) and `pct` (96.0%). Streamlit cuts a
+# number column's values to its `step` before formatting (10,816.74 would read $10,816),
+# so `shown_rounded` rounds the shown copy first; a printf "$%,.0f" would round but
+# print $-37,759.
+def dollars_column(label: str | None = None, tip: str | None = None) -> Any:
+    """A table column of money in whole dollars."""
+    return st.column_config.NumberColumn(label, format="dollar", step=1, help=tip)
+
+
+def percent_column(label: str | None = None, tip: str | None = None) -> Any:
+    """A table column of shares or changes (fractions) as percentages with one decimal."""
+    return st.column_config.NumberColumn(label, format="percent", step=0.001, help=tip)
+
+
+def shown_rounded(
+    frame: pd.DataFrame, dollars: tuple[str, ...], shares: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """A copy rounded as the table shows it (display only: nothing is computed from it)."""
+    return frame.assign(**{c: frame[c].round(0) for c in dollars}, **{c: frame[c].round(3) for c in shares})
 
 
 # ------------------------------------------------------------------ frame
@@ -162,7 +180,7 @@ def ensure_data() -> None:
     st.title("Outcome Pricing Lab")
     st.info(
         f"First start: building a demo warehouse of {DEMO_TASKS_ON_FIRST_START:,} synthetic tasks "
-        f"at `{wh.path}`. This happens once and takes about half a minute."
+        f"at `{wh.path}`. This happens once and takes a few seconds."
     )
     bar = st.progress(0.0, text="Generating demo task logs…")
 

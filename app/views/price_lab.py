@@ -12,7 +12,6 @@ import hashlib
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import scenario
@@ -25,7 +24,7 @@ from outcome_pricing.errors import ConfigError
 from outcome_pricing.plans import Metric, PlanSet
 
 if TYPE_CHECKING:
-    from streamlit.elements.lib.column_types import ColumnConfig
+    pass
 
 
 @st.cache_data(show_spinner="Pricing every plan on the history…", max_entries=16)
@@ -158,24 +157,6 @@ def _outcome_price_input(sc: scenario.Scenario) -> None:
         st.rerun()
 
 
-# Table formats like ui.money ($10,817, -$37,759) and ui.pct (96.0%). Streamlit cuts a
-# number column's values to its `step` before formatting (10,816.74 would read $10,816),
-# so `_shown` rounds the shown copy first; a printf "$%,.0f" would round but print $-37,759.
-def _dollars(label: str, tip: str | None = None) -> ColumnConfig:
-    """Money in whole dollars."""
-    return st.column_config.NumberColumn(label, format="dollar", step=1, help=tip)
-
-
-def _percent(label: str, tip: str | None = None) -> ColumnConfig:
-    """A share or change (a fraction) as a percentage with one decimal."""
-    return st.column_config.NumberColumn(label, format="percent", step=0.001, help=tip)
-
-
-def _shown(frame: pd.DataFrame, dollars: tuple[str, ...], shares: tuple[str, ...] = ()) -> pd.DataFrame:
-    """A copy rounded as the table shows it (display only: nothing is computed from it)."""
-    return frame.assign(**{c: frame[c].round(0) for c in dollars}, **{c: frame[c].round(3) for c in shares})
-
-
 def _dollar_axis(fig: go.Figure, axis: str, title: str, cents: bool = False) -> None:
     """Dollar ticks ($1,234, or $0.99 for prices; -$500 below zero, where a tickprefix
     would give $-500) and a readable title on one axis."""
@@ -208,15 +189,15 @@ def _totals(lab: pricing.PriceLab, proposed: str) -> None:
     cols[3].metric("Break-even per-outcome price", "—" if sweep is None else ui.money(sweep.break_even_price, cents=True),
                    help=f"{period}: the per-outcome price at which the swept plan earns what the reference plan earns.")
     st.dataframe(
-        _shown(totals.reset_index(), ("revenue", "cogs", "margin", "change_vs_reference"), ("margin_pct",)),
+        ui.shown_rounded(totals.reset_index(), ("revenue", "cogs", "margin", "change_vs_reference"), ("margin_pct",)),
         hide_index=True,
         column_config={
             "plan": st.column_config.TextColumn("Plan"),
-            "revenue": _dollars("Revenue"),
-            "cogs": _dollars("Cost to serve", tip="AI tokens and per-task costs of serving the accounts."),
-            "margin": _dollars("Margin", tip="Revenue minus cost to serve."),
-            "margin_pct": _percent("Margin %", tip="Margin as a share of revenue."),
-            "change_vs_reference": _dollars("Change vs reference", tip=f"Revenue minus the revenue under {ref}."),
+            "revenue": ui.dollars_column("Revenue"),
+            "cogs": ui.dollars_column("Cost to serve", tip="AI tokens and per-task costs of serving the accounts."),
+            "margin": ui.dollars_column("Margin", tip="Revenue minus cost to serve."),
+            "margin_pct": ui.percent_column("Margin %", tip="Margin as a share of revenue."),
+            "change_vs_reference": ui.dollars_column("Change vs reference", tip=f"Revenue minus the revenue under {ref}."),
         },
     )
 
@@ -248,17 +229,17 @@ def _winners_losers(lab: pricing.PriceLab, proposed: str) -> None:
     st.plotly_chart(fig, width="stretch")
     ref = lab.backtest.reference
     st.dataframe(
-        _shown(changes[["account_id", "name", "segment", "reference_revenue", "revenue", "change", "change_pct"]],
+        ui.shown_rounded(changes[["account_id", "name", "segment", "reference_revenue", "revenue", "change", "change_pct"]],
                ("reference_revenue", "revenue", "change"), ("change_pct",)),
         hide_index=True,
         column_config={
             "account_id": st.column_config.TextColumn("Account"),
             "name": st.column_config.TextColumn("Name"),
             "segment": st.column_config.TextColumn("Segment"),
-            "reference_revenue": _dollars(f"Revenue, {ref}"),
-            "revenue": _dollars(f"Revenue, {proposed}"),
-            "change": _dollars("Change", tip="What the account would pay more (or less, negative) over the history."),
-            "change_pct": _percent("Change %", tip=f"The change as a share of the revenue under {ref}."),
+            "reference_revenue": ui.dollars_column(f"Revenue, {ref}"),
+            "revenue": ui.dollars_column(f"Revenue, {proposed}"),
+            "change": ui.dollars_column("Change", tip="What the account would pay more (or less, negative) over the history."),
+            "change_pct": ui.percent_column("Change %", tip=f"The change as a share of the revenue under {ref}."),
         },
     )
 
@@ -291,10 +272,10 @@ def _sweep(lab: pricing.PriceLab) -> None:
     _dollar_axis(fig, "y", "Break-even price per outcome", cents=True)
     fig.add_hline(y=sweep.current_price, line_dash="dot")
     left.plotly_chart(fig, width="stretch")
-    right.dataframe(_shown(be, ("reference_revenue",)), hide_index=True, column_config={
+    right.dataframe(ui.shown_rounded(be, ("reference_revenue",)), hide_index=True, column_config={
         "account_id": st.column_config.TextColumn("Account"),
         "outcomes": st.column_config.NumberColumn("Outcomes", format="%.1f"),
-        "reference_revenue": _dollars(f"Revenue, {sweep.reference}"),
+        "reference_revenue": ui.dollars_column(f"Revenue, {sweep.reference}"),
         "break_even_price": st.column_config.NumberColumn(
             "Break-even price", format="dollar",
             help=f"The per-outcome price at which this account pays what it pays under {sweep.reference}."),

@@ -178,7 +178,8 @@ def _funnel_chart(funnel: pd.DataFrame) -> None:
     fig.update_layout(title="From all tasks to billable ones (each stage removes one reason code)")
     st.plotly_chart(fig, width="stretch")
     shown = funnel.rename(columns={"removed": "removed here", "reason": "reason code"})
-    st.dataframe(shown, hide_index=True, column_config={"share": ui.PCT_COLUMN})
+    st.dataframe(ui.shown_rounded(shown, (), ("share",)), hide_index=True,
+                 column_config={"share": ui.percent_column()})
 
 
 def _comparison(wh: Any, d: Definition) -> None:
@@ -206,8 +207,9 @@ def _comparison(wh: Any, d: Definition) -> None:
                       xaxis_title="Change in billable outcomes", height=max(300, 22 * len(top) + 120))
     st.plotly_chart(fig, width="stretch")
     st.dataframe(
-        per_account.rename(columns={"units_a": d.name, "units_b": other.name}),
-        hide_index=True, column_config={"change_pct": ui.PCT_COLUMN},
+        ui.shown_rounded(per_account.rename(columns={"units_a": d.name, "units_b": other.name}),
+                         (), ("change_pct",)),
+        hide_index=True, column_config={"change_pct": ui.percent_column()},
     )
 
 
