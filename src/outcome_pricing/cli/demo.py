@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
@@ -31,7 +32,7 @@ def demo_command(ctx: Context, tasks: int, accounts: int, months: int, seed: int
     """
     started = time.perf_counter()
     with ctx.open(read_only=False) as wh, click.progressbar(
-        length=1000, label="Building demo data", file=click.get_text_stream("stderr")
+        length=1000, label="Building demo data", file=sys.stderr
     ) as bar:
         def progress(fraction: float, message: str) -> None:
             bar.label = message
