@@ -26,9 +26,6 @@ CONTROLS = (
     "selectbox", "multiselect", "slider", "select_slider", "number_input", "text_input", "text_area",
     "checkbox", "toggle", "radio", "button_group", "date_input", "file_uploader",
 )
-# Reported to the page owners (issue 8 polish); a control not listed here fails at once.
-KNOWN_HELP_GAPS: dict[str, tuple[str, ...]] = {
-}
 MONEY = re.compile(r"^-?\$\d{1,3}(,\d{3})*(\.\d\d)?$")  # ui.money
 PERCENT = re.compile(r"^-?\d+(\.\d+)?%$")  # ui.pct
 
@@ -73,9 +70,6 @@ class TestEveryPage:
     def test_every_control_has_help(self, rendered: dict[str, AppTest], page: AppPage) -> None:
         at = page_of(rendered, page)
         missing = [f"{w.type} '{w.label}'" for w in controls(at) if not (w.proto.help or "").strip()]
-        known = KNOWN_HELP_GAPS.get(page.file, ())
-        if missing and set(missing) <= set(known):
-            pytest.xfail(f"{page.file}: help requested from the page owner for {missing}")
         assert not missing, f"{page.file}: controls without help text: {missing}"
 
     def test_money_and_percentages_use_the_house_formats(self, rendered: dict[str, AppTest], page: AppPage) -> None:
