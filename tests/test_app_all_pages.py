@@ -17,9 +17,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from outcome_pricing.warehouse import DB_ENV, Warehouse
-from tests.e2e.server import ROOT, AppPage, app_pages
+from tests.apptest import open_app
+from tests.e2e.server import AppPage, app_pages
 
-APP = str(ROOT / "app" / "streamlit_app.py")
 TIMEOUT = 120
 PAGES = app_pages()
 CONTROLS = (
@@ -31,13 +31,7 @@ PERCENT = re.compile(r"^-?\d+(\.\d+)?%$")  # ui.pct
 
 
 def run_page(page: AppPage, **query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(f"views/{page.file}")
-    at.run()
-    return at
+    return open_app(page.file, timeout=TIMEOUT, query=query, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+from tests import apptest
+
 TIMEOUT = 90
 
 
 def open_app(**query: str) -> AppTest:
     """The app as a browser first opens it: the default page is the Overview."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptest.open_app(timeout=TIMEOUT, query=query)
 
 
 def metric(at: AppTest, label_start: str) -> str:

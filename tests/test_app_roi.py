@@ -3,26 +3,17 @@ bad link values fall back with a notice naming the parameter, prospects by hand 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+from tests.apptest import open_app
+
 TIMEOUT = 90
 
 
 def open_roi(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()  # the router's first run reads the sidebar scenario from the link
-    for key, value in params.items():  # the first page may have rewritten the URL
-        at.query_params[key] = value
-    at.switch_page("views/roi_case.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    # The first (default) page may rewrite the URL: the case's parameters go in again.
+    return open_app("roi_case.py", timeout=TIMEOUT, query=params, reapply_query=True)
 
 
 def metric_value(at: AppTest, label: str) -> str:

@@ -1,0 +1,40 @@
+"""Opening the app under Streamlit's AppTest the way a browser does: the router runs
+first (it reads the scenario from the link), then the page is switched to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+
+
+def open_app(
+    page: str | None = None,
+    *,
+    timeout: float,
+    query: Mapping[str, str] | None = None,
+    reapply_query: bool = False,
+    check: bool = True,
+) -> AppTest:
+    """The app with `query` in the URL, on `page` (a file in app/views) or the default page.
+
+    `reapply_query` sets the query again before switching, for pages whose own link
+    parameters the first (default) page may have rewritten. With `check`, an exception
+    on the page fails the test at once.
+    """
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page is not None:
+        if reapply_query:
+            for key, value in (query or {}).items():
+                at.query_params[key] = value
+        at.switch_page(f"views/{page}")
+        at.run()
+    if check:
+        assert not at.exception, [e.value for e in at.exception]
+    return at
