@@ -26,6 +26,7 @@ from outcome_pricing.access import (
 from outcome_pricing.cli import main as cli_main
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.warehouse import Warehouse
+from tests.holder import held_by_another_process
 
 REPO = Path(__file__).resolve().parents[1]
 PLANS = REPO / "data" / "plans.toml"
@@ -344,22 +345,12 @@ class TestCliLockedWarehouse:
     def test_a_file_held_by_another_process_exits_2_naming_the_file(self, tmp_path: Path) -> None:
         db = tmp_path / "held.duckdb"
         Warehouse.open(db).close()
-        holder = subprocess.Popen(
-            [sys.executable, "-c",
-             "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-             "time.sleep(60)", str(db)],
-            stdout=subprocess.PIPE, text=True,
-        )
-        try:
-            assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with held_by_another_process(db):
             run = subprocess.run(
                 [sys.executable, "-c", "from outcome_pricing.cli import main; main()",
                  "--db", str(db), "outcomes", "--definition", "zendesk-ar"],
                 capture_output=True, text=True, timeout=60,
             )
-        finally:
-            holder.kill()
-            holder.wait()
         assert run.returncode == 2
         assert run.stderr.startswith("Warehouse in use:") and str(db) in run.stderr
         assert "Traceback" not in run.stderr

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ import pytest
 from outcome_pricing import demo
 from outcome_pricing.errors import WarehouseError, WarehouseLockedError
 from outcome_pricing.warehouse import Warehouse
+from tests.holder import held_by_another_process
 
 
 @pytest.fixture
@@ -27,21 +26,10 @@ class TestOpening:
             Warehouse.open(tmp_path / "nope.duckdb", read_only=True)
 
     def test_file_held_by_another_process_gives_a_message_naming_it(self, small_db: Path) -> None:
-        holder = subprocess.Popen(
-            [sys.executable, "-c",
-             "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-             "time.sleep(30)", str(small_db)],
-            stdout=subprocess.PIPE, text=True,
-        )
-        try:
-            assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-            with pytest.raises(WarehouseLockedError) as info:
-                Warehouse.open(small_db)
-            assert str(small_db) in str(info.value)
-            assert "another process" in str(info.value)
-        finally:
-            holder.kill()
-            holder.wait()
+        with held_by_another_process(small_db), pytest.raises(WarehouseLockedError) as info:
+            Warehouse.open(small_db)
+        assert str(small_db) in str(info.value)
+        assert "another process" in str(info.value)
 
     def test_a_second_handle_in_the_process_shares_the_connection(self, small_db: Path) -> None:
         writer = Warehouse.open(small_db)
