@@ -230,12 +230,6 @@ def _person(source: str, email: str, entry: Any) -> Principal:
 def load_roles(path: str | Path | None = None) -> Roles:
     """Read the roles file (default: roles_path()); ConfigError if it is missing."""
     p = Path(path) if path is not None else roles_path()
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"No roles file at {p}. Create one (see data/roles.toml) or set {ROLES_ENV}."
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Cannot read the roles file {p}: {exc}") from exc
-    return parse_roles(text, str(p))
+    if not p.exists():
+        raise ConfigError(f"No roles file at {p}. Create one (see data/roles.toml) or set {ROLES_ENV}.")
+    return parse_roles(tomlio.read_text(p, "the roles file"), str(p))
