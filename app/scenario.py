@@ -17,15 +17,15 @@ from typing import Any
 import streamlit as st
 
 from outcome_pricing import pricing
-from outcome_pricing.definitions import (
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.rules.definition import (
     KNOB_NAMES,
     Definition,
     knobs_from_text,
     knobs_to_text,
     presets,
 )
-from outcome_pricing.errors import ConfigError
-from outcome_pricing.plans import PlanSet
 
 DEFAULT_PRESET = "intercom-fin-2025"
 CUSTOM = "custom"

@@ -22,10 +22,10 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.bench_demo import bench_db_path, ensure_bench_db
-from outcome_pricing import cube
-from outcome_pricing import definitions as defs
-from outcome_pricing.definitions import Definition
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.rules import definition as defs
+from outcome_pricing.rules.definition import Definition
+from outcome_pricing.warehouse import cube
+from outcome_pricing.warehouse.handle import Warehouse
 
 RATIO_BUDGET = 0.25
 PAGE_BUDGET_SECONDS = 1.0

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from outcome_pricing import demo
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.warehouse.handle import Warehouse
 
 BENCH_DIR = Path("/tmp/bench")
 BUDGET_SECONDS = {1_000_000: 30.0, 10_000_000: 300.0}

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from outcome_pricing import forecast as fc
-from outcome_pricing.plans import PlanSet
+from outcome_pricing.analysis import forecast as fc
 from outcome_pricing.pricing import EXAMPLE_PLANS
+from outcome_pricing.pricing.plans import PlanSet
 
 SCENARIOS, ACCOUNTS, MONTHS = 2000, 150, 24
 BUDGET_SECONDS = 2.0
@@ -60,8 +60,8 @@ def synthetic_history(accounts: int = ACCOUNTS, months: int = 18, seed: int = 1)
 
 def _assumptions(planset: PlanSet) -> tuple[fc.Assumptions, str]:
     if BENCH_DB.exists():
-        from outcome_pricing.definitions import Definition
-        from outcome_pricing.warehouse import Warehouse
+        from outcome_pricing.rules.definition import Definition
+        from outcome_pricing.warehouse.handle import Warehouse
 
         with Warehouse.open(BENCH_DB, read_only=True) as wh:
             started = time.perf_counter()

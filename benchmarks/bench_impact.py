@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks.bench_demo import ensure_bench_db
-from outcome_pricing import impact
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.proof import impact
+from outcome_pricing.warehouse.handle import Warehouse
 
 BUDGET_SECONDS = {1_000_000: 2.0}
 RUNS = 3

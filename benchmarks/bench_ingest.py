@@ -27,9 +27,9 @@ from pathlib import Path
 
 import duckdb
 
-from outcome_pricing.ingest import ingest_files
-from outcome_pricing.schema import TASK_COLUMN_NAMES
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.ingest.load import ingest_files
+from outcome_pricing.warehouse.handle import Warehouse
+from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
 
 BENCH_DIR = Path("/tmp/bench")
 ROWS = 1_000_000

@@ -19,11 +19,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import outcome_pricing.pricing.backtest as backtest_module
 from benchmarks.bench_demo import bench_db_path, ensure_bench_db
-from outcome_pricing import backtest as backtest_module
-from outcome_pricing.definitions import Definition
 from outcome_pricing.pricing import backtest, example_plans, price_lab
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.rules.definition import Definition
+from outcome_pricing.warehouse.handle import Warehouse
 
 RUNS = 3
 BUDGETS = {("backtest cold", 10_000_000): 2.0, ("price lab page", 1_000_000): 1.5}

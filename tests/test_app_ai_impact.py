@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from outcome_pricing import impact, stats
+from outcome_pricing.proof import impact, stats
 from tests.apptest import open_app
 
 TIMEOUT = 60

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from outcome_pricing.warehouse import DB_ENV, Warehouse
+from outcome_pricing.warehouse.handle import DB_ENV, Warehouse
 from tests.apptest import open_app
 from tests.e2e.server import AppPage, app_pages
 

@@ -72,7 +72,7 @@ class TestRoiCasePage:
         assert metric_value(at, "Net present value") == before
 
     def test_without_an_account_in_the_link_it_opens_on_the_one_with_most_ai_tasks(self, demo_wh) -> None:  # noqa: ANN001
-        from outcome_pricing import roi
+        from outcome_pricing.analysis import roi
 
         at = open_roi()
         picker = at.selectbox(key="roi.account")
@@ -80,7 +80,7 @@ class TestRoiCasePage:
         assert at.query_params["account"] == picker.value
 
     def test_the_account_picker_shows_name_and_id(self, demo_wh) -> None:  # noqa: ANN001
-        from outcome_pricing import roi
+        from outcome_pricing.analysis import roi
 
         at = open_roi(account="A0003")
         name = roi.account_names(demo_wh)["A0003"]
@@ -103,7 +103,7 @@ class TestRoiCasePage:
         assert metric_value(at, "Net present value").lstrip("-").startswith("$")
 
     def test_a_prospects_uploaded_logs(self, demo_wh) -> None:  # noqa: ANN001
-        from outcome_pricing.schema import TASK_COLUMN_NAMES
+        from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
 
         tasks = demo_wh.query_df(f"SELECT {', '.join(TASK_COLUMN_NAMES)} FROM tasks WHERE account_id = ?", ["A0004"])
         at = open_roi(mode="upload")

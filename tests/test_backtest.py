@@ -17,11 +17,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcome_pricing.charges import UsageArrays, bill, bill_total, plan_cents
 from outcome_pricing.cli import cli
-from outcome_pricing.definitions import Definition, outcomes
-from outcome_pricing.money import MICRO, round_half_up
-from outcome_pricing.plans import Charge, Costs, Metric, Mode, Plan, PlanSet, Tier
+from outcome_pricing.kit.money import MICRO, round_half_up
 from outcome_pricing.pricing import (
     EXAMPLE_PLANS,
     account_month_metrics,
@@ -31,7 +28,10 @@ from outcome_pricing.pricing import (
     price_sweep_metrics,
     usage_arrays,
 )
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.pricing.charges import UsageArrays, bill, bill_total, plan_cents
+from outcome_pricing.pricing.plans import Charge, Costs, Metric, Mode, Plan, PlanSet, Tier
+from outcome_pricing.rules.definition import Definition, outcomes
+from outcome_pricing.warehouse.handle import Warehouse
 from tests.test_cube import load_tasks  # the shared way to ingest hand-made rows
 
 DEF = Definition.preset("intercom-fin-2026")

@@ -13,10 +13,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from outcome_pricing import demo, ingest
-from outcome_pricing.definitions import Definition
+from outcome_pricing import demo
 from outcome_pricing.errors import ValidationError
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.ingest import load as ingest
+from outcome_pricing.rules.definition import Definition
+from outcome_pricing.warehouse.handle import Warehouse
 
 READERS = 8
 NEW_TASKS = 6_000
@@ -170,7 +171,7 @@ class TestReadersDuringAnIngest:
         The outcomes read the cube's tables with several statements on one cursor;
         they must see one version of them (a read transaction), not a mix.
         """
-        from outcome_pricing import cube
+        from outcome_pricing.warehouse import cube
 
         _, new = world
         d = Definition.preset("zendesk-ar")
@@ -245,7 +246,7 @@ class TestCachesRefresh:
         A cache must key a result on the generation read *before* the query, else
         the old result is kept as if it were the new data until the next ingest.
         """
-        from outcome_pricing import backtest
+        import outcome_pricing.pricing.backtest as backtest
 
         _, new = world
         with Warehouse.open(db) as wh:
@@ -297,7 +298,7 @@ class TestBrowserSessions:
 
     def test_eight_sessions_read_while_a_ninth_ingests(self, world: tuple[Path, Path], tmp_path: Path) -> None:
         playwright_api = pytest.importorskip("playwright.sync_api")
-        from .e2e.server import CHROMIUM, CHROMIUM_ARGS, EXCEPTION, READY, streamlit_server
+        from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, EXCEPTION, READY, streamlit_server
 
         if not Path(CHROMIUM).exists():
             pytest.skip("Debian chromium not installed")

@@ -18,8 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcome_pricing import cube
-from outcome_pricing.definitions import (
+from outcome_pricing.rules.definition import (
     REASONS,
     Definition,
     Reason,
@@ -30,8 +29,9 @@ from outcome_pricing.definitions import (
     outcomes_from_tasks,
     sensitivity,
 )
-from outcome_pricing.schema import TASK_COLUMNS
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.warehouse import cube
+from outcome_pricing.warehouse.handle import Warehouse
+from outcome_pricing.warehouse.schema import TASK_COLUMNS
 
 # ----------------------------------------------------------------------------- loading rows
 BASE_TASK: dict[str, Any] = {

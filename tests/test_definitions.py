@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from outcome_pricing import Definition as ExportedDefinition
 from outcome_pricing.cli import cli
-from outcome_pricing.definitions import (
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.rules.definition import (
     EVIDENCE_FIELDS,
     REASONS,
     Definition,
@@ -28,8 +29,7 @@ from outcome_pricing.definitions import (
     presets,
     sensitivity,
 )
-from outcome_pricing.errors import ConfigError
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.warehouse.handle import Warehouse
 from tests.test_cube import definitions, load_tasks, reference_rule
 
 # Pinned: a change here means every statement printed so far shows another version.

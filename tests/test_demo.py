@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from outcome_pricing import demo
 from outcome_pricing.cli import cli
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.schema import ACCOUNT_COLUMNS, TASK_COLUMNS
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.warehouse.handle import Warehouse
+from outcome_pricing.warehouse.schema import ACCOUNT_COLUMNS, TASK_COLUMNS
 
 
 def _build(tasks: int = 3_000, accounts: int = 8, months: int = 8, seed: int = 3) -> Warehouse:

@@ -17,7 +17,18 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 
-from outcome_pricing.charges import (
+from outcome_pricing.analysis.forecast import (
+    ACCOUNT_COLUMNS,
+    Assumptions,
+    estimate_assumptions,
+    forecast,
+    simulate,
+)
+from outcome_pricing.cli import cli
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.kit.money import MICRO
+from outcome_pricing.pricing import EXAMPLE_PLANS, example_plans
+from outcome_pricing.pricing.charges import (
     Usage,
     UsageArrays,
     bill,
@@ -25,20 +36,9 @@ from outcome_pricing.charges import (
     charge_cents_vectorised,
     plan_revenue_vectorised,
 )
-from outcome_pricing.cli import cli
-from outcome_pricing.definitions import Definition
-from outcome_pricing.errors import ConfigError
-from outcome_pricing.forecast import (
-    ACCOUNT_COLUMNS,
-    Assumptions,
-    estimate_assumptions,
-    forecast,
-    simulate,
-)
-from outcome_pricing.money import MICRO
-from outcome_pricing.plans import Charge, Costs, Metric, Mode, Plan, PlanSet, Tier
-from outcome_pricing.pricing import EXAMPLE_PLANS, example_plans
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.pricing.plans import Charge, Costs, Metric, Mode, Plan, PlanSet, Tier
+from outcome_pricing.rules.definition import Definition
+from outcome_pricing.warehouse.handle import Warehouse
 from tests.test_backtest import plans as random_plans
 from tests.test_backtest import usages as random_usages
 

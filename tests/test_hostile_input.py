@@ -18,12 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcome_pricing import demo, ingest
+from outcome_pricing import demo
 from outcome_pricing.errors import ValidationError
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.ingest import load as ingest
+from outcome_pricing.pricing import EXAMPLE_PLANS
+from outcome_pricing.warehouse.handle import Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
-PLANS = REPO / "data" / "plans.toml"
+PLANS = EXAMPLE_PLANS
 
 HEADER = [
     "task_id", "account_id", "requester_id", "topic", "created_at", "closed_at",
@@ -331,9 +333,9 @@ class TestExportsEscapeHostileText:
         assert hostile_wh.scalar("SELECT count(*) FROM tasks WHERE account_id <> ?", [HOSTILE_ID]) > 0
 
     def _statement(self, wh: Warehouse):  # noqa: ANN202
-        from outcome_pricing import statements
-        from outcome_pricing.definitions import Definition
-        from outcome_pricing.plans import PlanSet
+        from outcome_pricing.pricing import statements
+        from outcome_pricing.pricing.plans import PlanSet
+        from outcome_pricing.rules.definition import Definition
 
         planset = PlanSet.from_toml(PLANS)
         return statements.statement(wh, planset, planset.plans[0].name, Definition.preset("zendesk-ar"),
@@ -355,9 +357,10 @@ class TestExportsEscapeHostileText:
         assert_spreadsheet_safe([html.unescape(s) for s in strings])
 
     def test_roi_report_html_escapes_the_account_name(self, hostile_wh: Warehouse) -> None:
-        from outcome_pricing import report, roi
-        from outcome_pricing.definitions import Definition
-        from outcome_pricing.plans import PlanSet
+        from outcome_pricing.analysis import roi
+        from outcome_pricing.pricing.plans import PlanSet
+        from outcome_pricing.reports import roi_report as report
+        from outcome_pricing.rules.definition import Definition
 
         ctx = roi.CaseContext(PlanSet.from_toml(PLANS), "per-outcome", Definition.preset("zendesk-ar"))
         case = roi.case_for_account(hostile_wh, HOSTILE_ID, ctx)
@@ -366,9 +369,10 @@ class TestExportsEscapeHostileText:
         assert "&lt;script&gt;alert(" in page
 
     def test_roi_report_html_escapes_a_prospect_name(self, hostile_wh: Warehouse) -> None:
-        from outcome_pricing import report, roi
-        from outcome_pricing.definitions import Definition
-        from outcome_pricing.plans import PlanSet
+        from outcome_pricing.analysis import roi
+        from outcome_pricing.pricing.plans import PlanSet
+        from outcome_pricing.reports import roi_report as report
+        from outcome_pricing.rules.definition import Definition
 
         ctx = roi.CaseContext(PlanSet.from_toml(PLANS), "per-outcome", Definition.preset("zendesk-ar"))
         p = roi.Prospect('"><img src=x onerror=alert(1)>', 10_000, 8.0, 40.0, 20, 90.0)
@@ -376,9 +380,9 @@ class TestExportsEscapeHostileText:
         assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
 
     def test_executive_brief_html_escapes_the_account_name(self, hostile_wh: Warehouse) -> None:
-        from outcome_pricing import brief, overview
-        from outcome_pricing.definitions import Definition
-        from outcome_pricing.plans import PlanSet
+        from outcome_pricing.pricing.plans import PlanSet
+        from outcome_pricing.reports import brief, overview
+        from outcome_pricing.rules.definition import Definition
 
         ov = overview.overview(hostile_wh, PlanSet.from_toml(PLANS), Definition.preset("zendesk-ar"),
                                "seats-today", "per-outcome")
@@ -424,10 +428,12 @@ class TestUserValuesNeverBecomeSql:
     def test_sql_looking_values_are_refused_as_unknown_and_change_nothing(
         self, hostile_wh: Warehouse, value: str
     ) -> None:
-        from outcome_pricing import impact, roi, statements
-        from outcome_pricing.definitions import Definition, evaluate_tasks
+        from outcome_pricing.analysis import roi
         from outcome_pricing.errors import OutcomePricingError
-        from outcome_pricing.plans import PlanSet
+        from outcome_pricing.pricing import statements
+        from outcome_pricing.pricing.plans import PlanSet
+        from outcome_pricing.proof import impact
+        from outcome_pricing.rules.definition import Definition, evaluate_tasks
 
         before = snapshot(hostile_wh)
         d = Definition.preset("zendesk-ar")
@@ -455,8 +461,8 @@ def link_params(offset: int) -> dict[str, str]:
     """A hostile value for every query parameter a page or the scenario reads."""
     import dataclasses
 
-    from outcome_pricing import roi
-    from outcome_pricing.definitions import Definition
+    from outcome_pricing.analysis import roi
+    from outcome_pricing.rules.definition import Definition
 
     keys = ["def", "reference_plan", "proposed_plan", "account", *roi.URL_KEYS]
     keys += [f"d_{f.name}" for f in dataclasses.fields(Definition)]

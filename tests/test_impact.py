@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outcome_pricing import impact
 from outcome_pricing.cli import cli
 from outcome_pricing.errors import UnknownAccountError
-from outcome_pricing.schema import ACCOUNT_COLUMNS, TASK_COLUMN_NAMES, TASK_COLUMNS
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.proof import impact
+from outcome_pricing.warehouse.handle import Warehouse
+from outcome_pricing.warehouse.schema import ACCOUNT_COLUMNS, TASK_COLUMN_NAMES, TASK_COLUMNS
 
 TOPIC_MINUTES = {"password_reset": 4.0, "billing": 10.0, "technical": 20.0}
 START = dt.datetime(2025, 1, 1)

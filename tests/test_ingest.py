@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outcome_pricing.errors import ConfigError, ValidationError
-from outcome_pricing.ingest import (
+from outcome_pricing.ingest.load import (
     MAX_UPLOAD_BYTES,
     IngestReport,
     Upload,
@@ -28,9 +28,9 @@ from outcome_pricing.ingest import (
     ingest_files,
     ingest_uploads,
 )
-from outcome_pricing.mapping import Mapping
-from outcome_pricing.schema import TASK_COLUMN_NAMES
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.ingest.mapping import Mapping
+from outcome_pricing.warehouse.handle import Warehouse
+from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_EXPORT = REPO / "data" / "sample_helpdesk_export.csv"
@@ -740,7 +740,7 @@ class TestUploads:
     def test_an_upload_over_the_limit_is_refused_before_reading(
         self, wh: Warehouse, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("outcome_pricing.ingest.MAX_UPLOAD_BYTES", 100)
+        monkeypatch.setattr("outcome_pricing.ingest.load.MAX_UPLOAD_BYTES", 100)
         with pytest.raises(ValidationError) as info:
             ingest_uploads(wh, Upload("big.csv", b"x" * 101))
         assert "upload limit" in info.value.problems[0].rule

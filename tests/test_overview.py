@@ -13,18 +13,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcome_pricing import brief
-from outcome_pricing.definitions import Definition, outcomes
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.overview import (
+from outcome_pricing.pricing import backtest, example_plans
+from outcome_pricing.reports import brief
+from outcome_pricing.reports.overview import (
     MOVER_WINDOWS,
     latest_month,
     overview,
     plan_version,
     planset_version,
 )
-from outcome_pricing.pricing import backtest, example_plans
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.rules.definition import Definition, outcomes
+from outcome_pricing.warehouse.handle import Warehouse
 from tests.test_cube import load_tasks
 
 DEF = Definition.preset("intercom-fin-2025")

@@ -9,11 +9,18 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from outcome_pricing.charges import Usage, UsageArrays, bill, bill_total, charge_line, plan_cents
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.money import MICRO, round_half_up
-from outcome_pricing.plans import Charge, LineKind, Metric, Mode, Plan, PlanSet, Tier
+from outcome_pricing.kit.money import MICRO, round_half_up
 from outcome_pricing.pricing import example_plans, example_plans_text
+from outcome_pricing.pricing.charges import (
+    Usage,
+    UsageArrays,
+    bill,
+    bill_total,
+    charge_line,
+    plan_cents,
+)
+from outcome_pricing.pricing.plans import Charge, LineKind, Metric, Mode, Plan, PlanSet, Tier
 
 D = Decimal
 LADDER = (Tier(D(100), D("1.00")), Tier(D(200), D("0.50")), Tier(None, D("0.25")))

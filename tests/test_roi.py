@@ -16,12 +16,14 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outcome_pricing import pricing, report, roi
+from outcome_pricing import pricing
+from outcome_pricing.analysis import roi
+from outcome_pricing.analysis.roi import Line, LineKind
 from outcome_pricing.cli import cli
-from outcome_pricing.definitions import load_definition
 from outcome_pricing.errors import ConfigError, UnknownAccountError
-from outcome_pricing.roi import Line, LineKind
-from outcome_pricing.schema import TASK_COLUMN_NAMES
+from outcome_pricing.reports import roi_report as report
+from outcome_pricing.rules.definition import load_definition
+from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
 
 
 def flows(impl: float, net_per_year: float, years: int = 3, rate: float = 0.10) -> roi.CashFlows:
@@ -373,7 +375,7 @@ class TestDefaultAccountAndNames:
         assert roi.default_account(demo_wh) == best["account_id"]
 
     def test_no_tasks_no_default_account(self) -> None:
-        from outcome_pricing.warehouse import Warehouse
+        from outcome_pricing.warehouse.handle import Warehouse
 
         with Warehouse.in_memory() as wh:
             assert roi.default_account(wh) is None

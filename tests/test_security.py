@@ -25,11 +25,12 @@ from outcome_pricing.access import (
 )
 from outcome_pricing.cli import main as cli_main
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.pricing import EXAMPLE_PLANS
+from outcome_pricing.warehouse.handle import Warehouse
 from tests.holder import held_by_another_process
 
 REPO = Path(__file__).resolve().parents[1]
-PLANS = REPO / "data" / "plans.toml"
+PLANS = EXAMPLE_PLANS
 ALL_PAGES = {
     "overview", "resolution-rules", "price-lab", "forecast", "statements", "ai-impact", "roi-case", "data",
 }
@@ -170,8 +171,8 @@ class TestRowLevelScope:
         self, demo_wh: Warehouse, seller: str, mine: list[str]
     ) -> None:
         from outcome_pricing import pricing
-        from outcome_pricing.definitions import Definition
-        from outcome_pricing.plans import PlanSet
+        from outcome_pricing.pricing.plans import PlanSet
+        from outcome_pricing.rules.definition import Definition
 
         scoped = sales(seller).scope(demo_wh)
         d = Definition.preset("zendesk-ar")
@@ -182,10 +183,10 @@ class TestRowLevelScope:
     def test_a_statement_for_another_owners_account_is_refused(
         self, demo_wh: Warehouse, seller: str, other: str, mine: list[str], owners: pd.DataFrame
     ) -> None:
-        from outcome_pricing import statements
-        from outcome_pricing.definitions import Definition
         from outcome_pricing.errors import OutcomePricingError
-        from outcome_pricing.plans import PlanSet
+        from outcome_pricing.pricing import statements
+        from outcome_pricing.pricing.plans import PlanSet
+        from outcome_pricing.rules.definition import Definition
 
         person = sales(seller)
         scoped = person.scope(demo_wh)
@@ -553,7 +554,7 @@ class TestServedApp:
     ) -> None:
         """`streamlit run` with a real secrets file and a real browser: no page, no data."""
         playwright_api = pytest.importorskip("playwright.sync_api")
-        from .e2e.server import CHROMIUM, CHROMIUM_ARGS, EXCEPTION, READY, streamlit_server
+        from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, EXCEPTION, READY, streamlit_server
 
         if not Path(CHROMIUM).exists():
             pytest.skip("Debian chromium not installed")

@@ -14,10 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from outcome_pricing.cli import cli
-from outcome_pricing.definitions import Definition
 from outcome_pricing.errors import ConfigError, UnknownAccountError, WarehouseError
-from outcome_pricing.money import from_cents
-from outcome_pricing.plans import LineKind, PlanSet
+from outcome_pricing.kit.money import from_cents
 from outcome_pricing.pricing import (
     EXAMPLE_PLANS,
     backtest,
@@ -25,7 +23,9 @@ from outcome_pricing.pricing import (
     example_plans_text,
     statement,
 )
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.pricing.plans import LineKind, PlanSet
+from outcome_pricing.rules.definition import Definition
+from outcome_pricing.warehouse.handle import Warehouse
 
 DEF = Definition.preset("intercom-fin-2026").with_knobs(partial_credit=0.5)
 EVIL = "=HYPERLINK(\"http://x\",\"click\")"

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from outcome_pricing import stats
 from outcome_pricing.errors import ConfigError
+from outcome_pricing.proof import stats
 
 SEEDS = range(200)
 

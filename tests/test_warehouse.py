@@ -8,7 +8,7 @@ import pytest
 
 from outcome_pricing import demo
 from outcome_pricing.errors import WarehouseError, WarehouseLockedError
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.warehouse.handle import Warehouse
 from tests.holder import held_by_another_process
 
 

@@ -13,9 +13,9 @@ import plotly.express as px
 import streamlit as st
 import ui
 
-from outcome_pricing import impact, stats
 from outcome_pricing.errors import OutcomePricingError
-from outcome_pricing.exports import to_safe_csv
+from outcome_pricing.kit.cells import to_safe_csv
+from outcome_pricing.proof import impact, stats
 
 ALL = "All accounts"
 DISTRIBUTION_METRICS = {

@@ -9,10 +9,10 @@ import plotly.express as px
 import streamlit as st
 import ui
 
-from outcome_pricing import quality
 from outcome_pricing.errors import OutcomePricingError, ValidationError
-from outcome_pricing.ingest import MAX_UPLOAD_BYTES, Upload, ingest_uploads, refused_problems
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.ingest import quality
+from outcome_pricing.ingest.load import MAX_UPLOAD_BYTES, Upload, ingest_uploads, refused_problems
+from outcome_pricing.warehouse.handle import Warehouse
 
 OUTCOME_KEY = "data_last_ingest"  # the last ingest's outcome, kept across reruns
 DEMO_DEFAULT_TASKS = 300_000

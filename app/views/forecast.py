@@ -21,11 +21,11 @@ import scenario
 import streamlit as st
 import ui
 
-from outcome_pricing import forecast as fc
 from outcome_pricing import pricing
-from outcome_pricing.definitions import Definition
-from outcome_pricing.exports import to_safe_csv
-from outcome_pricing.plans import PlanSet
+from outcome_pricing.analysis import forecast as fc
+from outcome_pricing.kit.cells import to_safe_csv
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.rules.definition import Definition
 
 SCENARIO_CHOICES = (250, 500, 1000, 2000, 5000)
 BAND_FILL = "rgba(31, 119, 180, 0.18)"

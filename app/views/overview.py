@@ -16,10 +16,10 @@ import scenario
 import streamlit as st
 import ui
 
-from outcome_pricing import brief
-from outcome_pricing import overview as ov_engine
-from outcome_pricing.definitions import Definition
-from outcome_pricing.plans import PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.reports import brief
+from outcome_pricing.reports import overview as ov_engine
+from outcome_pricing.rules.definition import Definition
 
 REFERENCE_COLOUR = "#8a8a8a"
 PROPOSED_COLOUR = "#1565c0"

@@ -19,9 +19,9 @@ import streamlit as st
 import ui
 
 from outcome_pricing import pricing
-from outcome_pricing.definitions import Definition
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.plans import Metric, PlanSet
+from outcome_pricing.pricing.plans import Metric, PlanSet
+from outcome_pricing.rules.definition import Definition
 
 if TYPE_CHECKING:
     pass

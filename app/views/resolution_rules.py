@@ -3,7 +3,7 @@
 Pick a preset or set each knob; see billable outcomes and the resolution rate by
 month, the funnel of reason codes, two definitions side by side per account, the
 sensitivity to each knob, and the evidence behind any reason code. The engine
-(`outcome_pricing.definitions`) computes everything; this page draws.
+(`outcome_pricing.rules.definition`) computes everything; this page draws.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import streamlit as st
 import ui
 from plotly.subplots import make_subplots
 
-from outcome_pricing import cube
-from outcome_pricing import definitions as defs
-from outcome_pricing.definitions import KNOBS, REASONS, Definition, presets
 from outcome_pricing.errors import ConfigError
+from outcome_pricing.rules import definition as defs
+from outcome_pricing.rules.definition import KNOBS, REASONS, Definition, presets
+from outcome_pricing.warehouse import cube
 
 EVIDENCE_ROWS = 200
 ALL_ACCOUNTS = "(all accounts)"

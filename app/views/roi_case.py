@@ -23,10 +23,11 @@ import scenario
 import streamlit as st
 import ui
 
-from outcome_pricing import report, roi
-from outcome_pricing.definitions import Definition
-from outcome_pricing.exports import to_safe_csv
-from outcome_pricing.plans import PlanSet
+from outcome_pricing.analysis import roi
+from outcome_pricing.kit.cells import to_safe_csv
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.reports import roi_report as report
+from outcome_pricing.rules.definition import Definition
 
 SCENARIO_DEFINITION = "the scenario's definition"
 MODE_LABELS = {"account": "Account in the warehouse", "prospect": "Prospect (by hand)",

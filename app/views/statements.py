@@ -13,8 +13,8 @@ import streamlit as st
 import ui
 
 from outcome_pricing import pricing
-from outcome_pricing.definitions import Definition
-from outcome_pricing.plans import PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.rules.definition import Definition
 
 SCENARIO_DEFINITION = "the scenario's definition"
 

@@ -4,15 +4,15 @@ and ROI. Nothing here imports streamlit."""
 
 from __future__ import annotations
 
-from .definitions import Definition
-from .errors import (
+from outcome_pricing.errors import (
     ConfigError,
     OutcomePricingError,
     ValidationError,
     WarehouseError,
     WarehouseLockedError,
 )
-from .warehouse import IngestResult, Warehouse, default_db_path
+from outcome_pricing.rules.definition import Definition
+from outcome_pricing.warehouse.handle import IngestResult, Warehouse, default_db_path
 
 __all__ = [
     "ConfigError",

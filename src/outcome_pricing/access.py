@@ -25,9 +25,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from . import tomlio
-from .errors import ConfigError, OutcomePricingError
-from .warehouse import Warehouse
+from outcome_pricing.errors import ConfigError, OutcomePricingError
+from outcome_pricing.kit import tomlio
+from outcome_pricing.warehouse.handle import Warehouse
 
 ROLES_ENV = "OUTCOME_PRICING_ROLES"
 DEFAULT_ROLES = Path("data") / "roles.toml"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from .server import (
+from tests.e2e.server import (
     CHROMIUM,
     CHROMIUM_ARGS,
     EXCEPTION,

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from .server import (
+from tests.e2e.server import (
     CHROMIUM,
     CHROMIUM_ARGS,
     EXCEPTION,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._common import USER_ENV, Context, run_main
+from outcome_pricing.cli._common import USER_ENV, Context, run_main
 
 # Command modules, one per area; each defines `register(group)`.
 COMMAND_MODULES = ("demo", "ingest", "outcomes", "pricing", "impact", "forecast", "roi", "serve")

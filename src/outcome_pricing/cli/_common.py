@@ -13,8 +13,8 @@ from typing import Any
 import click
 import pandas as pd
 
-from ..errors import ConfigError, OutcomePricingError
-from ..warehouse import Warehouse, default_db_path
+from outcome_pricing.errors import ConfigError, OutcomePricingError
+from outcome_pricing.warehouse.handle import Warehouse, default_db_path
 
 USER_ENV = "OUTCOME_PRICING_USER"
 
@@ -44,7 +44,7 @@ class Context:
 
         The scoped handle owns no connection, so the real one is closed with the command.
         """
-        from ..access import AccessDeniedError, load_roles
+        from outcome_pricing.access import AccessDeniedError, load_roles
 
         person = load_roles().principal(self.as_user or "")
         if not read_only and not person.can_ingest:
@@ -103,7 +103,7 @@ def echo_frame(df: pd.DataFrame, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(frame_records(df), indent=2, default=str))
     elif fmt == "csv":
-        from ..exports import safe_frame
+        from outcome_pricing.kit.cells import safe_frame
 
         click.echo(safe_frame(df).to_csv(index=False), nl=False)
     else:

@@ -7,8 +7,8 @@ import time
 
 import click
 
-from .. import demo
-from ._common import Context, pass_context
+from outcome_pricing import demo
+from outcome_pricing.cli._common import Context, pass_context
 
 
 @click.command("demo")

@@ -9,11 +9,11 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from ..definitions import load_definition
-from ..forecast import CONTROL_NAMES, ForecastResult, forecast
-from ..plans import PlanSet
-from ._common import Context, parse_assignments, pass_context
-from .pricing import DEF_HELP, PLANS_FILE, PLANS_HELP
+from outcome_pricing.analysis.forecast import CONTROL_NAMES, ForecastResult, forecast
+from outcome_pricing.cli._common import Context, parse_assignments, pass_context
+from outcome_pricing.cli.pricing import DEF_HELP, PLANS_FILE, PLANS_HELP
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.rules.definition import load_definition
 
 
 def _table(result: ForecastResult) -> str:

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from ..impact import DEFAULT_REOPEN_WINDOW_HOURS, DEFAULT_SEED, impact_summary
-from ._common import Context, pass_context
+from outcome_pricing.cli._common import Context, pass_context
+from outcome_pricing.proof.impact import DEFAULT_REOPEN_WINDOW_HOURS, DEFAULT_SEED, impact_summary
 
 
 def register(group: click.Group) -> None:

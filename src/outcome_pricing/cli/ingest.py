@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import Context, pass_context
+from outcome_pricing.cli._common import Context, pass_context
 
 FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
 
@@ -46,7 +46,7 @@ def ingest(ctx: Context, tasks: Path, accounts: Path | None, mapping: Path | Non
     20 problems, and the warehouse is left untouched (exit code 2). Ingesting
     the same file twice changes nothing.
     """
-    from ..ingest import ingest_files
+    from outcome_pricing.ingest.load import ingest_files
 
     with ctx.open(read_only=False) as wh:
         result = ingest_files(wh, tasks=tasks, accounts=accounts, mapping=mapping)

@@ -8,7 +8,14 @@ from typing import Any
 import click
 import pandas as pd
 
-from ..definitions import (
+from outcome_pricing.cli._common import (
+    FORMAT_TABLE_CSV_JSON,
+    Context,
+    echo_frame,
+    frame_records,
+    pass_context,
+)
+from outcome_pricing.rules.definition import (
     EVIDENCE_FIELDS,
     Definition,
     evaluate_tasks,
@@ -16,7 +23,6 @@ from ..definitions import (
     load_definition,
     outcomes,
 )
-from ._common import FORMAT_TABLE_CSV_JSON, Context, echo_frame, frame_records, pass_context
 
 # --by choices -> grouping columns (a fixed whitelist).
 GROUPINGS: dict[str, tuple[str, ...]] = {

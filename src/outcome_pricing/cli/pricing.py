@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ..definitions import load_definition
-from ..errors import ConfigError
-from ..plans import PlanSet
-from ..pricing import backtest, statement
-from ._common import FORMAT_TABLE_CSV_JSON, Context, echo_frame, pass_context
+from outcome_pricing.cli._common import FORMAT_TABLE_CSV_JSON, Context, echo_frame, pass_context
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.pricing import backtest, statement
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.rules.definition import load_definition
 
 DEF_HELP = "A preset name (e.g. zendesk-ar, intercom-fin-2025) or the path of a definition TOML."
 PLANS_HELP = "Plans TOML (see data/plans.toml for every kind of plan)."

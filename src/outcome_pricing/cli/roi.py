@@ -7,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..definitions import load_definition
-from ..plans import PlanSet
-from ..roi import (
+from outcome_pricing.analysis.roi import (
     DEFAULT_DISCOUNT_RATE,
     DEFAULT_RISK_ADJUSTMENT,
     DEFAULT_YEARS,
@@ -19,8 +17,10 @@ from ..roi import (
     CaseSettings,
     case_for_account,
 )
-from ._common import Context, parse_assignments, pass_context
-from .pricing import DEF_HELP, PLANS_FILE, PLANS_HELP
+from outcome_pricing.cli._common import Context, parse_assignments, pass_context
+from outcome_pricing.cli.pricing import DEF_HELP, PLANS_FILE, PLANS_HELP
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.rules.definition import load_definition
 
 
 @click.command("roi")
@@ -64,7 +64,7 @@ def roi_command(
     with ctx.open(read_only=True) as wh:
         case = case_for_account(wh, account, case_ctx, settings)
     if fmt == "html":
-        from ..report import render_html
+        from outcome_pricing.reports.roi_report import render_html
 
         text = render_html(case)
     else:

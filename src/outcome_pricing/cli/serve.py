@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import OutcomePricingError
-from ._common import Context, pass_context
+from outcome_pricing.cli._common import Context, pass_context
+from outcome_pricing.errors import OutcomePricingError
 
 # The app lives beside src/ in the source checkout (installed with `pip install -e .`).
 APP = Path(__file__).resolve().parents[3] / "app" / "streamlit_app.py"

@@ -48,16 +48,18 @@ from typing import Any
 
 import pandas as pd
 
-from . import forecast, impact, ingest
-from .charges import Usage, bill, bill_total
-from .definitions import Definition
-from .errors import ConfigError
-from .impact import ImpactSummary
-from .money import MICRO_PLACES, to_decimal
-from .plans import Metric, Plan, PlanSet
-from .pricing import account_month_metrics
-from .stats import Comparison
-from .warehouse import Warehouse
+from outcome_pricing.analysis import forecast
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.ingest import load as ingest
+from outcome_pricing.kit.money import MICRO_PLACES, to_decimal
+from outcome_pricing.pricing import account_month_metrics
+from outcome_pricing.pricing.charges import Usage, bill, bill_total
+from outcome_pricing.pricing.plans import Metric, Plan, PlanSet
+from outcome_pricing.proof import impact
+from outcome_pricing.proof.impact import ImpactSummary
+from outcome_pricing.proof.stats import Comparison
+from outcome_pricing.rules.definition import Definition
+from outcome_pricing.warehouse.handle import Warehouse
 
 MONTHS_PER_YEAR = 12
 HOURS_PER_SEAT = 120.0  # the monthly hours one seat covers (as the seats_needed metric)

@@ -33,11 +33,12 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from . import cube, tomlio
-from .errors import ConfigError
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.kit import tomlio
+from outcome_pricing.warehouse import cube
 
 if TYPE_CHECKING:
-    from .warehouse import Warehouse
+    from outcome_pricing.warehouse.handle import Warehouse
 
 
 class Unit(StrEnum):
@@ -341,7 +342,7 @@ def _toml_line(key: str, value: Any) -> str:
 
 @functools.cache
 def _load_presets() -> tuple[Definition, ...]:
-    folder = resources.files("outcome_pricing") / "presets"
+    folder = resources.files("outcome_pricing.rules") / "presets"
     found = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):

@@ -51,14 +51,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .charges import plan_cents_vectorised, plan_revenue_vectorised
-from .errors import ConfigError
-from .money import round_half_up
-from .plans import DEFAULT_HOURS_PER_SEAT, Metric, Plan, PlanSet
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.kit.money import round_half_up
+from outcome_pricing.pricing.charges import plan_cents_vectorised, plan_revenue_vectorised
+from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT, Metric, Plan, PlanSet
 
 if TYPE_CHECKING:
-    from .definitions import Definition
-    from .warehouse import Warehouse
+    from outcome_pricing.rules.definition import Definition
+    from outcome_pricing.warehouse.handle import Warehouse
 
 # Scenarios are simulated in blocks of this many; part of the seed's meaning
 # (each block draws from its own SeedSequence child), so keep it fixed.
@@ -561,7 +561,7 @@ def assumptions_from_metrics(metrics: pd.DataFrame, planset: PlanSet) -> Assumpt
 
 def assumptions_from_warehouse(wh: Warehouse, d: Definition, planset: PlanSet) -> Assumptions:
     """Estimate the assumptions from the warehouse under a definition (and the plans' costs)."""
-    from .backtest import account_month_metrics
+    from outcome_pricing.pricing.backtest import account_month_metrics
 
     return assumptions_from_metrics(account_month_metrics(wh, d, planset.costs), planset)
 
@@ -1050,7 +1050,7 @@ def forecast(
     ``overrides`` (name -> value) change some of them, to see what an
     assumption moves.
     """
-    from .backtest import account_month_metrics, backtest_metrics
+    from outcome_pricing.pricing.backtest import account_month_metrics, backtest_metrics
 
     metrics = account_month_metrics(wh, d, planset.costs)
     a = assumptions if assumptions is not None else assumptions_from_metrics(metrics, planset)

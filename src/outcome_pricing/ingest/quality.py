@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .schema import TASK_COLUMNS, Kind
-from .warehouse import Warehouse
+from outcome_pricing.warehouse.handle import Warehouse
+from outcome_pricing.warehouse.schema import TASK_COLUMNS, Kind
 
 HISTOGRAM_BINS = 30
 

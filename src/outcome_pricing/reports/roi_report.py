@@ -19,8 +19,14 @@ from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
-from .exports import to_safe_csv
-from .roi import RISK_KEYS, RoiCase, TornadoBar, cash_flow_table, period_labels
+from outcome_pricing.analysis.roi import (
+    RISK_KEYS,
+    RoiCase,
+    TornadoBar,
+    cash_flow_table,
+    period_labels,
+)
+from outcome_pricing.kit.cells import to_safe_csv
 
 BENEFIT_COLOUR = "#2e7d32"
 COST_COLOUR = "#c62828"

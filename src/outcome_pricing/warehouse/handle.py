@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from .errors import UnknownAccountError, WarehouseError, WarehouseLockedError
-from .schema import (
+from outcome_pricing.errors import UnknownAccountError, WarehouseError, WarehouseLockedError
+from outcome_pricing.warehouse.schema import (
     ACCOUNT_COLUMN_NAMES,
     ACCOUNT_COLUMNS,
     DERIVED_COLUMNS,
@@ -30,7 +30,7 @@ from .schema import (
 )
 
 if TYPE_CHECKING:
-    from .definitions import Definition
+    from outcome_pricing.rules.definition import Definition
 
 DEFAULT_DB = Path("data") / "warehouse.duckdb"
 DB_ENV = "OUTCOME_PRICING_DB"
@@ -422,7 +422,7 @@ class Warehouse:
 
     def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Rebuild the definition-independent aggregates (the definition cube)."""
-        from . import cube  # local import: cube imports nothing from here at module level
+        from outcome_pricing.warehouse import cube  # local import: cube imports nothing from here
 
         cube.rebuild(cur)
 
@@ -478,6 +478,6 @@ class Warehouse:
     # ----------------------------------------------------------------- engine entry points
     def outcomes(self, definition: Definition, by: Sequence[str] = ("account_id", "month")) -> pd.DataFrame:
         """Billable outcomes under `definition`, grouped by `by` (see definitions.outcomes)."""
-        from .definitions import outcomes
+        from outcome_pricing.rules.definition import outcomes
 
         return outcomes(self, definition, by=by)

@@ -29,9 +29,11 @@ and agree to the cent (tests/test_backtest.py).
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-from .backtest import (
+from outcome_pricing.kit.money import round_half_up
+from outcome_pricing.pricing.backtest import (
     METRIC_COLUMNS,
     Backtest,
     PriceLab,
@@ -45,16 +47,25 @@ from .backtest import (
     usage_arrays,
     usage_by_tier,
 )
-from .charges import Line, PlanCents, Usage, UsageArrays, bill, bill_total, charge_line, plan_cents
-from .money import round_half_up
-from .plans import Charge, Costs, LineKind, Metric, Mode, Plan, PlanSet, Tier
-from .statements import Statement, parse_month, statement
+from outcome_pricing.pricing.charges import (
+    Line,
+    PlanCents,
+    Usage,
+    UsageArrays,
+    bill,
+    bill_total,
+    charge_line,
+    plan_cents,
+)
+from outcome_pricing.pricing.plans import Charge, Costs, LineKind, Metric, Mode, Plan, PlanSet, Tier
+from outcome_pricing.pricing.statements import Statement, parse_month, statement
 
-EXAMPLE_PLANS = Path(__file__).resolve().parents[2] / "data" / "plans.toml"
+# Package data, so an installed wheel finds them wherever it runs.
+EXAMPLE_PLANS = Path(str(resources.files("outcome_pricing.pricing") / "data" / "plans.toml"))
 
 
 def example_plans_text() -> str:
-    """The example plans shipped in data/plans.toml (the app's default plan set)."""
+    """The example plans shipped in the package (pricing/data/plans.toml) (the app's default plan set)."""
     return EXAMPLE_PLANS.read_text(encoding="utf-8")
 
 

@@ -42,9 +42,9 @@ from typing import Any
 
 import tomli_w
 
-from . import tomlio
-from .errors import ConfigError
-from .money import MICRO_PLACES, places, price_text, to_decimal
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.kit import tomlio
+from outcome_pricing.kit.money import MICRO_PLACES, places, price_text, to_decimal
 
 ACCOUNT_PRICE = "account"
 DEFAULT_HOURS_PER_SEAT = Decimal(120)

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from outcome_pricing.errors import ConfigError
 
 
 def read_text(path: str | Path, what: str) -> str:

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import tomlio
-from .errors import ConfigError
-from .schema import ACCOUNTS_BY_NAME, TASKS_BY_NAME, Column, Kind
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.kit import tomlio
+from outcome_pricing.warehouse.schema import ACCOUNTS_BY_NAME, TASKS_BY_NAME, Column, Kind
 
 TOP_LEVEL_KEYS = ("file", "tasks", "accounts")
 FILE_KEYS = ("delimiter", "timestamp_format")

@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .backtest import account_month_metrics, usage_arrays
-from .charges import Line, bill, bill_total
-from .errors import ConfigError, WarehouseError
-from .exports import safe_cell
-from .plans import PlanSet
+from outcome_pricing.errors import ConfigError, WarehouseError
+from outcome_pricing.kit.cells import safe_cell
+from outcome_pricing.pricing.backtest import account_month_metrics, usage_arrays
+from outcome_pricing.pricing.charges import Line, bill, bill_total
+from outcome_pricing.pricing.plans import PlanSet
 
 if TYPE_CHECKING:
-    from .definitions import Definition
-    from .warehouse import Warehouse
+    from outcome_pricing.rules.definition import Definition
+    from outcome_pricing.warehouse.handle import Warehouse
 
 LINE_COLUMNS = [
     "kind", "name", "metric", "quantity", "included", "billable", "unit_price", "detail", "amount",
@@ -202,7 +202,7 @@ def statement(
     made_at: dt.datetime | None = None,
 ) -> Statement:
     """The statement of ``account_id`` for ``month`` (YYYY-MM) under ``plan_name`` and ``d``."""
-    from .definitions import evaluate_tasks
+    from outcome_pricing.rules.definition import evaluate_tasks
 
     plan = planset.plan(plan_name)
     first = parse_month(month)

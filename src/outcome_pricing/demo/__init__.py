@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from .errors import ConfigError
-from .schema import ACCOUNT_COLUMNS, TASK_COLUMNS, table_ddl
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.warehouse.schema import ACCOUNT_COLUMNS, TASK_COLUMNS, table_ddl
 
 if TYPE_CHECKING:
     import duckdb
 
-    from .warehouse import IngestResult, Warehouse
+    from outcome_pricing.warehouse.handle import IngestResult, Warehouse
 
 Progress = Callable[[float, str], None]
 

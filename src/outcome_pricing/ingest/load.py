@@ -65,10 +65,10 @@ from typing import Any
 
 import duckdb
 
-from .errors import ConfigError, Problem, ValidationError
-from .mapping import Mapping, SectionMapping, load_mapping
-from .schema import ACCOUNT_COLUMNS, TASK_COLUMNS, Column, Kind
-from .warehouse import IngestResult, Warehouse
+from outcome_pricing.errors import ConfigError, Problem, ValidationError
+from outcome_pricing.ingest.mapping import Mapping, SectionMapping, load_mapping
+from outcome_pricing.warehouse.handle import IngestResult, Warehouse
+from outcome_pricing.warehouse.schema import ACCOUNT_COLUMNS, TASK_COLUMNS, Column, Kind
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from . import impact
-from .backtest import Backtest, backtest
-from .definitions import outcomes
-from .errors import ConfigError
-from .plans import Plan, PlanSet
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.pricing.backtest import Backtest, backtest
+from outcome_pricing.pricing.plans import Plan, PlanSet
+from outcome_pricing.proof import impact
+from outcome_pricing.rules.definition import outcomes
 
 if TYPE_CHECKING:
-    from .definitions import Definition
-    from .warehouse import Warehouse
+    from outcome_pricing.rules.definition import Definition
+    from outcome_pricing.warehouse.handle import Warehouse
 
 TOP_MOVERS = 5
 # Windows for the top movers, in months ending with "this month" (None = whole history).

@@ -27,8 +27,16 @@ from decimal import Decimal
 
 import numpy as np
 
-from .money import MICRO, ceil_decimal, cents, pico_to_cents, price_text, round_half_up, to_micro
-from .plans import Charge, LineKind, Metric, Mode, Plan
+from outcome_pricing.kit.money import (
+    MICRO,
+    ceil_decimal,
+    cents,
+    pico_to_cents,
+    price_text,
+    round_half_up,
+    to_micro,
+)
+from outcome_pricing.pricing.plans import Charge, LineKind, Metric, Mode, Plan
 
 MS_PER_HOUR = 3_600_000
 INT64_SAFE = 2**62  # products below this cannot overflow int64 when summed over a few bands

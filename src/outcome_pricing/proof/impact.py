@@ -54,10 +54,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import stats
-from .errors import OutcomePricingError
-from .stats import Comparison
-from .warehouse import Warehouse
+from outcome_pricing.errors import OutcomePricingError
+from outcome_pricing.proof import stats
+from outcome_pricing.proof.stats import Comparison
+from outcome_pricing.warehouse.handle import Warehouse
 
 DEFAULT_REOPEN_WINDOW_HOURS = 72.0
 DEFAULT_SEED = 20_240_501

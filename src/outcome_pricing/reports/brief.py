@@ -16,8 +16,8 @@ from html import escape
 
 import pandas as pd
 
-from .overview import TOP_MOVERS, Overview
-from .report import (
+from outcome_pricing.reports.overview import TOP_MOVERS, Overview
+from outcome_pricing.reports.roi_report import (
     NET_COLOUR,
     PAD_B,
     PAD_L,

@@ -26,14 +26,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .charges import UsageArrays, plan_cents, seats_needed_array
-from .errors import ConfigError
-from .money import MICRO, ceil_decimal, cents_to_float, floats_to_micro, pico_to_cents, to_micro
-from .plans import DEFAULT_HOURS_PER_SEAT, Costs, Metric, PlanSet
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.kit.money import (
+    MICRO,
+    ceil_decimal,
+    cents_to_float,
+    floats_to_micro,
+    pico_to_cents,
+    to_micro,
+)
+from outcome_pricing.pricing.charges import UsageArrays, plan_cents, seats_needed_array
+from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT, Costs, Metric, PlanSet
 
 if TYPE_CHECKING:
-    from .definitions import Definition
-    from .warehouse import Warehouse
+    from outcome_pricing.rules.definition import Definition
+    from outcome_pricing.warehouse.handle import Warehouse
 
 KEYS = ["account_id", "month"]
 
@@ -144,7 +151,7 @@ def account_month_metrics(wh: Warehouse, d: Definition, costs: Costs | None = No
     input_tokens, output_tokens, outcomes_micro (millionths of a unit),
     seat_price_micro, cogs_cents. Sorted by account_id, month.
     """
-    from .definitions import outcomes
+    from outcome_pricing.rules.definition import outcomes
 
     by_tier = usage_by_tier(wh)
     sums = by_tier.groupby(KEYS, sort=True)[

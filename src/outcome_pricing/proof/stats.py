@@ -53,7 +53,7 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as sps
 
-from .errors import ConfigError
+from outcome_pricing.errors import ConfigError
 
 # Below these, an interval or p-value is too fragile to put in front of a customer.
 MIN_N_PER_ARM = 30
