@@ -1,25 +1,26 @@
 """The scenario every page shares: chosen in the sidebar, kept in the session and the URL.
 
-Definition part (developer C): the definition of "resolved", a preset or "custom"
+Definition part: the definition of "resolved", a preset or "custom"
 knobs set on the Resolution rules page. Mirrored into the URL as `def=<preset>`,
 or `def=custom` plus one `d_<knob>` parameter per knob; validated on load, with a
 notice (and the default preset) when a link carries bad values.
 
-Plans part (developer E): `planset`, `reference_plan`, `proposed_plan` (see the
-marked sections below). URL wiring of the whole scenario: developer H.
+Plans part: the plan set (the example plans until edited on the Price lab page)
+and the reference and proposed plans, mirrored into the URL as `reference_plan=`
+and `proposed_plan=`; a name the plan set lacks falls back to the plan set's
+defaults (`PlanSet.default_reference` / `default_proposed`, the one place).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import streamlit as st
 
 from outcome_pricing import pricing
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.pricing.plans import PlanSet
-from outcome_pricing.rules.definition import (
+from outcome_pricing.rules import (
     KNOB_NAMES,
     Definition,
     knobs_from_text,
@@ -45,29 +46,28 @@ class Scenario:
     """What the user is looking at, the same on every page."""
 
     definition: Definition
-    # ---- plans (developer E) ------------------------------------------------
-    # planset: the plans being compared; reference_plan / proposed_plan: names in it.
-    planset: Any = None
-    reference_plan: str | None = None
-    proposed_plan: str | None = None
-    # ---- end plans ------------------------------------------------------------
+    planset: PlanSet  # the plans being compared
+    reference_plan: str  # a name in planset: what changes are measured against
+    proposed_plan: str  # a name in planset: the plan the pages examine
+    plans_toml: str  # the plan set's TOML text, as edited: what cached functions key on
 
 
 def current() -> Scenario:
     """The scenario of this browser session."""
-    # ---- plans (developer E) ------------------------------------------------
     planset = current_planset()
     reference, proposed = _plan_choice(planset)
-    return Scenario(definition=definition(), planset=planset, reference_plan=reference, proposed_plan=proposed)
-    # ---- end plans ------------------------------------------------------------
+    return Scenario(definition=definition(), planset=planset, reference_plan=reference, proposed_plan=proposed,
+                    plans_toml=plans_toml())
 
 
 # ------------------------------------------------------------------ definition
 def definition() -> Definition:
     """The session's definition: from session state, else from the URL, else the default."""
-    if _DEFINITION not in st.session_state:
-        st.session_state[_DEFINITION] = _definition_from_url()
-    return st.session_state[_DEFINITION]
+    stored = st.session_state.get(_DEFINITION)
+    if not isinstance(stored, Definition):
+        stored = _definition_from_url()
+        st.session_state[_DEFINITION] = stored
+    return stored
 
 
 def set_definition(d: Definition) -> None:
@@ -150,14 +150,12 @@ def render_sidebar() -> None:
         if _NOTICE in st.session_state:
             st.warning(st.session_state[_NOTICE])
         _definition_to_url(d)
-        # ---- plans (developer E): plan set, reference plan and proposed plan controls ----
         render_plan_pickers()
-        # ---- end plans ---------------------------------------------------------------------
 
 
-# ------------------------------------------------------------------ plans (developer E)
+# ------------------------------------------------------------------ plans
 # The plans TOML text is the source of truth (plain session state, so it survives page
-# changes): data/plans.toml until edited or uploaded on the Price lab page. The reference
+# changes): the example plans until edited or uploaded on the Price lab page. The reference
 # and proposed plans are sidebar select boxes, mirrored in the URL as reference_plan=... and proposed_plan=...
 _PLANS_TOML = "scenario.plans_toml"
 _REFERENCE = "scenario.reference_plan"
@@ -193,20 +191,13 @@ def current_planset() -> PlanSet:
         return _parse_plans(plans_toml())
 
 
-def _default_plans(planset: PlanSet) -> tuple[str, str]:
-    """Reference: the first plan (today's contract); proposed: the first plan charging outcomes."""
-    proposed = next((p.name for p in planset.plans if p.has_outcome_charge), planset.names[-1])
-    return planset.names[0], proposed
-
-
 def _plan_choice(planset: PlanSet) -> tuple[str, str]:
     """Reference and proposed plan names valid for this plan set: the sidebar, else the URL, else defaults."""
-    chosen = []
-    for key, param, default in zip(
-        (_REFERENCE, _PROPOSED), (URL_REFERENCE, URL_PROPOSED), _default_plans(planset), strict=True
-    ):
+    defaults = (planset.default_reference(), planset.default_proposed())
+    chosen: list[str] = []
+    for key, param, default in zip((_REFERENCE, _PROPOSED), (URL_REFERENCE, URL_PROPOSED), defaults, strict=True):
         value = st.session_state.get(key, st.query_params.get(param, default))
-        chosen.append(value if value in planset.names else default)
+        chosen.append(value if isinstance(value, str) and value in planset.names else default)
     return chosen[0], chosen[1]
 
 

@@ -1,4 +1,5 @@
-"""Router: the navigation grouped by audience, the shared frame, first-start demo build."""
+"""Router: the one list of pages (titles and url paths), grouped by audience; the
+first-start demo build and the sidebar; then the chosen page inside the frame's error guard."""
 
 from __future__ import annotations
 
@@ -8,18 +9,21 @@ from pathlib import Path
 import streamlit as st
 
 APP_DIR = Path(__file__).parent
-if str(APP_DIR) not in sys.path:  # views import the shared ui module
+if str(APP_DIR) not in sys.path:  # views import the shared frame, fmt and scenario modules
     sys.path.insert(0, str(APP_DIR))
 
 import auth  # noqa: E402
-import ui  # noqa: E402
+import frame  # noqa: E402
+import scenario  # noqa: E402
+from streamlit.navigation.page import StreamlitPage  # noqa: E402
 
 from outcome_pricing.access import Principal  # noqa: E402
 
 # A local icon: a material icon here makes the browser fetch the favicon from the internet.
-st.set_page_config(page_title="Outcome Pricing Lab", page_icon=str(APP_DIR / "static" / "favicon.png"), layout="wide")
+st.set_page_config(page_title=frame.APP_NAME, page_icon=str(APP_DIR / "static" / "favicon.png"), layout="wide")
 
-# (section, file, title, icon, url_path). url_paths are links people share: keep them stable.
+# (section, file, title, icon, url_path): the only place a page's title is written (the
+# frame shows it). url_paths are links people share: keep them stable.
 PAGES = [
     ("Executive", "overview.py", "Overview", ":material/dashboard:", "overview"),
     ("Pricing", "resolution_rules.py", "Resolution rules", ":material/rule:", "resolution-rules"),
@@ -32,9 +36,9 @@ PAGES = [
 ]
 
 
-def build_navigation(person: Principal) -> dict[str, list]:
+def build_navigation(person: Principal) -> dict[str, list[StreamlitPage]]:
     """The pages this person's role may open (access.ROLE_PAGES), grouped by audience."""
-    sections: dict[str, list] = {}
+    sections: dict[str, list[StreamlitPage]] = {}
     first = True
     for section, file, title, icon, url_path in PAGES:
         path = APP_DIR / "views" / file
@@ -46,14 +50,16 @@ def build_navigation(person: Principal) -> dict[str, list]:
     return sections
 
 
-person = ui.viewer()  # the login or refusal screen stops here
-ui.ensure_data()
+person = frame.viewer()  # the login or refusal screen stops here
+frame.ensure_data()
 auth.sidebar(person)
-ui.sidebar_scenario()
+scenario.render_sidebar()
 pages = build_navigation(person)
 if not pages:
     st.info(f"No page is available to the {person.role.value} role yet.")
     st.stop()
 current = st.navigation(pages)
-if ui.account_params_allowed(person):
-    current.run()
+if frame.account_params_allowed(person):
+    frame.enter(current.title)
+    with frame.guard():  # an engine error anywhere on the page: a message, not a traceback
+        current.run()

@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.bench_demo import bench_db_path, ensure_bench_db
-from outcome_pricing.rules import definition as defs
-from outcome_pricing.rules.definition import Definition
+from outcome_pricing import rules as defs
+from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse import cube
 from outcome_pricing.warehouse.handle import Warehouse
 

@@ -1,7 +1,7 @@
 """Forecast speed: `python -m benchmarks.bench_forecast`.
 
-Budget (issue 6): 2,000 scenarios x 150 accounts x 24 months x the 7 plans of
-data/plans.toml in at most 2 s on 2 cores. The assumptions come from the
+Budget (issue 6): 2,000 scenarios x 150 accounts x 24 months x the 7 packaged
+example plans in at most 2 s on 2 cores. The assumptions come from the
 shared 1M demo warehouse (150 accounts) when it exists, else from a synthetic
 150-account history (the simulation's cost does not depend on where they
 come from). Baseline measured in the same run: drawing the same number of
@@ -60,7 +60,7 @@ def synthetic_history(accounts: int = ACCOUNTS, months: int = 18, seed: int = 1)
 
 def _assumptions(planset: PlanSet) -> tuple[fc.Assumptions, str]:
     if BENCH_DB.exists():
-        from outcome_pricing.rules.definition import Definition
+        from outcome_pricing.rules import Definition
         from outcome_pricing.warehouse.handle import Warehouse
 
         with Warehouse.open(BENCH_DB, read_only=True) as wh:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from outcome_pricing.ingest.load import ingest_files
+from outcome_pricing.ingest import ingest_files
 from outcome_pricing.warehouse.handle import Warehouse
 from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
 

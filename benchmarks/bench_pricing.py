@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import outcome_pricing.pricing.backtest as backtest_module
+import outcome_pricing.pricing.metrics as metrics_module
 from benchmarks.bench_demo import bench_db_path, ensure_bench_db
 from outcome_pricing.pricing import backtest, example_plans, price_lab
-from outcome_pricing.rules.definition import Definition
+from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse.handle import Warehouse
 
 RUNS = 3
@@ -44,7 +44,7 @@ def _median(fn: Callable[[], Any], before: Callable[[], None] = lambda: None, ru
 
 
 def _cold() -> None:
-    backtest_module._usage_cache.clear()
+    metrics_module._usage_cache.clear()
 
 
 def _line(label: str, n: int, seconds: float, baseline: float) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
+PAGE_TIMEOUT = 60  # seconds for one run of a page on the small demo warehouse
 
 
 def open_app(
@@ -38,3 +39,13 @@ def open_app(
     if check:
         assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    """`page` (a file in app/views) with `query` in the URL, failing on an exception."""
+    return open_app(page, timeout=PAGE_TIMEOUT, query=query)
+
+
+def metric_value(at: AppTest, label_start: str) -> str:
+    """The value of the first card whose label starts with `label_start`."""
+    return next(m.value for m in at.metric if m.label.startswith(label_start))

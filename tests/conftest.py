@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from outcome_pricing import demo
-from outcome_pricing.warehouse.handle import DB_ENV, Warehouse
+from outcome_pricing.warehouse import DB_ENV, Warehouse
 
 # Small but with every story in it: baseline months, go-lives, reopens, audits.
 DEMO_TASKS = 20_000

@@ -1,7 +1,8 @@
 """Every page the router lists, through AppTest: it renders without an exception or an
 error box, its title is the menu's, every control has help, money and percentages
-use the house formats; an empty warehouse gives every page an empty state that says
-what to do; the scenario survives switching pages.
+use the house formats; an empty warehouse gives every page its own empty state that
+says what to do; a bad link is named, never a traceback; the scenario survives
+switching pages.
 
 Each page's own interactions (change a control, the figure moves) live in its
 owner's AppTest (tests/test_app_<page>.py); this file covers what all pages share.
@@ -16,7 +17,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from outcome_pricing.warehouse.handle import DB_ENV, Warehouse
+from outcome_pricing.pricing import example_plans
+from outcome_pricing.warehouse import DB_ENV, Warehouse
 from tests.apptest import open_app
 from tests.e2e.server import AppPage, app_pages
 
@@ -26,8 +28,8 @@ CONTROLS = (
     "selectbox", "multiselect", "slider", "select_slider", "number_input", "text_input", "text_area",
     "checkbox", "toggle", "radio", "button_group", "date_input", "file_uploader",
 )
-MONEY = re.compile(r"^-?\$\d{1,3}(,\d{3})*(\.\d\d)?$")  # ui.money
-PERCENT = re.compile(r"^-?\d+(\.\d+)?%$")  # ui.pct
+MONEY = re.compile(r"^-?\$\d{1,3}(,\d{3})*(\.\d\d)?$")  # fmt.money
+PERCENT = re.compile(r"^-?\d+(\.\d+)?%$")  # fmt.pct
 
 
 def run_page(page: AppPage, **query: str) -> AppTest:
@@ -73,7 +75,7 @@ class TestEveryPage:
             for m in at.metric
             if ("$" in m.value and not MONEY.match(m.value)) or ("%" in m.value and not PERCENT.match(m.value))
         ]
-        assert not odd, f"{page.file}: figures not in ui.money / ui.pct format: {odd}"
+        assert not odd, f"{page.file}: figures not in fmt.money / fmt.pct format: {odd}"
 
 
 @pytest.fixture
@@ -85,15 +87,37 @@ def empty_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+# Each page's own first sentence on an empty warehouse (the frame adds what to do about it).
+EMPTY_STATES = {
+    "overview.py": "No month to report on yet.",
+    "resolution_rules.py": "No tasks to count outcomes in yet.",
+    "price_lab.py": "No history to price yet.",
+    "forecast.py": "No history to forecast from yet.",
+    "statements.py": "No bill to make yet.",
+    "ai_impact.py": "No tasks to compare before and after the go-live yet.",
+    "roi_case.py": "No account to build a case for yet.",
+    "data.py": "No tasks yet: load a file or the demo data to see its quality.",
+}
+
+
+def test_every_page_has_its_own_empty_state() -> None:
+    assert set(EMPTY_STATES) == {p.file for p in PAGES}
+    assert len(set(EMPTY_STATES.values())) == len(EMPTY_STATES)
+
+
 @pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
-def test_an_empty_warehouse_gives_every_page_an_empty_state(empty_db: Path, page: AppPage) -> None:
+def test_an_empty_warehouse_gives_every_page_its_empty_state(empty_db: Path, page: AppPage) -> None:
+    """In the page itself (the sidebar always shows a banner), below the page's own title."""
     at = run_page(page)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
+    assert [t.value for t in at.main.title][:1] == [page.title]
+    shown = [i.value for i in at.main.info]
+    assert any(i.startswith(EMPTY_STATES[page.file]) for i in shown), shown
     if page.file == "data.py":  # the page where data comes in: it offers the upload and the demo
-        assert at.get("file_uploader") or at.button
-    else:
-        assert any("no tasks yet" in i.value for i in at.info), [i.value for i in at.info]
+        assert at.get("file_uploader") and at.button
+    else:  # and says what to do: load data on the Data page
+        assert any("no tasks yet" in i and "**Data** page" in i for i in shown), shown
 
 
 @pytest.mark.usefixtures("app_env")
@@ -126,8 +150,13 @@ BAD_LINK = {
 def test_a_bad_link_gives_a_message_never_a_traceback(page: AppPage) -> None:
     at = run_page(page, **BAD_LINK)
     assert not at.exception, [e.value for e in at.exception]
-    assert at.warning or at.error or at.info, "the bad link was not mentioned"
+    notices = [w.value for w in at.sidebar.warning]
+    assert any("The link's definition was not used" in n and "no-such-preset" in n for n in notices), notices
     assert at.selectbox(key="scenario.definition_pick").value == "intercom-fin-2025"
+    plans = example_plans()  # plan names the plan set lacks fall back to its defaults, silently
+    assert at.selectbox(key="scenario.reference_plan").value == plans.default_reference()
+    assert at.selectbox(key="scenario.proposed_plan").value == plans.default_proposed()
+    assert [t.value for t in at.main.title][:1] == [page.title]  # and the page itself still opens
 
 
 # The figure on each page that the sidebar's definition of "resolved" must move

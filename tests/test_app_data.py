@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from outcome_pricing.ingest.load import ingest_files
-from outcome_pricing.warehouse.handle import DB_ENV, Warehouse
+from outcome_pricing.ingest import ingest_files
+from outcome_pricing.warehouse import DB_ENV, Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
 APP_DIR = REPO / "app"
@@ -87,7 +87,7 @@ class TestDataPage:
     def test_an_upload_over_the_size_limit_is_refused_with_a_message(
         self, small_db: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("outcome_pricing.ingest.load.MAX_UPLOAD_BYTES", 1000)
+        monkeypatch.setattr("outcome_pricing.ingest.uploads.MAX_UPLOAD_BYTES", 1000)
         at = data_page()
         at.file_uploader(key="upload_tasks").set_value(("big.csv", SAMPLE_TASKS.read_bytes(), "text/csv")).run()
         at.button(key="ingest_button").click().run()

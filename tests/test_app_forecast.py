@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app_pricing import metric_value as metric
-from tests.test_app_pricing import open_page
+from tests.apptest import metric_value as metric
+from tests.apptest import open_page
 
 
 def open_forecast() -> AppTest:

@@ -10,21 +10,11 @@ from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
 from outcome_pricing.pricing import example_plans
-from tests.apptest import open_app
-
-TIMEOUT = 60
-
-
-def open_page(page: str, **query: str) -> AppTest:
-    return open_app(page, timeout=TIMEOUT, query=query)
+from tests.apptest import metric_value, open_page
 
 
 def money(text: str) -> float:
     return float(text.replace("$", "").replace(",", ""))
-
-
-def metric_value(at: AppTest, label_start: str) -> str:
-    return next(m.value for m in at.metric if m.label.startswith(label_start))
 
 
 def metric(at: AppTest, label_start: str):  # noqa: ANN201 (an AppTest element)

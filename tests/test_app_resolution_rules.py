@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from outcome_pricing.rules.definition import presets
+from outcome_pricing.rules import presets
 from tests.apptest import open_app
 
 TIMEOUT = 60

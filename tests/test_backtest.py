@@ -29,59 +29,13 @@ from outcome_pricing.pricing import (
     usage_arrays,
 )
 from outcome_pricing.pricing.charges import UsageArrays, bill, bill_total, plan_cents
-from outcome_pricing.pricing.plans import Charge, Costs, Metric, Mode, Plan, PlanSet, Tier
-from outcome_pricing.rules.definition import Definition, outcomes
+from outcome_pricing.pricing.plans import Costs, Plan, PlanSet
+from outcome_pricing.rules import Definition, outcomes
 from outcome_pricing.warehouse.handle import Warehouse
-from tests.test_cube import load_tasks  # the shared way to ingest hand-made rows
+from tests.rows import load_tasks  # the shared way to ingest hand-made rows
+from tests.strategies import plans, usages
 
 DEF = Definition.preset("intercom-fin-2026")
-
-# ----------------------------------------------------------------------------- random plans
-prices = st.decimals(min_value=0, max_value=500, places=6, allow_nan=False, allow_infinity=False)
-amounts = st.decimals(min_value=0, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
-bounds = st.decimals(min_value=Decimal("0.5"), max_value=100000, places=3, allow_nan=False, allow_infinity=False)
-
-
-@st.composite
-def charges(draw: st.DrawFn) -> Charge:
-    metric = draw(st.sampled_from(list(Metric)))
-    base = Charge(
-        metric,
-        included=draw(st.one_of(st.just(Decimal(0)), st.decimals(0, 2000, places=3))),
-        hours_per_seat=draw(st.decimals(Decimal("0.5"), 200, places=3)),
-    )
-    kind = draw(st.sampled_from(["flat", "account", "tiers"]))
-    if kind == "flat":
-        return Charge(**{**base.__dict__, "price": draw(prices)})
-    if kind == "account":
-        return Charge(**{**base.__dict__, "account_price": True})
-    ups = sorted(set(draw(st.lists(bounds, min_size=0, max_size=3))))
-    tier_prices = draw(st.lists(prices, min_size=len(ups) + 1, max_size=len(ups) + 1))
-    tiers = tuple(Tier(u, p) for u, p in zip([*ups, None], tier_prices, strict=True))
-    return Charge(**{**base.__dict__, "tiers": tiers, "mode": draw(st.sampled_from(list(Mode)))})
-
-
-@st.composite
-def plans(draw: st.DrawFn) -> Plan:
-    return Plan(
-        "random",
-        platform_fee=draw(amounts),
-        minimum=draw(st.one_of(st.just(Decimal(0)), amounts)),
-        cap=draw(st.one_of(st.just(Decimal(0)), amounts)),
-        charges=tuple(draw(st.lists(charges(), max_size=3))),
-    )
-
-
-@st.composite
-def usages(draw: st.DrawFn, big: bool = False) -> UsageArrays:
-    n = draw(st.integers(1, 6))
-    top = 10**18 if big else 10**11  # big: beyond int64 products, exercises the exact fallback
-    col = st.lists(st.integers(0, top), min_size=n, max_size=n)
-    micro = {m: np.array(draw(col), dtype=np.int64) for m in Metric if m is not Metric.SEATS_NEEDED}
-    human_ms = np.array(draw(st.lists(st.integers(0, 10**10), min_size=n, max_size=n)), dtype=np.int64)
-    seat_price = np.array(draw(st.lists(st.integers(0, 500 * MICRO), min_size=n, max_size=n)), dtype=np.int64)
-    return UsageArrays(micro, human_ms, seat_price)
-
 
 def assert_paths_agree(plan: Plan, usage: UsageArrays) -> None:
     fast = plan_cents(plan, usage)
@@ -321,3 +275,33 @@ class TestBacktestCli:
             assert "per-outcome" in result.output
             if fmt == "csv":
                 assert len(pd.read_csv(__import__("io").StringIO(result.output))) > 0
+
+
+class TestPlansDefault:
+    """--plans is optional on every command that prices: without it, the packaged example plans."""
+
+    @pytest.mark.parametrize("command", ["backtest", "statement", "forecast", "roi"])
+    def test_help_says_the_packaged_plans_are_the_default(self, command: str) -> None:
+        result = CliRunner().invoke(cli, [command, "--help"])
+        assert result.exit_code == 0, result.output
+        help_text = " ".join(result.output.split())
+        assert "Default: the example plans shipped with the package" in help_text
+        assert "data/plans.toml" not in help_text
+
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["backtest", "--definition", "zendesk-ar", "--format", "json"],
+            ["forecast", "--definition", "zendesk-ar", "--months", "2", "--scenarios", "50", "--format", "json"],
+            ["roi", "--account", "A0002", "--plan", "per-outcome", "--definition", "zendesk-ar"],
+        ],
+        ids=["backtest", "forecast", "roi"],
+    )
+    def test_without_plans_the_output_is_that_of_the_example_plans(self, demo_db_path: Path, args: list[str]) -> None:
+        base = ["--db", str(demo_db_path), *args]
+        without = CliRunner().invoke(cli, base)
+        assert without.exit_code == 0, without.output
+        with_file = CliRunner().invoke(cli, [*base, "--plans", str(EXAMPLE_PLANS)])
+        assert with_file.exit_code == 0, with_file.output
+        assert without.output == with_file.output
+        assert "per-outcome" in without.output

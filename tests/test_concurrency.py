@@ -13,10 +13,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from outcome_pricing import demo
+from outcome_pricing import demo, ingest
 from outcome_pricing.errors import ValidationError
-from outcome_pricing.ingest import load as ingest
-from outcome_pricing.rules.definition import Definition
+from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse.handle import Warehouse
 
 READERS = 8
@@ -246,7 +245,7 @@ class TestCachesRefresh:
         A cache must key a result on the generation read *before* the query, else
         the old result is kept as if it were the new data until the next ingest.
         """
-        import outcome_pricing.pricing.backtest as backtest
+        import outcome_pricing.pricing.metrics as backtest
 
         _, new = world
         with Warehouse.open(db) as wh:

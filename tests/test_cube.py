@@ -1,7 +1,7 @@
 """The rules evaluated three ways agree: task-level SQL, the cube, and plain Python.
 
-The plain-Python reference below is the slow, obvious reading of DESIGN section 4
-(including the reopen gap, recomputed from the rows). Random logs are loaded in
+The plain-Python reference (tests/reference.py) is the slow, obvious reading of DESIGN
+section 4 (including the reopen gap, recomputed from the rows). Random logs are loaded in
 two ingests (the second re-sends some task ids), so the cube must also be rebuilt
 correctly on every ingest.
 """
@@ -9,8 +9,7 @@ correctly on every ingest.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -18,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcome_pricing.rules.definition import (
+from outcome_pricing.rules import (
     REASONS,
     Definition,
     Reason,
@@ -31,134 +30,15 @@ from outcome_pricing.rules.definition import (
 )
 from outcome_pricing.warehouse import cube
 from outcome_pricing.warehouse.handle import Warehouse
-from outcome_pricing.warehouse.schema import TASK_COLUMNS
-
-# ----------------------------------------------------------------------------- loading rows
-BASE_TASK: dict[str, Any] = {
-    "task_id": "T1",
-    "account_id": "A1",
-    "requester_id": "R1",
-    "topic": "billing",
-    "channel": "chat",
-    "created_at": dt.datetime(2025, 1, 10, 9),
-    "closed_at": dt.datetime(2025, 1, 10, 10),
-    "ai_enabled": True,
-    "ai_answered": True,
-    "handoff": False,
-    "context_retained": None,
-    "customer_confirmed": True,
-    "quiet_hours": None,
-    "verified": True,
-    "ai_error_corrected": False,
-    "n_issues": 1,
-    "n_issues_resolved": 1,
-    "csat": None,
-    "tokens_in": 0,
-    "tokens_out": 0,
-    "model_tier": "standard",
-    "human_seconds": 0.0,
-    "ai_seconds": 30.0,
-    "qa_audited": False,
-    "missed_issue": None,
-}
-
-
-def load_tasks(wh: Warehouse, rows: Sequence[dict[str, Any]], source: str = "test") -> None:
-    """Ingest rows (contract columns) the way every file lands: one apply_staged transaction."""
-    frame = pd.DataFrame([{**BASE_TASK, **r} for r in rows], columns=[c.name for c in TASK_COLUMNS])
-    frame = frame.astype(object).where(frame.notna(), None)
-    typed = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in TASK_COLUMNS)
-    with wh.transaction() as cur:
-        cur.register("rows_frame", frame)
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE staged_tasks AS SELECT {typed} FROM rows_frame")
-        cur.unregister("rows_frame")
-        wh.apply_staged(cur, tasks="staged_tasks", accounts=None, source=source, sha256=None)
-        cur.execute("DROP TABLE staged_tasks")
-
-
-# ----------------------------------------------------------------------------- the reference
-def _yes(value: Any) -> bool:
-    """The rules read a missing boolean as false."""
-    return value is not None and bool(value)
-
-
-def reference_gaps(rows: Iterable[dict[str, Any]]) -> dict[str, float | None]:
-    """Hours from closed_at to the next created_at of the same account, requester and topic."""
-    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        groups[(r["account_id"], r["requester_id"], r["topic"])].append(r)
-    gaps: dict[str, float | None] = {}
-    for members in groups.values():
-        members.sort(key=lambda r: (r["created_at"], r["task_id"]))
-        for this, nxt in zip(members, [*members[1:], None], strict=True):
-            gaps[this["task_id"]] = (
-                None if nxt is None else (nxt["created_at"] - this["closed_at"]).total_seconds() / 3600
-            )
-    return gaps
-
-
-def reference_rule(t: dict[str, Any], gap: float | None, d: Definition) -> tuple[Reason, float]:
-    """DESIGN section 4, read literally: the first rule that decides, and the units."""
-    if not _yes(t["ai_enabled"]):
-        return Reason.AI_NOT_LIVE, 0.0
-    if not _yes(t["ai_answered"]):
-        return Reason.NO_AI_ANSWER, 0.0
-    if d.reopen_window_hours > 0 and gap is not None and gap <= d.reopen_window_hours:
-        return Reason.REOPENED, 0.0
-    if d.min_csat > 0 and t["csat"] is not None and t["csat"] < d.min_csat:
-        return Reason.LOW_CSAT, 0.0
-    if _yes(t["ai_error_corrected"]) and not d.count_corrected_errors:
-        return Reason.CORRECTED_ERROR, 0.0
-    if d.require_verification and not _yes(t["verified"]):
-        return Reason.UNVERIFIED, 0.0
-    if _yes(t["handoff"]):
-        if d.handoff == "always" or (d.handoff == "with_context" and _yes(t["context_retained"])):
-            return Reason.HANDOFF_BILLED, 1.0
-        if d.partial_credit > 0:
-            return Reason.HANDOFF_PARTIAL, float(d.partial_credit)
-        return Reason.HANDOFF, 0.0
-    resolved = t["n_issues_resolved"] if t["n_issues_resolved"] is not None else t["n_issues"]
-    units = 1.0 if d.unit == "conversation" else float(max(1, resolved))
-    if _yes(t["customer_confirmed"]):
-        return Reason.CONFIRMED, units
-    quiet = t["quiet_hours"]
-    if d.assumed_resolution and quiet is not None and quiet >= d.silence_hours:
-        return Reason.ASSUMED, units
-    return Reason.NOT_RESOLVED, 0.0
-
-
-def reference_tasks(rows: Sequence[dict[str, Any]], d: Definition) -> pd.DataFrame:
-    """Per task: task_id, account_id, month, reason, billable_units (plain Python)."""
-    full = [{**BASE_TASK, **r} for r in rows]
-    gaps = reference_gaps(full)
-    out = []
-    for t in full:
-        reason, units = reference_rule(t, gaps[t["task_id"]], d)
-        month = pd.Timestamp(t["closed_at"].year, t["closed_at"].month, 1)
-        out.append((t["task_id"], t["account_id"], month, reason.value, units))
-    return pd.DataFrame(out, columns=["task_id", "account_id", "month", "reason", "billable_units"])
-
-
-def reference_outcomes(tasks: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """Reference aggregation: task counts per reason and the plain sum of units."""
-    keys = list(by) or (lambda _: 0)
-    rows = []
-    for key, g in tasks.groupby(keys, sort=True):
-        counts = g["reason"].value_counts()
-        row = dict(zip(by, key if isinstance(key, tuple) else (key,), strict=False))
-        row |= {"tasks": len(g), "billable_units": float(g["billable_units"].sum())}
-        row |= {r.column: int(counts.get(r.value, 0)) for r in REASONS}
-        rows.append(row)
-    return pd.DataFrame(rows)
-
+from tests.reference import reference_outcomes, reference_tasks
+from tests.rows import load_tasks
+from tests.strategies import definitions
 
 # ----------------------------------------------------------------------------- random logs
 START = dt.datetime(2025, 1, 30, 0, 0)  # logs straddle a month end
 HALF_HOUR = dt.timedelta(minutes=30)
 # Half-hour steps put gaps and quiet times exactly on the hour knobs' boundaries.
 QUIET = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.5, 23.5, 24.0, 720.0, 720.5, 25_000.0]
-# On the cube grid, and off it (answered from tasks).
-HOURS = [0, 1, 2, 3, 4, 24, 720, 5, 1.5, 10_000]
 
 
 @st.composite
@@ -193,18 +73,6 @@ def task_rows(draw: st.DrawFn, ids: Sequence[str]) -> list[dict[str, Any]]:
     return rows
 
 
-definitions = st.builds(
-    Definition,
-    unit=st.sampled_from(["conversation", "issue"]),
-    assumed_resolution=st.booleans(),
-    silence_hours=st.sampled_from(HOURS),
-    require_verification=st.booleans(),
-    handoff=st.sampled_from(["never", "with_context", "always"]),
-    partial_credit=st.sampled_from([0.0, 0.1, 0.3, 1.0]),
-    reopen_window_hours=st.sampled_from(HOURS),
-    min_csat=st.integers(0, 5),
-    count_corrected_errors=st.booleans(),
-)
 GROUPINGS = [(), ("account_id",), ("month",), ("account_id", "month")]
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from outcome_pricing import Definition as ExportedDefinition
 from outcome_pricing.cli import cli
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.rules.definition import (
+from outcome_pricing.rules import (
     EVIDENCE_FIELDS,
     REASONS,
     Definition,
@@ -30,7 +30,9 @@ from outcome_pricing.rules.definition import (
     sensitivity,
 )
 from outcome_pricing.warehouse.handle import Warehouse
-from tests.test_cube import definitions, load_tasks, reference_rule
+from tests.reference import reference_rule
+from tests.rows import load_tasks
+from tests.strategies import definitions
 
 # Pinned: a change here means every statement printed so far shows another version.
 PRESET_VERSIONS = {

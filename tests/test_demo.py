@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from outcome_pricing import demo
 from outcome_pricing.cli import cli
+from outcome_pricing.demo import tasks as demo_tasks
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.warehouse.handle import Warehouse
 from outcome_pricing.warehouse.schema import ACCOUNT_COLUMNS, TASK_COLUMNS
@@ -52,7 +53,7 @@ class TestDeterminism:
         assert not a["topic"].equals(b["topic"])
 
     def test_many_chunks_give_exact_count_unique_ids_and_the_same_rows(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(demo, "CHUNK_TASKS", 1_000)
+        monkeypatch.setattr(demo_tasks, "CHUNK_TASKS", 1_000)
         first, second = _tasks(_build(tasks=3_500)), _tasks(_build(tasks=3_500))
         assert len(first) == 3_500
         assert first["task_id"].is_unique

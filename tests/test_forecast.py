@@ -37,10 +37,10 @@ from outcome_pricing.pricing.charges import (
     plan_revenue_vectorised,
 )
 from outcome_pricing.pricing.plans import Charge, Costs, Metric, Mode, Plan, PlanSet, Tier
-from outcome_pricing.rules.definition import Definition
+from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse.handle import Warehouse
-from tests.test_backtest import plans as random_plans
-from tests.test_backtest import usages as random_usages
+from tests.strategies import plans as random_plans
+from tests.strategies import usages as random_usages
 
 DEF = Definition.preset("zendesk-ar")
 METRICS = [m for m in Metric if m is not Metric.SEATS_NEEDED]

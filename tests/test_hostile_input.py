@@ -18,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcome_pricing import demo
+from outcome_pricing import demo, ingest
 from outcome_pricing.errors import ValidationError
-from outcome_pricing.ingest import load as ingest
+from outcome_pricing.ingest import uploads
 from outcome_pricing.pricing import EXAMPLE_PLANS
 from outcome_pricing.warehouse.handle import Warehouse
 
@@ -241,7 +241,7 @@ class TestUploadLimit:
     ) -> None:
         wh, _ = loaded
         data = csv_bytes(fresh_rows(50))
-        monkeypatch.setattr(ingest, "MAX_UPLOAD_BYTES", len(data) - 1)
+        monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", len(data) - 1)
         before = snapshot(wh)
         with pytest.raises(ValidationError, match="above the upload limit") as info:
             ingest.ingest_uploads(wh, ingest.Upload("big.csv", data))
@@ -335,7 +335,7 @@ class TestExportsEscapeHostileText:
     def _statement(self, wh: Warehouse):  # noqa: ANN202
         from outcome_pricing.pricing import statements
         from outcome_pricing.pricing.plans import PlanSet
-        from outcome_pricing.rules.definition import Definition
+        from outcome_pricing.rules import Definition
 
         planset = PlanSet.from_toml(PLANS)
         return statements.statement(wh, planset, planset.plans[0].name, Definition.preset("zendesk-ar"),
@@ -360,7 +360,7 @@ class TestExportsEscapeHostileText:
         from outcome_pricing.analysis import roi
         from outcome_pricing.pricing.plans import PlanSet
         from outcome_pricing.reports import roi_report as report
-        from outcome_pricing.rules.definition import Definition
+        from outcome_pricing.rules import Definition
 
         ctx = roi.CaseContext(PlanSet.from_toml(PLANS), "per-outcome", Definition.preset("zendesk-ar"))
         case = roi.case_for_account(hostile_wh, HOSTILE_ID, ctx)
@@ -372,7 +372,7 @@ class TestExportsEscapeHostileText:
         from outcome_pricing.analysis import roi
         from outcome_pricing.pricing.plans import PlanSet
         from outcome_pricing.reports import roi_report as report
-        from outcome_pricing.rules.definition import Definition
+        from outcome_pricing.rules import Definition
 
         ctx = roi.CaseContext(PlanSet.from_toml(PLANS), "per-outcome", Definition.preset("zendesk-ar"))
         p = roi.Prospect('"><img src=x onerror=alert(1)>', 10_000, 8.0, 40.0, 20, 90.0)
@@ -382,7 +382,7 @@ class TestExportsEscapeHostileText:
     def test_executive_brief_html_escapes_the_account_name(self, hostile_wh: Warehouse) -> None:
         from outcome_pricing.pricing.plans import PlanSet
         from outcome_pricing.reports import brief, overview
-        from outcome_pricing.rules.definition import Definition
+        from outcome_pricing.rules import Definition
 
         ov = overview.overview(hostile_wh, PlanSet.from_toml(PLANS), Definition.preset("zendesk-ar"),
                                "seats-today", "per-outcome")
@@ -433,7 +433,7 @@ class TestUserValuesNeverBecomeSql:
         from outcome_pricing.pricing import statements
         from outcome_pricing.pricing.plans import PlanSet
         from outcome_pricing.proof import impact
-        from outcome_pricing.rules.definition import Definition, evaluate_tasks
+        from outcome_pricing.rules import Definition, evaluate_tasks
 
         before = snapshot(hostile_wh)
         d = Definition.preset("zendesk-ar")
@@ -461,10 +461,10 @@ def link_params(offset: int) -> dict[str, str]:
     """A hostile value for every query parameter a page or the scenario reads."""
     import dataclasses
 
-    from outcome_pricing.analysis import roi
-    from outcome_pricing.rules.definition import Definition
+    from outcome_pricing.rules import Definition
+    from tests.appmodules import app_module
 
-    keys = ["def", "reference_plan", "proposed_plan", "account", *roi.URL_KEYS]
+    keys = ["def", "reference_plan", "proposed_plan", "account", *app_module("roi_link").URL_KEYS]
     keys += [f"d_{f.name}" for f in dataclasses.fields(Definition)]
     keys = list(dict.fromkeys(keys))
     params = {k: LINK_VALUES[(i + offset) % len(LINK_VALUES)] for i, k in enumerate(keys)}

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outcome_pricing.cli import cli
-from outcome_pricing.errors import UnknownAccountError
-from outcome_pricing.proof import impact
+from outcome_pricing.errors import OutcomePricingError, UnknownAccountError
+from outcome_pricing.proof import impact, stats
 from outcome_pricing.warehouse.handle import Warehouse
 from outcome_pricing.warehouse.schema import ACCOUNT_COLUMNS, TASK_COLUMN_NAMES, TASK_COLUMNS
 
@@ -323,9 +323,9 @@ class TestDegenerateInputs:
         assert s.account_id == "ACME" and s.tasks == n
 
     def test_unknown_grouping_or_metric_is_refused(self, wh):
-        with pytest.raises(impact.OutcomePricingError, match="topic, account_id"):
+        with pytest.raises(OutcomePricingError, match="topic, account_id"):
             impact.impact_by(wh, "requester_id")  # type: ignore[arg-type]
-        with pytest.raises(impact.OutcomePricingError, match="human_minutes"):
+        with pytest.raises(OutcomePricingError, match="human_minutes"):
             impact.distribution_sample(wh, "tokens_in")
 
 
@@ -353,7 +353,7 @@ class TestPlainLanguage:
         assert f"n = {c.n_baseline:,} baseline and {c.n_ai:,} AI tasks; p < 0.001." in text
 
     def test_inconclusive_change_is_said_so(self):
-        c = impact.stats.compare_rates(10, 100, 11, 100, metric="r", label="missed-issue rate")
+        c = stats.compare_rates(10, 100, 11, 100, metric="r", label="missed-issue rate")
         text = impact.describe(c, "QA-audited tasks")
         assert "rose by 1.0 percentage points" in text
         assert "cannot tell this apart from no change" in text

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outcome_pricing.errors import ConfigError, ValidationError
-from outcome_pricing.ingest.load import (
+from outcome_pricing.ingest import (
     MAX_UPLOAD_BYTES,
     IngestReport,
     Upload,
@@ -740,7 +740,7 @@ class TestUploads:
     def test_an_upload_over_the_limit_is_refused_before_reading(
         self, wh: Warehouse, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("outcome_pricing.ingest.load.MAX_UPLOAD_BYTES", 100)
+        monkeypatch.setattr("outcome_pricing.ingest.uploads.MAX_UPLOAD_BYTES", 100)
         with pytest.raises(ValidationError) as info:
             ingest_uploads(wh, Upload("big.csv", b"x" * 101))
         assert "upload limit" in info.value.problems[0].rule

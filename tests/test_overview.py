@@ -23,9 +23,9 @@ from outcome_pricing.reports.overview import (
     plan_version,
     planset_version,
 )
-from outcome_pricing.rules.definition import Definition, outcomes
+from outcome_pricing.rules import Definition, outcomes
 from outcome_pricing.warehouse.handle import Warehouse
-from tests.test_cube import load_tasks
+from tests.rows import load_tasks
 
 DEF = Definition.preset("intercom-fin-2025")
 PLANS = example_plans()

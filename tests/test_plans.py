@@ -199,6 +199,23 @@ class TestPlanToml:
         assert [t.price for t in ladder] == [D("1.98"), D("1.78"), D("1.58")]
 
 
+
+class TestDefaultPlans:
+    def test_reference_is_the_first_plan_and_proposed_the_first_with_an_outcome_charge(self) -> None:
+        ps = example_plans()
+        assert ps.default_reference() == ps.names[0] == "seats-today"
+        assert ps.default_proposed() == "per-outcome"
+        assert ps.plan(ps.default_proposed()).has_outcome_charge
+
+    def test_without_an_outcome_charge_the_proposed_plan_is_the_last(self) -> None:
+        ps = example_plans()
+        no_outcomes = replace(ps, plans=tuple(p for p in ps.plans if not p.has_outcome_charge))
+        assert no_outcomes.default_proposed() == no_outcomes.names[-1] != no_outcomes.default_reference()
+
+    def test_a_single_plan_is_both_reference_and_proposed(self) -> None:
+        ps = PlanSet((Plan("only"),))
+        assert ps.default_reference() == ps.default_proposed() == "only"
+
 def plan_text(charge: str = 'metric = "outcomes"\nprice = 0.99', plan: str = "") -> str:
     return f'[[plans]]\nname = "pilot"\n{plan}\n[[plans.charges]]\nmetric = "tasks"\nprice = 1\n[[plans.charges]]\n{charge}\n'
 

@@ -18,12 +18,16 @@ from hypothesis import strategies as st
 
 from outcome_pricing import pricing
 from outcome_pricing.analysis import roi
+from outcome_pricing.analysis.recent import RECENT_MONTHS
 from outcome_pricing.analysis.roi import Line, LineKind
 from outcome_pricing.cli import cli
 from outcome_pricing.errors import ConfigError, UnknownAccountError
 from outcome_pricing.reports import roi_report as report
-from outcome_pricing.rules.definition import load_definition
+from outcome_pricing.rules import load_definition
 from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
+from tests.appmodules import app_module
+
+roi_link = app_module("roi_link")
 
 
 def flows(impl: float, net_per_year: float, years: int = 3, rate: float = 0.10) -> roi.CashFlows:
@@ -254,7 +258,7 @@ def recent_metrics(wh, account_id: str | None = None):  # noqa: ANN001, ANN201
     m = pricing.account_month_metrics(wh, load_definition(DEF), pricing.example_plans().costs)
     if account_id is not None:
         m = m[m["account_id"] == account_id]
-    months = sorted(m["month"].unique())[-roi.RECENT_MONTHS:]
+    months = sorted(m["month"].unique())[-RECENT_MONTHS:]
     return m[m["month"].isin(months)]
 
 
@@ -337,17 +341,17 @@ class TestShareableLink:
     KNOWN = dict(accounts=["A0001", "A0002"], plans=["per-outcome", "hybrid"], definitions=["zendesk-ar"])
 
     def test_a_request_round_trips_through_the_query(self) -> None:
-        req = roi.CaseRequest(mode="account", account="A0002", plan="hybrid", definition="zendesk-ar",
+        req = roi_link.CaseRequest(mode="account", account="A0002", plan="hybrid", definition="zendesk-ar",
                               years=5, discount_rate=0.12, risk_adjustment=0.3,
                               overrides={"implementation_cost": 25_000.0})
-        back, notices = roi.request_from_query(req.to_query(), **self.KNOWN)
+        back, notices = roi_link.request_from_query(req.to_query(), **self.KNOWN)
         assert notices == []
         assert back == req
 
     def test_each_bad_value_falls_back_with_a_notice_naming_it(self) -> None:
         q = {"account": "A9999", "plan": "x", "years": "11", "rate": "nan", "risk": "-1",
              "implementation_cost": "-5", "mode": "evil"}
-        req, notices = roi.request_from_query(q, default_plan="per-outcome", **self.KNOWN)
+        req, notices = roi_link.request_from_query(q, default_plan="per-outcome", **self.KNOWN)
         assert (req.mode, req.account, req.plan, req.years) == ("account", "A0001", "per-outcome", 3)
         assert (req.discount_rate, req.risk_adjustment, req.overrides) == (0.10, 0.20, {})
         for name in ("mode", "account", "plan", "years", "rate", "risk", "implementation_cost"):
@@ -355,15 +359,15 @@ class TestShareableLink:
 
 
     def test_without_an_account_the_case_opens_on_the_default_account(self) -> None:
-        req, notices = roi.request_from_query({}, default_account="A0002", **self.KNOWN)
+        req, notices = roi_link.request_from_query({}, default_account="A0002", **self.KNOWN)
         assert (req.account, notices) == ("A0002", [])
 
     def test_a_default_account_that_is_not_listed_falls_back_to_the_first(self) -> None:
-        req, _ = roi.request_from_query({}, default_account="A0999", **self.KNOWN)
+        req, _ = roi_link.request_from_query({}, default_account="A0999", **self.KNOWN)
         assert req.account == "A0001"
 
     def test_a_link_naming_an_account_wins_over_the_default(self) -> None:
-        req, _ = roi.request_from_query({"account": "A0001"}, default_account="A0002", **self.KNOWN)
+        req, _ = roi_link.request_from_query({"account": "A0001"}, default_account="A0002", **self.KNOWN)
         assert req.account == "A0001"
 
 

@@ -172,7 +172,7 @@ class TestRowLevelScope:
     ) -> None:
         from outcome_pricing import pricing
         from outcome_pricing.pricing.plans import PlanSet
-        from outcome_pricing.rules.definition import Definition
+        from outcome_pricing.rules import Definition
 
         scoped = sales(seller).scope(demo_wh)
         d = Definition.preset("zendesk-ar")
@@ -186,7 +186,7 @@ class TestRowLevelScope:
         from outcome_pricing.errors import OutcomePricingError
         from outcome_pricing.pricing import statements
         from outcome_pricing.pricing.plans import PlanSet
-        from outcome_pricing.rules.definition import Definition
+        from outcome_pricing.rules import Definition
 
         person = sales(seller)
         scoped = person.scope(demo_wh)

@@ -24,7 +24,7 @@ from outcome_pricing.pricing import (
     statement,
 )
 from outcome_pricing.pricing.plans import LineKind, PlanSet
-from outcome_pricing.rules.definition import Definition
+from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse.handle import Warehouse
 
 DEF = Definition.preset("intercom-fin-2026").with_knobs(partial_credit=0.5)
@@ -139,6 +139,20 @@ class TestStatementCli:
             result = self.run(demo_db_path, "--account", account, "--month", month, "--plan", "per-outcome", "--out", str(out))
             assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
             assert "STATEMENT" in result.output and out.stat().st_size > 0  # type: ignore[attr-defined]
+
+    def test_without_plans_it_bills_on_the_packaged_example_plans(self, demo_db_path: Path, busy: tuple[str, str]) -> None:
+        account, month = busy
+        args = ["--db", str(demo_db_path), "statement", "--definition", "intercom-fin-2026",
+                "--account", account, "--month", month, "--plan", "per-outcome"]
+        without = CliRunner().invoke(cli, args)
+        assert without.exit_code == 0, without.output
+        with_file = self.run(demo_db_path, "--account", account, "--month", month, "--plan", "per-outcome")
+
+        def lines(output: str) -> list[str]:  # all but the clock
+            return [line for line in output.splitlines() if not line.startswith("Made at")]
+
+        assert lines(without.output) == lines(with_file.output)  # type: ignore[attr-defined]
+        assert "STATEMENT" in without.output and "per-outcome" in without.output
 
     @pytest.mark.parametrize(
         ("args", "message"),

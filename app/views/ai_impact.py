@@ -8,14 +8,18 @@ around each account's go-live, and a power calculator for planning a pilot.
 
 from __future__ import annotations
 
+from typing import Literal
+
+import fmt
+import frame
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-import ui
 
 from outcome_pricing.errors import OutcomePricingError
 from outcome_pricing.kit.cells import to_safe_csv
 from outcome_pricing.proof import impact, stats
+from outcome_pricing.warehouse import Warehouse
 
 ALL = "All accounts"
 DISTRIBUTION_METRICS = {
@@ -36,48 +40,48 @@ ARM_COLORS = {"baseline": "#8c8c8c", "AI": "#1f77b4"}
 
 # ------------------------------------------------------------------ cached engine calls
 @st.cache_data(show_spinner=False, max_entries=8)
-def _accounts(_wh: object, version: str) -> pd.DataFrame:
-    return impact.go_live_months(_wh)  # type: ignore[arg-type]
+def _accounts(_wh: Warehouse, version: str) -> pd.DataFrame:
+    return impact.go_live_months(_wh)
 
 
 @st.cache_data(show_spinner="Measuring the AI's impact…", max_entries=64)
-def _summary(_wh: object, account: str | None, window: float, version: str) -> impact.ImpactSummary:
-    return impact.impact_summary(_wh, account, reopen_window_hours=window)  # type: ignore[arg-type]
+def _summary(_wh: Warehouse, account: str | None, window: float, version: str) -> impact.ImpactSummary:
+    return impact.impact_summary(_wh, account, reopen_window_hours=window)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _breakdown(_wh: object, by: str, account: str | None, window: float, version: str) -> pd.DataFrame:
-    return impact.impact_by(_wh, by, account, reopen_window_hours=window)  # type: ignore[arg-type]
+def _breakdown(_wh: Warehouse, by: Literal["topic", "account_id"], account: str | None, window: float, version: str) -> pd.DataFrame:
+    return impact.impact_by(_wh, by, account, reopen_window_hours=window)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _trend(_wh: object, account: str | None, window: float, version: str) -> pd.DataFrame:
-    return impact.trend_by_go_live(_wh, account, reopen_window_hours=window)  # type: ignore[arg-type]
+def _trend(_wh: Warehouse, account: str | None, window: float, version: str) -> pd.DataFrame:
+    return impact.trend_by_go_live(_wh, account, reopen_window_hours=window)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _sample(_wh: object, metric: str, account: str | None, version: str) -> pd.DataFrame:
-    return impact.distribution_sample(_wh, metric, account, per_arm=3000)  # type: ignore[arg-type]
+def _sample(_wh: Warehouse, metric: str, account: str | None, version: str) -> pd.DataFrame:
+    return impact.distribution_sample(_wh, metric, account, per_arm=3000)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _sd(_wh: object, account: str | None, version: str) -> float | None:
-    return impact.sd_of(_wh, "human_minutes", account)  # type: ignore[arg-type]
+def _sd(_wh: Warehouse, account: str | None, version: str) -> float | None:
+    return impact.sd_of(_wh, "human_minutes", account)
 
 
 # ------------------------------------------------------------------ controls
 def _pick_account(accounts: pd.DataFrame) -> str | None:
-    labels = {ALL: ALL}
+    labels: dict[str, str] = {ALL: ALL}
     for a, name in zip(accounts["account_id"], accounts["name"], strict=True):
         labels[a] = f"{name} ({a})" if isinstance(name, str) and name else a
     options = list(labels)
     wanted = st.query_params.get("account", ALL)  # shareable link: ?account=ID
     index = options.index(wanted) if wanted in options else 0
     choice = st.selectbox(
-        "Account", options, index=index, format_func=labels.get, key="impact.account",
+        "Account", options, index=index, format_func=lambda a: labels[a], key="impact.account",
         help="Compare one customer's own tasks before and after its AI went live, or all accounts pooled.",
     )
-    if choice == ALL:
+    if choice is None or choice == ALL:
         st.query_params.pop("account", None)
         return None
     st.query_params["account"] = choice
@@ -111,7 +115,7 @@ def _all_metrics(s: impact.ImpactSummary) -> None:
     st.dataframe(s.display_table(), hide_index=True, width="stretch")
     st.caption(
         "Change = AI minus baseline. Means: percentile bootstrap interval "
-        f"({s.resamples:,} resamples, seed {s.seed}) and a Mann-Whitney U test. Rates: Newcombe "
+        f"({fmt.count(s.resamples)} resamples, seed {s.seed}) and a Mann-Whitney U test. Rates: Newcombe "
         "(Wilson) interval and a chi-square test, or Fisher's exact test when an expected count "
         "is below 5. Same topic mix: per-topic differences weighted by the AI arm's topic mix."
     )
@@ -129,9 +133,9 @@ def _all_metrics(s: impact.ImpactSummary) -> None:
             st.markdown(f"**{m.label[0].upper()}{m.label[1:]}** ({m.unit}): {text}")
 
 
-def _distributions(wh: object, account: str | None, version: str) -> None:
+def _distributions(wh: Warehouse, account: str | None, version: str) -> None:
     metric = st.selectbox(
-        "Metric", list(DISTRIBUTION_METRICS), format_func=DISTRIBUTION_METRICS.get,
+        "Metric", list(DISTRIBUTION_METRICS), format_func=lambda m: DISTRIBUTION_METRICS[m],
         key="impact.dist_metric",
         help="Cumulative share of tasks at or below each value, for a seeded sample of up to "
         "3,000 tasks per arm.",
@@ -146,13 +150,13 @@ def _distributions(wh: object, account: str | None, version: str) -> None:
                      help="Off: the axis stops at the 99th percentile so the bulk of tasks is readable.")
     if not full and metric != "csat":
         fig.update_xaxes(range=[0, float(sample["value"].quantile(0.99))])
-    fig.update_yaxes(tickformat=".0%", title="share of tasks at or below")
+    fig.update_yaxes(tickformat=fmt.PERCENT_TICKS, title="share of tasks at or below")
     st.plotly_chart(fig, width="stretch")
     st.caption("A curve further left and higher means shorter times. Tasks with 0 human minutes "
                "(the AI closed them alone) form the step at the left of the AI curve.")
 
 
-def _by_topic(wh: object, account: str | None, window: float, version: str) -> None:
+def _by_topic(wh: Warehouse, account: str | None, window: float, version: str) -> None:
     topics = _breakdown(wh, "topic", account, window, version)
     if topics.empty:
         st.info("No tasks in the selection.")
@@ -163,7 +167,7 @@ def _by_topic(wh: object, account: str | None, window: float, version: str) -> N
     left.plotly_chart(
         px.bar(mix, x="share", y="topic", color="arm", barmode="group", color_discrete_map=ARM_COLORS,
                title="Mix of work: share of each arm's tasks", labels={"share": "", "topic": ""})
-        .update_xaxes(tickformat=".0%"),
+        .update_xaxes(tickformat=fmt.PERCENT_TICKS),
         width="stretch",
     )
     minutes = topics.melt(id_vars="topic", value_vars=["human_minutes_baseline", "human_minutes_ai"],
@@ -194,7 +198,7 @@ def _breakdown_table(df: pd.DataFrame, key: str) -> None:
     st.dataframe(
         df[shown], hide_index=True, width="stretch",
         column_config={
-            **{c: st.column_config.NumberColumn(label(c), format="percent")
+            **{c: fmt.percent_column(label(c))
                for c in shown if "rate" in c or c.startswith("share")},
             **{c: st.column_config.NumberColumn(label(c), format="%.2f")
                for c in shown if "minutes" in c or c.startswith("csat")},
@@ -206,12 +210,12 @@ def _breakdown_table(df: pd.DataFrame, key: str) -> None:
     st.caption("Interval per row: normal approximation (Welch); the headline figures use the bootstrap.")
 
 
-def _trend_view(wh: object, account: str | None, window: float, version: str) -> None:
+def _trend_view(wh: Warehouse, account: str | None, window: float, version: str) -> None:
     trend = _trend(wh, account, window, version)
     if trend.empty:
         st.info("No account in the selection has gone live (no ai_go_live date and no AI tasks).")
         return
-    metric = st.selectbox("Metric", list(TREND_METRICS), format_func=TREND_METRICS.get, key="impact.trend_metric",
+    metric = st.selectbox("Metric", list(TREND_METRICS), format_func=lambda m: TREND_METRICS[m], key="impact.trend_metric",
                           help="Months are counted from each account's go-live month (0): "
                           "accounts.ai_go_live, else its first month with an AI task.")
     cols = {f"{metric}_baseline": "baseline", f"{metric}_ai": "AI"}
@@ -227,17 +231,17 @@ def _trend_view(wh: object, account: str | None, window: float, version: str) ->
                           "series": ""})
     fig.add_vline(x=0, line_dash="dot", annotation_text="go-live")
     if "rate" in metric:
-        fig.update_yaxes(tickformat=".1%")
+        fig.update_yaxes(tickformat=fmt.PERCENT_HOVER)
     st.plotly_chart(fig, width="stretch")
     st.caption("Months far from go-live rest on few accounts (hover for counts).")
 
 
-def _per_account(wh: object, window: float, version: str) -> None:
+def _per_account(wh: Warehouse, window: float, version: str) -> None:
     accounts = _breakdown(wh, "account_id", None, window, version)
     _breakdown_table(accounts, "account_id")
 
 
-def _power(wh: object, s: impact.ImpactSummary, account: str | None, version: str) -> None:
+def _power(wh: Warehouse, s: impact.ImpactSummary, account: str | None, version: str) -> None:
     st.markdown("How many tasks per arm a pilot needs to show a change, two-sided test.")
     kind = st.radio("Change in", ["human minutes per task", "a rate (e.g. missed issues)"], horizontal=True,
                     key="impact.power_kind", help="Means use the two-sample t-test; rates the two-proportion "
@@ -255,10 +259,10 @@ def _power(wh: object, s: impact.ImpactSummary, account: str | None, version: st
             change = d.number_input("Change to detect (minutes)", 0.01, 1000.0, 1.0, 0.1, key="impact.delta",
                                     help="The smallest saving worth detecting.")
             n = stats.tasks_per_arm_for_mean(change, sd, alpha, power)
-            st.metric("Tasks needed per arm", f"{n:,}")
+            st.metric("Tasks needed per arm", fmt.count(n))
             have = min(s.human_minutes.n_baseline, s.human_minutes.n_ai)
             if have >= 2:
-                st.caption(f"With the {have:,} tasks of the smaller arm here, the detectable change is "
+                st.caption(f"With the {fmt.count(have)} tasks of the smaller arm here, the detectable change is "
                            f"{stats.detectable_mean_change(have, sd, alpha, power):.2f} minutes.")
         else:
             base = s.missed_issue_rate.baseline if s.missed_issue_rate.baseline is not None else 0.1
@@ -267,27 +271,26 @@ def _power(wh: object, s: impact.ImpactSummary, account: str | None, version: st
             p2 = d.number_input("Rate to detect", 0.0, 1.0, round(max(p1 * 0.7, 0.0), 3), 0.005, format="%.3f",
                                 key="impact.p2", help="The rate you expect with the AI.")
             n = stats.tasks_per_arm_for_rates(p1, p2, alpha, power)
-            st.metric("Tasks needed per arm", f"{n:,}",
+            st.metric("Tasks needed per arm", fmt.count(n),
                       help="For the missed-issue rate these are QA-audited tasks.")
             have = min(s.missed_issue_rate.n_baseline, s.missed_issue_rate.n_ai)
             if have >= 1:
                 drop = stats.detectable_rate_change(have, p1, alpha, power, "decrease")
                 st.caption(
-                    f"With the {have:,} audited tasks of the smaller arm here, the smallest detectable "
-                    + ("drop is beyond reach." if drop is None else f"drop from {p1:.1%} is {drop * 100:.2f} points.")
+                    f"With the {fmt.count(have)} audited tasks of the smaller arm here, the smallest detectable "
+                    + ("drop is beyond reach." if drop is None else f"drop from {fmt.pct(p1)} is {fmt.points(drop, 2, signed=False)}.")
                 )
     except OutcomePricingError as exc:
-        ui.show_error(exc)
+        frame.show_error(exc)
 
 
 def main() -> None:
-    ui.page_header(
-        "AI impact",
+    page = frame.start(
         "What changed when the AI went live: human minutes, resolution time, missed issues, "
         "reopens, handoffs and CSAT, baseline (AI not live) against AI, with 95% intervals.",
+        empty="No tasks to compare before and after the go-live yet.",
     )
-    wh = ui.require_data()
-    version = ui.data_version()
+    wh, version = page.wh, page.version
     top_left, top_right = st.columns([3, 1])
     with top_left:
         account = _pick_account(_accounts(wh, version))
@@ -297,7 +300,7 @@ def main() -> None:
         help="A next task from the same requester on the same topic within this many hours of closing "
         "counts as a reopen.",
     )
-    s = ui.guarded(lambda: _summary(wh, account, float(window), version))
+    s = frame.guarded(lambda: _summary(wh, account, float(window), version))
     _kpis(s)
     st.info(impact.plain_language(s), icon=":material/record_voice_over:")
     for warning in s.warnings:

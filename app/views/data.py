@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import fmt
+import frame
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-import ui
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from outcome_pricing.errors import OutcomePricingError, ValidationError
-from outcome_pricing.ingest import quality
-from outcome_pricing.ingest.load import MAX_UPLOAD_BYTES, Upload, ingest_uploads, refused_problems
-from outcome_pricing.warehouse.handle import Warehouse
+from outcome_pricing.ingest import Upload, ingest_uploads, quality, refused_problems
+from outcome_pricing.ingest.uploads import MAX_UPLOAD_BYTES
+from outcome_pricing.warehouse import Warehouse
 
 OUTCOME_KEY = "data_last_ingest"  # the last ingest's outcome, kept across reruns
 DEMO_DEFAULT_TASKS = 300_000
@@ -38,28 +40,28 @@ def _quality(_wh: Warehouse, db: str, version: str) -> dict[str, pd.DataFrame]:
 
 
 # ------------------------------------------------------------------ sections
-def summary_cards(wh: Warehouse) -> None:
-    s = _summary(wh, str(wh.path), ui.data_version())
+def summary_cards(wh: Warehouse, version: str) -> None:
+    s = _summary(wh, str(wh.path), version)
     cols = st.columns(4)
-    cols[0].metric("Tasks", ui.count(s["tasks"]), border=True)
+    cols[0].metric("Tasks", fmt.count(s["tasks"]), border=True)
     cols[1].metric(
-        "Accounts", ui.count(s["accounts"]), border=True,
-        help=f"{s['accounts_with_details']:,} with a row in the accounts table (seats, owner, ...)",
+        "Accounts", fmt.count(s["accounts"]), border=True,
+        help=f"{fmt.count(s['accounts_with_details'])} with a row in the accounts table (seats, owner, ...)",
     )
-    months = f"{s['months']}" if s["months"] else "—"
+    months = f"{s['months']}" if s["months"] else fmt.NOTHING
     span = f"{s['first_month']} to {s['last_month']}" if s["first_month"] else None
     cols[2].metric("Months covered", months, border=True, help=span)
     cols[3].metric(
-        "Tasks with AI live", ui.pct(s["ai_share"]), border=True,
+        "Tasks with AI live", fmt.pct(s["ai_share"]), border=True,
         help="Share of tasks where ai_enabled is true; the rest is the human-only baseline.",
     )
 
 
-def _upload(file: Any) -> Upload | None:
+def _upload(file: UploadedFile | None) -> Upload | None:
     return None if file is None else Upload(file.name, file.getvalue())
 
 
-def _too_large(files: list[Any]) -> list[str]:
+def _too_large(files: list[UploadedFile | None]) -> list[str]:
     return [f.name for f in files if f is not None and f.size > MAX_UPLOAD_BYTES]
 
 
@@ -121,14 +123,14 @@ def run_ingest(
     except ValidationError as exc:
         return {
             "ok": False,
-            "message": f"**{exc.file}** was refused: {exc.total:,} problem(s) found, nothing was "
+            "message": f"**{exc.file}** was refused: {fmt.count(exc.total)} problem(s) found, nothing was "
             f"written. Fix the file and upload it again. "
             + (f"The first {exc.SHOWN} problems:" if exc.total > exc.SHOWN else "Problems:"),
             "problems": refused_problems(exc),
         }
     except OutcomePricingError as exc:
         return {"ok": False, "message": f"**{exc.title}.** {exc}", "problems": []}
-    ui.after_ingest()
+    frame.after_ingest()
     return {"ok": True, "message": report.summary(), "problems": []}
 
 
@@ -171,9 +173,9 @@ def demo_section(wh: Warehouse) -> None:
             try:
                 result = demo.build_demo(wh, tasks=int(n), progress=progress)
             except OutcomePricingError as exc:
-                ui.show_error(exc)
+                frame.show_error(exc)
                 return
-            ui.after_ingest()
+            frame.after_ingest()
             st.session_state[OUTCOME_KEY] = {
                 "ok": True, "message": f"Demo data loaded: {result.summary()}", "problems": [],
             }
@@ -200,11 +202,11 @@ def history_section(wh: Warehouse) -> None:
     )
 
 
-def quality_section(wh: Warehouse) -> None:
+def quality_section(wh: Warehouse, version: str) -> None:
     if wh.is_empty():
         st.info("No tasks yet: load a file or the demo data to see its quality.")
         return
-    q = _quality(wh, str(wh.path), ui.data_version())
+    q = _quality(wh, str(wh.path), version)
     left, right = st.columns(2)
     missing = q["missing"].sort_values("share_missing")
     fig = px.bar(
@@ -212,7 +214,7 @@ def quality_section(wh: Warehouse) -> None:
         title="Missing values per column", labels={"share_missing": "share missing", "column": ""},
         hover_data={"missing": ":,", "required": True}, height=620,
     )
-    fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    fig.update_xaxes(tickformat=fmt.PERCENT_TICKS, range=[0, 1])
     left.plotly_chart(fig, key="chart_missing")
     months = q["months"]
     fig = px.bar(
@@ -225,7 +227,7 @@ def quality_section(wh: Warehouse) -> None:
         x="share", y="column", color="value", orientation="h", title="Boolean columns",
         labels={"column": "", "value": ""}, height=320,
     )
-    fig.update_xaxes(tickformat=".0%")
+    fig.update_xaxes(tickformat=fmt.PERCENT_TICKS)
     right.plotly_chart(fig, key="chart_bools")
     a, b, c = st.columns(3)
     minutes = q["minutes"]
@@ -239,7 +241,7 @@ def quality_section(wh: Warehouse) -> None:
     csat = q["csat"]
     given = csat[csat["csat"] != "none"]
     fig = px.bar(
-        given, x="csat", y="tasks", title=f"CSAT (given on {ui.pct(float(given['share'].sum()), 0)} of tasks)",
+        given, x="csat", y="tasks", title=f"CSAT (given on {fmt.pct(float(given['share'].sum()), 0)} of tasks)",
         hover_data={"share": ":.1%"},
     )
     fig.update_xaxes(type="category", categoryorder="category ascending")
@@ -253,21 +255,23 @@ def quality_section(wh: Warehouse) -> None:
 
 
 # ------------------------------------------------------------------ page
-ui.page_header(
-    "Data",
-    "The task logs every page reads: what is loaded, how clean it is, and how to add more.",
-)
-_wh = ui.warehouse()
-summary_cards(_wh)
-load_tab, quality_tab, history_tab = st.tabs(["Load data", "Data quality", "Ingest history"])
-with load_tab:
-    person = ui.viewer()
-    if person.can_ingest:
-        load_section(_wh)
-        demo_section(_wh)
-    else:
-        st.info(f"Only admins load data into the warehouse; you are {person.describe()}.")
-with quality_tab:
-    quality_section(_wh)
-with history_tab:
-    history_section(_wh)
+def main() -> None:
+    # No data check: this is where data comes in (an empty warehouse shows the upload).
+    page = frame.start(
+        "The task logs every page reads: what is loaded, how clean it is, and how to add more.", empty=None
+    )
+    summary_cards(page.wh, page.version)
+    load_tab, quality_tab, history_tab = st.tabs(["Load data", "Data quality", "Ingest history"])
+    with load_tab:
+        if page.person.can_ingest:
+            load_section(page.wh)
+            demo_section(page.wh)
+        else:
+            st.info(f"Only admins load data into the warehouse; you are {page.person.describe()}.")
+    with quality_tab:
+        quality_section(page.wh, page.version)
+    with history_tab:
+        history_section(page.wh)
+
+
+main()

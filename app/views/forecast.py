@@ -13,25 +13,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import cast
 
+import fmt
+import frame
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import scenario
 import streamlit as st
-import ui
 
-from outcome_pricing import pricing
 from outcome_pricing.analysis import forecast as fc
 from outcome_pricing.kit.cells import to_safe_csv
 from outcome_pricing.pricing.plans import PlanSet
-from outcome_pricing.rules.definition import Definition
+from outcome_pricing.rules import Definition
+from outcome_pricing.warehouse import Warehouse
 
 SCENARIO_CHOICES = (250, 500, 1000, 2000, 5000)
 BAND_FILL = "rgba(31, 119, 180, 0.18)"
 BAND_LINE = "rgba(31, 119, 180, 0.0)"
 HISTORY_LINE = "rgba(128, 128, 128, 0.9)"  # readable on the light and the dark theme
-MONEY_AXIS = {"tickformat": "$,.0f"}  # d3 puts the sign first: -$2,000, never $-2,000
+MONEY_AXIS = {"tickformat": fmt.MONEY_TICKS}
 # Assumptions that are rates: entered in percent, passed to the engine as fractions.
 PERCENT_CONTROLS = frozenset({
     "volume_growth", "growth_uncertainty", "market_uncertainty", "volume_noise", "resolution_ceiling",
@@ -40,32 +41,22 @@ PERCENT_CONTROLS = frozenset({
 MEASURES = {"revenue": "Revenue", "margin": "Margin"}
 
 
-def _money_column(label: str) -> st.column_config.NumberColumn:
-    """Whole dollars (the step sets the decimals shown); negative as -$1,234."""
-    return st.column_config.NumberColumn(label, format="dollar", step=1)
-
-
-def _pct_column(label: str, helptext: str | None = None) -> st.column_config.NumberColumn:
-    """A fraction as a percentage with one decimal (step 0.001 = 0.1%)."""
-    return st.column_config.NumberColumn(label, format="percent", step=0.001, help=helptext)
-
-
 @st.cache_data(show_spinner="Estimating the assumptions from history…", max_entries=16)
-def _estimates(_wh: object, plans_toml: str, definition_toml: str, version: str) -> fc.Assumptions:
-    return fc.assumptions_from_warehouse(  # type: ignore[arg-type]
+def _estimates(_wh: Warehouse, plans_toml: str, definition_toml: str, version: str) -> fc.Assumptions:
+    return fc.assumptions_from_warehouse(
         _wh, Definition.from_toml_text(definition_toml), PlanSet.from_toml_text(plans_toml)
     )
 
 
 @st.cache_data(show_spinner="Simulating scenarios…", max_entries=32)
 def _forecast(
-    _wh: object, plans_toml: str, definition_toml: str, overrides: tuple[tuple[str, float], ...],
+    _wh: Warehouse, plans_toml: str, definition_toml: str, overrides: tuple[tuple[str, float], ...],
     months: int, scenarios: int, seed: int, reference: str, version: str,
 ) -> fc.ForecastResult:
     planset = PlanSet.from_toml_text(plans_toml)
     d = Definition.from_toml_text(definition_toml)
     base = _estimates(_wh, plans_toml, definition_toml, version)
-    return fc.forecast(  # type: ignore[arg-type]
+    return fc.forecast(
         _wh, planset, d, months=months, scenarios=scenarios, seed=seed, assumptions=base,
         reference=reference, overrides=dict(overrides), workers=2,
     )
@@ -78,12 +69,12 @@ def _is_pct(control: fc.Control) -> bool:
 
 def _shown(control: fc.Control, value: float) -> float:
     """An assumption as its control shows it: rates in percent (rounded so 0.07 shows 7, not 7.000000000000001)."""
-    return round(value * 100.0, 9) if _is_pct(control) else value
+    return fmt.to_percent(value) if _is_pct(control) else value
 
 
 def _engine(control: fc.Control, shown: float) -> float:
     """Back from the control's unit to the engine's (fractions)."""
-    return shown / 100.0 if _is_pct(control) else float(shown)
+    return fmt.from_percent(shown) if _is_pct(control) else float(shown)
 
 
 def _format(control: fc.Control) -> str:
@@ -94,7 +85,7 @@ def _format(control: fc.Control) -> str:
 
 def _text(control: fc.Control, value: float) -> str:
     """An assumption's value as text: 0.65% for rates, 6 or 0.25 otherwise."""
-    return f"{_shown(control, value):.2f}%" if _is_pct(control) else f"{value:.4g}"
+    return fmt.pct(value, 2) if _is_pct(control) else f"{value:.4g}"
 
 
 def _assumption_controls(estimates: fc.Assumptions) -> tuple[tuple[str, float], ...]:
@@ -140,28 +131,32 @@ def _run_controls() -> tuple[int, int, int]:
 # ---------------------------------------------------------------------- drawing
 def _headline(result: fc.ForecastResult, reference: str, proposed: str) -> None:
     vol = result.volatility.set_index("plan")
-    horizon = f"{result.months[0]:%b %Y} to {result.months[-1]:%b %Y}"
+    horizon = fmt.months(result.months[0], result.months[-1])
     chance = None if proposed == reference else result.prob(proposed, reference)
     if chance is not None:
-        st.markdown(f"#### {ui.pct(chance, 0)} chance that **{proposed}** earns more than **{reference}** "
+        st.markdown(f"#### {fmt.pct(chance, 0)} chance that **{proposed}** earns more than **{reference}** "
                     f"from {horizon}")
     cols = st.columns(4)
     if chance is None:
-        cols[0].metric("Chance the proposed plan wins", "—",
+        cols[0].metric("Chance the proposed plan wins", fmt.NOTHING,
                        help="Pick a proposed plan different from the reference plan in the sidebar.")
     else:
         cols[0].metric(
-            "Chance the proposed plan wins", ui.pct(chance, 0),
+            "Chance the proposed plan wins", fmt.pct(chance, 0),
             help=f"Share of scenarios in which {proposed} earns more than {reference} over the whole horizon "
                  "(both plans priced on the same scenarios).",
         )
     for col, name in zip(cols[1:3], (reference, proposed), strict=True):
-        row = vol.loc[name]
-        col.metric(f"{name}: horizon revenue", ui.money(row["p50"]),
-                   help=f"Median (P50) total revenue {horizon}: P10 {ui.money(row['p10'])} to "
-                        f"P90 {ui.money(row['p90'])}.")
-    cols[3].metric(f"{proposed}: downside", ui.pct(vol.loc[proposed, "downside"]),
+        col.metric(f"{name}: horizon revenue", fmt.money(_figure(vol, name, "p50")),
+                   help=f"Median (P50) total revenue {horizon}: P10 {fmt.money(_figure(vol, name, 'p10'))} to "
+                        f"P90 {fmt.money(_figure(vol, name, 'p90'))}.")
+    cols[3].metric(f"{proposed}: downside", fmt.pct(_figure(vol, proposed, "downside")),
                    help="How far the P10 horizon revenue falls below the median (1 - P10 / P50).")
+
+
+def _figure(table: pd.DataFrame, plan: str, column: str) -> float:
+    """One cell of a per-plan table as a number (pandas types a cell as any scalar)."""
+    return float(cast(float, table.at[plan, column]))
 
 
 def _fan(result: fc.ForecastResult, plan: str, measure: str) -> go.Figure:
@@ -192,9 +187,9 @@ def _ranges(result: fc.ForecastResult) -> go.Figure:
     vol = result.volatility
     x: list[str | None] = []
     y: list[float | None] = []
-    for row in vol.itertuples(index=False):
-        x += [row.plan, row.plan, None]
-        y += [row.p10, row.p90, None]
+    for plan, p10, p90 in zip(vol["plan"].astype(str), vol["p10"].astype(float), vol["p90"].astype(float), strict=True):
+        x += [plan, plan, None]  # one vertical segment per plan, None breaks the line
+        y += [p10, p90, None]
     fig = go.Figure()
     fig.add_scatter(x=x, y=y, mode="lines", line={"width": 10, "color": BAND_FILL}, name="P10-P90")
     fig.add_scatter(x=vol["plan"], y=vol["p50"], mode="markers", marker={"size": 12, "color": "#1f77b4"},
@@ -237,19 +232,19 @@ def _volatility(result: fc.ForecastResult) -> None:
                "(of the horizon total, and month by month on average); downside = 1 - P10/P50.")
     st.dataframe(result.volatility, hide_index=True, column_config={
         "plan": st.column_config.TextColumn("Plan"),
-        "mean": _money_column("Mean"),
-        "p10": _money_column("P10"),
-        "p50": _money_column("P50 (median)"),
-        "p90": _money_column("P90"),
-        "cv_horizon": _pct_column("CV, horizon", "Standard deviation / mean of the horizon total."),
-        "cv_monthly": _pct_column("CV, monthly", "Standard deviation / mean of each month, averaged over months."),
-        "downside": _pct_column("Downside", "1 - P10 / P50: how far a bad case falls below the median."),
-        "margin_p50": _money_column("Margin, P50"),
+        "mean": fmt.dollars_column("Mean"),
+        "p10": fmt.dollars_column("P10"),
+        "p50": fmt.dollars_column("P50 (median)"),
+        "p90": fmt.dollars_column("P90"),
+        "cv_horizon": fmt.percent_column("CV, horizon", "Standard deviation / mean of the horizon total."),
+        "cv_monthly": fmt.percent_column("CV, monthly", "Standard deviation / mean of each month, averaged over months."),
+        "downside": fmt.percent_column("Downside", "1 - P10 / P50: how far a bad case falls below the median."),
+        "margin_p50": fmt.dollars_column("Margin, P50"),
     })
     st.caption("Probability that the row plan earns more than the column plan over the horizon "
                "(no figure where a plan meets itself)")
     st.dataframe(_without_diagonal(result.prob_beats),
-                 column_config={p: _pct_column(p) for p in result.prob_beats.columns})
+                 column_config={p: fmt.percent_column(p) for p in result.prob_beats.columns})
 
 
 def _without_diagonal(prob: pd.DataFrame) -> pd.DataFrame:
@@ -264,9 +259,9 @@ def _accounts(result: fc.ForecastResult, reference: str, proposed: str) -> None:
         st.caption("Mean revenue over the horizon per account, across scenarios.")
         st.dataframe(result.account_changes(proposed, reference), hide_index=True, column_config={
             "account_id": st.column_config.TextColumn("Account"),
-            "reference_revenue": _money_column(f"{reference} (reference)"),
-            "revenue": _money_column(f"{proposed} (proposed)"),
-            "change": _money_column("Change"),
+            "reference_revenue": fmt.dollars_column(f"{reference} (reference)"),
+            "revenue": fmt.dollars_column(f"{proposed} (proposed)"),
+            "change": fmt.dollars_column("Change"),
         })
 
 
@@ -278,43 +273,27 @@ def _sources(result: fc.ForecastResult) -> None:
         st.dataframe(rows, hide_index=True)
         st.caption("Today's level per account (the starting point of every scenario)")
         st.dataframe(a.accounts, hide_index=True)
-    bands = result.revenue.assign(month=result.revenue["month"].dt.strftime("%Y-%m"))
+    bands = result.revenue.assign(month=result.revenue["month"].map(fmt.month_key))
     st.download_button("Download the revenue bands (CSV)", to_safe_csv(bands), file_name="forecast_bands.csv",
                        mime="text/csv", icon=":material/download:")
 
 
-def _plans(sc: scenario.Scenario) -> tuple[str, str, str]:
-    """The scenario's plans (TOML), reference and proposed plan.
-
-    Until the sidebar carries plans, the example plans, the first as reference
-    and the first other plan with an outcome charge as proposed.
-    """
-    plans_toml = getattr(scenario, "plans_toml", pricing.example_plans_text)()
-    planset = ui.guarded(lambda: PlanSet.from_toml_text(plans_toml))
-    reference = sc.reference_plan or planset.plans[0].name
-    proposed = sc.proposed_plan or next(
-        (p.name for p in planset.plans if p.has_outcome_charge and p.name != reference), reference
-    )
-    return plans_toml, reference, proposed
-
-
 def main() -> None:
-    ui.page_header(
-        "Forecast",
+    page = frame.start(
         "Where each pricing model takes revenue over the coming months: the range, not one line. "
         "Outcome pricing moves risk to the seller; see how wide the band is and who wins how often.",
+        empty="No history to forecast from yet.",
     )
-    wh = ui.require_data()
-    sc = scenario.current()
-    plans_toml, reference, proposed = _plans(sc)
-    definition_toml, version = sc.definition.to_toml(), ui.data_version()
+    sc = page.scenario
+    plans_toml, reference, proposed = sc.plans_toml, sc.reference_plan, sc.proposed_plan
+    definition_toml, version = sc.definition.to_toml(), page.version
     months, scenarios, seed = _run_controls()
-    estimates = ui.guarded(lambda: _estimates(wh, plans_toml, definition_toml, version))
+    estimates = frame.guarded(lambda: _estimates(page.wh, plans_toml, definition_toml, version))
     overrides = _assumption_controls(estimates)
-    result = ui.guarded(lambda: _forecast(wh, plans_toml, definition_toml, overrides, months, scenarios, seed,
-                                          reference, version))
-    st.caption(f"Definition **{sc.definition.name}** (version {sc.definition.version}); {scenarios:,} scenarios, "
-               f"seed {seed}; {result.months[0]:%b %Y} to {result.months[-1]:%b %Y}. Reference plan **{reference}**, "
+    result = frame.guarded(lambda: _forecast(page.wh, plans_toml, definition_toml, overrides, months, scenarios,
+                                             seed, reference, version))
+    st.caption(f"Definition **{sc.definition.name}** (version {sc.definition.version}); {fmt.count(scenarios)} scenarios, "
+               f"seed {seed}; {fmt.months(result.months[0], result.months[-1])}. Reference plan **{reference}**, "
                f"proposed plan **{proposed}** (change them in the sidebar).")
     _headline(result, reference, proposed)
     st.plotly_chart(_ranges(result), width="stretch", key="fc.ranges")

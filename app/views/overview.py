@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import fmt
+import frame
 import pandas as pd
 import plotly.graph_objects as go
 import scenario
 import streamlit as st
-import ui
 
-from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT, PlanSet
 from outcome_pricing.reports import brief
 from outcome_pricing.reports import overview as ov_engine
-from outcome_pricing.rules.definition import Definition
+from outcome_pricing.rules import Definition
+from outcome_pricing.warehouse import Warehouse
 
 REFERENCE_COLOUR = "#8a8a8a"
 PROPOSED_COLOUR = "#1565c0"
@@ -30,16 +32,16 @@ LOSS_COLOUR = "#c62828"
 
 @st.cache_data(show_spinner="Computing the overview…", max_entries=16)
 def _overview(
-    _wh: object, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str
+    _wh: Warehouse, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str
 ) -> ov_engine.Overview:
     planset = PlanSet.from_toml_text(plans_toml, source="plans in use")
     d = Definition.from_toml_text(definition_toml)
-    return ov_engine.overview(_wh, planset, d, reference, proposed)  # type: ignore[arg-type]
+    return ov_engine.overview(_wh, planset, d, reference, proposed)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _brief(
-    _wh: object, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str,
+    _wh: Warehouse, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str,
     movers_months: int | None,
 ) -> str:
     ov = _overview(_wh, plans_toml, definition_toml, reference, proposed, version)
@@ -47,9 +49,9 @@ def _brief(
 
 
 # ---------------------------------------------------------------------- cards
-def _delta(change: float | None, fmt: Callable[[float], str]) -> str | None:
+def _delta(change: float | None, shown: Callable[[float], str]) -> str | None:
     """The change as the card shows it; None (no arrow) when there is none to show."""
-    return None if change is None or abs(change) < 1e-9 else fmt(change)
+    return None if change is None or abs(change) < 1e-9 else shown(change)
 
 
 SPARK_MONTHS = 12  # the cards' small trend lines: the last year
@@ -62,48 +64,48 @@ def _spark(values: pd.Series) -> list[float]:
 def _cards(ov: ov_engine.Overview) -> None:
     k, p = ov.kpis, ov.previous
     change = ov.month_change
-    when = ov.month.strftime("%b %Y")
-    before = None if p is None else f"vs {p.month.strftime('%b %Y')}"
+    when = fmt.month(ov.month)
+    before = None if p is None else f"vs {fmt.month(p.month)}"
     act, seats = ov.activity_trend, ov.seat_trend
     first, second = st.columns(3), st.columns(3)
     first[0].metric(
-        f"Revenue {when}: {ov.reference} (reference)", ui.money(k.revenue_reference),
-        delta=_delta(change("revenue_reference"), ui.money), delta_description=before,
+        f"Revenue {when}: {ov.reference} (reference)", fmt.money(k.revenue_reference),
+        delta=_delta(change("revenue_reference"), fmt.money), delta_description=before,
         chart_data=_spark(ov.plan_trend(ov.reference)), border=True,
         help="What the reference plan (today's contract) bills for this month, all accounts. "
         "Line: the last 12 months.",
     )
     first[1].metric(
-        f"Revenue {when}: {ov.proposed} (proposed)", ui.money(k.revenue_proposed),
-        delta=_delta(k.revenue_change, ui.money), delta_description="vs reference",
+        f"Revenue {when}: {ov.proposed} (proposed)", fmt.money(k.revenue_proposed),
+        delta=_delta(k.revenue_change, fmt.money), delta_description="vs reference",
         chart_data=_spark(ov.plan_trend(ov.proposed)), border=True,
         help="What the proposed plan would have billed for the same month and usage. Line: the last 12 months.",
     )
     first[2].metric(
-        f"Seat revenue at risk {when}", ui.money(k.seat_revenue_at_risk),
-        delta=_delta(change("seat_revenue_at_risk"), ui.money), delta_description=before,
+        f"Seat revenue at risk {when}", fmt.money(k.seat_revenue_at_risk),
+        delta=_delta(change("seat_revenue_at_risk"), fmt.money), delta_description=before,
         delta_color="inverse", chart_data=_spark(seats["seat_revenue_at_risk"]), border=True,
-        help="Contracted seats beyond what the human workload needs (human hours / 120 h a seat) "
-        f"x each account's seat price, out of {ui.money(k.seat_revenue)} seat revenue.",
+        help=f"Contracted seats beyond what the human workload needs (human hours / {fmt.hours(DEFAULT_HOURS_PER_SEAT)} a seat) "
+        f"x each account's seat price, out of {fmt.money(k.seat_revenue)} seat revenue.",
     )
     second[0].metric(
-        f"Billable outcomes {when}", ui.count(k.outcomes),
-        delta=_delta(change("outcomes"), ui.count), delta_description=before,
+        f"Billable outcomes {when}", fmt.count(k.outcomes),
+        delta=_delta(change("outcomes"), fmt.count), delta_description=before,
         chart_data=_spark(act["billable_units"]), chart_type="bar", border=True,
         help=f"Billable units under the definition {ov.definition_name}.",
     )
     second[1].metric(
-        f"Resolution rate {when}", ui.pct(k.resolution_rate),
-        delta=_delta(change("resolution_rate"), lambda v: ui.pct(v).replace("%", " pp")),
+        f"Resolution rate {when}", fmt.pct(k.resolution_rate),
+        delta=_delta(change("resolution_rate"), fmt.points),
         delta_description=before, chart_data=_spark(act["resolution_rate"]), border=True,
-        help=f"Tasks counted as one whole outcome / the {ui.count(k.ai_tasks)} tasks with the AI live.",
+        help=f"Tasks counted as one whole outcome / the {fmt.count(k.ai_tasks)} tasks with the AI live.",
     )
     second[2].metric(
-        f"Gross margin {when}: {ov.proposed}", ui.money(k.margin),
-        delta=None if k.margin_pct is None else ui.pct(k.margin_pct), delta_description="of revenue",
+        f"Gross margin {when}: {ov.proposed}", fmt.money(k.margin),
+        delta=None if k.margin_pct is None else fmt.pct(k.margin_pct), delta_description="of revenue",
         delta_color="off", delta_arrow="off", chart_data=_spark(ov.plan_trend(ov.proposed, "margin")),
         border=True,
-        help=f"The proposed plan's revenue minus the cost to serve ({ui.money(k.cogs)}: model tokens and "
+        help=f"The proposed plan's revenue minus the cost to serve ({fmt.money(k.cogs)}: model tokens and "
         "per-task costs from the plans file's [costs]).",
     )
 
@@ -125,37 +127,37 @@ def _revenue_chart(ov: ov_engine.Overview, every_plan: bool) -> go.Figure:
         style = {"reference": {"color": REFERENCE_COLOUR, "dash": "dash", "width": 3},
                  "proposed": {"color": PROPOSED_COLOUR, "width": 3}}.get(role or "", {"width": 1.5})
         fig.add_scatter(x=rows["month"], y=rows["revenue"], name=f"{plan} ({role})" if role else str(plan),
-                        line=style, mode="lines+markers", hovertemplate="%{y:$,.0f}")
-    return _layout(fig, "Revenue by month", "$,.0f")
+                        line=style, mode="lines+markers", hovertemplate=f"%{{y:{fmt.MONEY_TICKS}}}")
+    return _layout(fig, "Revenue by month", fmt.MONEY_TICKS)
 
 
 def _activity_chart(ov: ov_engine.Overview) -> go.Figure:
     act = ov.activity_trend
     fig = go.Figure()
     fig.add_bar(x=act["month"], y=act["billable_units"], name="billable outcomes",
-                marker_color="#90caf9", hovertemplate="%{y:,.0f}")
+                marker_color="#90caf9", hovertemplate=f"%{{y:{fmt.COUNT_TICKS}}}")
     fig.add_scatter(x=act["month"], y=act["resolution_rate"], name="resolution rate", yaxis="y2",
-                    line={"color": PROPOSED_COLOUR, "width": 3}, hovertemplate="%{y:.1%}")
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "rangemode": "tozero",
+                    line={"color": PROPOSED_COLOUR, "width": 3}, hovertemplate=f"%{{y:{fmt.PERCENT_HOVER}}}")
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "tickformat": fmt.PERCENT_TICKS, "rangemode": "tozero",
                               "showgrid": False})
-    return _layout(fig, "Billable outcomes and resolution rate", ",.0f")
+    return _layout(fig, "Billable outcomes and resolution rate", fmt.COUNT_TICKS)
 
 
 QUALITY = (
-    ("missed_issue_rate", "Missed-issue rate (QA-audited tasks)", ".1%"),
+    ("missed_issue_rate", "Missed-issue rate (QA-audited tasks)", fmt.PERCENT_HOVER),
     ("csat", "CSAT (1-5)", ".2f"),
-    ("reopen_rate", "Reopen rate", ".1%"),
+    ("reopen_rate", "Reopen rate", fmt.PERCENT_HOVER),
 )
 
 
-def _quality_chart(ov: ov_engine.Overview, metric: str, title: str, fmt: str) -> go.Figure:
+def _quality_chart(ov: ov_engine.Overview, metric: str, title: str, ticks: str) -> go.Figure:
     q = ov.quality_trend
     fig = go.Figure()
     fig.add_scatter(x=q["month"], y=q[f"{metric}_ai"], name="AI live", line={"color": PROPOSED_COLOUR, "width": 3},
-                    hovertemplate=f"%{{y:{fmt}}}")
+                    hovertemplate=f"%{{y:{ticks}}}")
     fig.add_scatter(x=q["month"], y=q[f"{metric}_baseline"], name="human baseline",
-                    line={"color": BASELINE_COLOUR, "dash": "dash"}, hovertemplate=f"%{{y:{fmt}}}")
-    return _layout(fig, title, fmt)
+                    line={"color": BASELINE_COLOUR, "dash": "dash"}, hovertemplate=f"%{{y:{ticks}}}")
+    return _layout(fig, title, ticks)
 
 
 def _trends(ov: ov_engine.Overview) -> None:
@@ -167,8 +169,8 @@ def _trends(ov: ov_engine.Overview) -> None:
     left.plotly_chart(_revenue_chart(ov, every_plan), width="stretch")
     right.plotly_chart(_activity_chart(ov), width="stretch")
     cols = st.columns(3)
-    for col, (metric, title, fmt) in zip(cols, QUALITY, strict=True):
-        col.plotly_chart(_quality_chart(ov, metric, title, fmt), width="stretch")
+    for col, (metric, title, ticks) in zip(cols, QUALITY, strict=True):
+        col.plotly_chart(_quality_chart(ov, metric, title, ticks), width="stretch")
     st.caption(f"Quality compares tasks with the AI live against the human-only baseline; the reopen rate "
                f"counts a return within {ov.reopen_window_hours:g} hours.")
 
@@ -184,14 +186,15 @@ def _movers_table(df: pd.DataFrame, empty: str, reference: str, proposed: str) -
     named = df["name"].notna() & (df["name"].astype(str) != "")
     shown = df.assign(account=(df["name"].astype(str) + " (" + df["account_id"] + ")").where(named, df["account_id"]))
     st.dataframe(
-        shown[MOVER_COLUMNS], hide_index=True, width="stretch",
+        fmt.shown_rounded(shown[MOVER_COLUMNS], ("reference_revenue", "revenue", "change"), ("change_pct",)),
+        hide_index=True, width="stretch",
         column_config={
             # Fixed widths: two tables side by side must fit half the page without a scroll bar.
             "account": st.column_config.TextColumn("account", width=160),
-            "reference_revenue": st.column_config.NumberColumn(reference, format="dollar", width=80),
-            "revenue": st.column_config.NumberColumn(proposed, format="dollar", width=80),
-            "change": st.column_config.NumberColumn("change", format="dollar", width=80),
-            "change_pct": st.column_config.NumberColumn("change %", format="percent", width=65),
+            "reference_revenue": fmt.dollars_column(reference, width=80),
+            "revenue": fmt.dollars_column(proposed, width=80),
+            "change": fmt.dollars_column("change", width=80),
+            "change_pct": fmt.percent_column("change %", width=65),
         },
     )
 
@@ -208,7 +211,7 @@ def _movers(ov: ov_engine.Overview) -> int | None:
     w = ov.window_change(months)
     st.caption(
         f"{brief.window_text(months, ov)}: across all {w.accounts} accounts, {ov.proposed} bills "
-        f"{ui.money(w.change)} against {ov.reference} ({w.paying_more} pay more, {w.paying_less} pay less)."
+        f"{fmt.money(w.change)} against {ov.reference} ({w.paying_more} pay more, {w.paying_less} pay less)."
     )
     left, right = st.columns(2)
     with left:
@@ -235,18 +238,17 @@ def _in_force(ov: ov_engine.Overview, sc: scenario.Scenario) -> None:
 
 
 def main() -> None:
-    ui.page_header(
-        "Overview",
+    page = frame.start(
         "Where we stand and what is at risk: this month's revenue under today's plan and the proposed "
         "one, outcomes and quality over time, and the accounts that move most.",
+        empty="No month to report on yet.",
     )
-    wh = ui.require_data()
-    sc = scenario.current()
-    key = (scenario.plans_toml(), sc.definition.to_toml(), sc.reference_plan, sc.proposed_plan, ui.data_version())
-    ov = ui.guarded(lambda: _overview(wh, *key))
+    sc = page.scenario
+    key = (sc.plans_toml, sc.definition.to_toml(), sc.reference_plan, sc.proposed_plan, page.version)
+    ov = frame.guarded(lambda: _overview(page.wh, *key))
     partial = "" if ov.month_complete else " The data holds only part of this month, so figures are partial."
     st.caption(
-        f"**This month = {brief.month_label(ov.month)}**, the last complete month in the data.{partial} "
+        f"**This month = {fmt.month(ov.month, full=True)}**, the last complete month in the data.{partial} "
         f"Reference plan **{ov.reference}**, proposed plan **{ov.proposed}**, definition "
         f"**{ov.definition_name}** (`{ov.definition_version}`): change them in the sidebar."
     )
@@ -254,9 +256,9 @@ def main() -> None:
     _trends(ov)
     months = _movers(ov)
     _in_force(ov, sc)
-    html = ui.guarded(lambda: _brief(wh, *key, months))
+    html = frame.guarded(lambda: _brief(page.wh, *key, months))
     st.download_button(
-        "Download the one-page brief (HTML)", html, file_name=f"brief_{ov.month.strftime('%Y-%m')}.html",
+        "Download the one-page brief (HTML)", html, file_name=f"brief_{fmt.month_key(ov.month)}.html",
         mime="text/html", icon=":material/download:", type="primary",
         help="This page as one self-contained HTML page (no network needed; prints to PDF from any browser). "
         "Top movers follow the period chosen above.",

@@ -10,28 +10,28 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import cast
 
+import fmt
+import frame
+import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import scenario
 import streamlit as st
-import ui
 
 from outcome_pricing import pricing
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.pricing.plans import Metric, PlanSet
-from outcome_pricing.rules.definition import Definition
-
-if TYPE_CHECKING:
-    pass
+from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT, Metric, PlanSet
+from outcome_pricing.rules import Definition
+from outcome_pricing.warehouse import Warehouse
 
 
 @st.cache_data(show_spinner="Pricing every plan on the history…", max_entries=16)
-def _lab(_wh: object, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: int) -> pricing.PriceLab:
+def _lab(_wh: Warehouse, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str) -> pricing.PriceLab:
     planset = PlanSet.from_toml_text(plans_toml)
     d = Definition.from_toml_text(definition_toml)
-    return pricing.price_lab(_wh, planset, d, reference, proposed)  # type: ignore[arg-type]
+    return pricing.price_lab(_wh, planset, d, reference, proposed)
 
 
 # ---------------------------------------------------------------------- editing plans
@@ -102,7 +102,7 @@ def _plan_editor(sc: scenario.Scenario) -> None:
             try:
                 edited = _knob_form(sc.planset, plan_name)
             except ConfigError as exc:
-                ui.show_error(exc)
+                frame.show_error(exc)
                 edited = None
             if edited is not None:
                 scenario.set_plans_toml(edited.to_toml())
@@ -131,7 +131,7 @@ def _apply_text(text: str, source: str = "plans TOML") -> None:
     try:
         PlanSet.from_toml_text(text, source=source)
     except ConfigError as exc:
-        ui.show_error(exc)
+        frame.show_error(exc)
         return
     scenario.set_plans_toml(text)
     st.rerun()
@@ -160,13 +160,19 @@ def _outcome_price_input(sc: scenario.Scenario) -> None:
 def _dollar_axis(fig: go.Figure, axis: str, title: str, cents: bool = False) -> None:
     """Dollar ticks ($1,234, or $0.99 for prices; -$500 below zero, where a tickprefix
     would give $-500) and a readable title on one axis."""
-    fmt = "$,.2f" if cents else "$,.0f"
-    getattr(fig, f"update_{axis}axes")(title_text=title, tickformat=fmt, hoverformat=fmt)
+    ticks = fmt.PRICE_TICKS if cents else fmt.MONEY_TICKS
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(title_text=title, tickformat=ticks, hoverformat=ticks)
 
 
 def _period(lab: pricing.PriceLab) -> str:
     months = lab.backtest.frame["month"]
-    return f"Whole history, {months.min():%Y-%m} to {months.max():%Y-%m}"
+    return f"Whole history, {fmt.months(months.min(), months.max(), key=True)}"
+
+
+def _figure(table: pd.DataFrame, plan: str, column: str) -> float:
+    """One cell of a per-plan table as a number (pandas types a cell as any scalar)."""
+    return float(cast(float, table.at[plan, column]))
 
 
 def _totals(lab: pricing.PriceLab, proposed: str) -> None:
@@ -175,29 +181,29 @@ def _totals(lab: pricing.PriceLab, proposed: str) -> None:
     period = _period(lab)
     st.caption(f"**{period}**: every figure below sums all accounts over all months.")
     cols = st.columns(4)
-    cols[0].metric(f"Revenue, {ref} (reference)", ui.money(totals.loc[ref, "revenue"]),
+    cols[0].metric(f"Revenue, {ref} (reference)", fmt.money(_figure(totals, ref, "revenue")),
                    help=f"{period}: what every account would have paid under {ref}, the plan we compare against.")
-    cols[1].metric(f"Revenue, {proposed}", ui.money(totals.loc[proposed, "revenue"]),
-                   delta=ui.money(totals.loc[proposed, "change_vs_reference"]), delta_description=f"vs {ref}",
+    cols[1].metric(f"Revenue, {proposed}", fmt.money(_figure(totals, proposed, "revenue")),
+                   delta=fmt.money(_figure(totals, proposed, "change_vs_reference")), delta_description=f"vs {ref}",
                    help=f"{period}: what every account would have paid under {proposed}; "
                         f"the change is against {ref}.")
-    cols[2].metric(f"Margin, {proposed}", ui.money(totals.loc[proposed, "margin"]),
-                   delta=f"{ui.pct(totals.loc[proposed, 'margin_pct'])} of revenue", delta_color="off",
+    cols[2].metric(f"Margin, {proposed}", fmt.money(_figure(totals, proposed, "margin")),
+                   delta=f"{fmt.pct(_figure(totals, proposed, 'margin_pct'))} of revenue", delta_color="off",
                    delta_arrow="off",
                    help=f"{period}: revenue under {proposed} minus the cost to serve (AI tokens and per-task costs).")
     sweep = lab.sweep
-    cols[3].metric("Break-even per-outcome price", "—" if sweep is None else ui.money(sweep.break_even_price, cents=True),
+    cols[3].metric("Break-even per-outcome price", fmt.NOTHING if sweep is None else fmt.money(sweep.break_even_price, cents=True),
                    help=f"{period}: the per-outcome price at which the swept plan earns what the reference plan earns.")
     st.dataframe(
-        ui.shown_rounded(totals.reset_index(), ("revenue", "cogs", "margin", "change_vs_reference"), ("margin_pct",)),
+        fmt.shown_rounded(totals.reset_index(), ("revenue", "cogs", "margin", "change_vs_reference"), ("margin_pct",)),
         hide_index=True,
         column_config={
             "plan": st.column_config.TextColumn("Plan"),
-            "revenue": ui.dollars_column("Revenue"),
-            "cogs": ui.dollars_column("Cost to serve", tip="AI tokens and per-task costs of serving the accounts."),
-            "margin": ui.dollars_column("Margin", tip="Revenue minus cost to serve."),
-            "margin_pct": ui.percent_column("Margin %", tip="Margin as a share of revenue."),
-            "change_vs_reference": ui.dollars_column("Change vs reference", tip=f"Revenue minus the revenue under {ref}."),
+            "revenue": fmt.dollars_column("Revenue"),
+            "cogs": fmt.dollars_column("Cost to serve", tip="AI tokens and per-task costs of serving the accounts."),
+            "margin": fmt.dollars_column("Margin", tip="Revenue minus cost to serve."),
+            "margin_pct": fmt.percent_column("Margin %", tip="Margin as a share of revenue."),
+            "change_vs_reference": fmt.dollars_column("Change vs reference", tip=f"Revenue minus the revenue under {ref}."),
         },
     )
 
@@ -229,17 +235,17 @@ def _winners_losers(lab: pricing.PriceLab, proposed: str) -> None:
     st.plotly_chart(fig, width="stretch")
     ref = lab.backtest.reference
     st.dataframe(
-        ui.shown_rounded(changes[["account_id", "name", "segment", "reference_revenue", "revenue", "change", "change_pct"]],
+        fmt.shown_rounded(changes[["account_id", "name", "segment", "reference_revenue", "revenue", "change", "change_pct"]],
                ("reference_revenue", "revenue", "change"), ("change_pct",)),
         hide_index=True,
         column_config={
             "account_id": st.column_config.TextColumn("Account"),
             "name": st.column_config.TextColumn("Name"),
             "segment": st.column_config.TextColumn("Segment"),
-            "reference_revenue": ui.dollars_column(f"Revenue, {ref}"),
-            "revenue": ui.dollars_column(f"Revenue, {proposed}"),
-            "change": ui.dollars_column("Change", tip="What the account would pay more (or less, negative) over the history."),
-            "change_pct": ui.percent_column("Change %", tip=f"The change as a share of the revenue under {ref}."),
+            "reference_revenue": fmt.dollars_column(f"Revenue, {ref}"),
+            "revenue": fmt.dollars_column(f"Revenue, {proposed}"),
+            "change": fmt.dollars_column("Change", tip="What the account would pay more (or less, negative) over the history."),
+            "change_pct": fmt.percent_column("Change %", tip=f"The change as a share of the revenue under {ref}."),
         },
     )
 
@@ -257,9 +263,9 @@ def _sweep(lab: pricing.PriceLab) -> None:
                     line={"dash": "dash"})
     if sweep.break_even_price == sweep.break_even_price:  # not NaN
         fig.add_vline(x=sweep.break_even_price, line_dash="dot",
-                      annotation_text=f"break-even {ui.money(sweep.break_even_price, cents=True)}")
+                      annotation_text=f"break-even {fmt.money(sweep.break_even_price, cents=True)}")
     fig.add_vline(x=sweep.current_price, line_color="gray",
-                  annotation_text=f"current {ui.money(sweep.current_price, cents=True)}", annotation_position="bottom")
+                  annotation_text=f"current {fmt.money(sweep.current_price, cents=True)}", annotation_position="bottom")
     fig.update_layout(title=f"Per-outcome price sweep of {sweep.plan} (portfolio, whole history)")
     _dollar_axis(fig, "x", "Price per outcome", cents=True)
     _dollar_axis(fig, "y", "Revenue and margin, whole history")
@@ -272,13 +278,13 @@ def _sweep(lab: pricing.PriceLab) -> None:
     _dollar_axis(fig, "y", "Break-even price per outcome", cents=True)
     fig.add_hline(y=sweep.current_price, line_dash="dot")
     left.plotly_chart(fig, width="stretch")
-    right.dataframe(ui.shown_rounded(be, ("reference_revenue",)), hide_index=True, column_config={
+    right.dataframe(fmt.shown_rounded(be, ("reference_revenue",)), hide_index=True, column_config={
         "account_id": st.column_config.TextColumn("Account"),
         "outcomes": st.column_config.NumberColumn("Outcomes", format="%.1f"),
-        "reference_revenue": ui.dollars_column(f"Revenue, {sweep.reference}"),
-        "break_even_price": st.column_config.NumberColumn(
-            "Break-even price", format="dollar",
-            help=f"The per-outcome price at which this account pays what it pays under {sweep.reference}."),
+        "reference_revenue": fmt.dollars_column(f"Revenue, {sweep.reference}"),
+        "break_even_price": fmt.price_column(
+            "Break-even price",
+            tip=f"The per-outcome price at which this account pays what it pays under {sweep.reference}."),
     })
 
 
@@ -287,7 +293,7 @@ def _seat_erosion(lab: pricing.PriceLab) -> None:
     seats = px.line(erosion.rename(columns={"seats": "Contracted seats", "seats_needed": "Seats needed"}),
                     x="month", y=["Contracted seats", "Seats needed"], markers=True,
                     labels={"month": "Month", "value": "Seats", "variable": ""},
-                    title="Contracted seats vs seats needed (120 h a seat)")
+                    title=f"Contracted seats vs seats needed ({fmt.hours(DEFAULT_HOURS_PER_SEAT)} a seat)")
     at_risk = px.bar(erosion, x="month", y="seat_revenue_at_risk", labels={"month": "Month"},
                      title="Seat revenue at risk (unneeded seats x seat price)")
     _dollar_axis(at_risk, "y", "Seat revenue at risk")
@@ -297,17 +303,16 @@ def _seat_erosion(lab: pricing.PriceLab) -> None:
 
 
 def main() -> None:
-    ui.page_header(
-        "Price lab",
+    page = frame.start(
         "What would each plan have earned from every account, month by month, with margin? "
         "Change a price and see who pays more, who pays less, and where per-outcome pricing breaks even with seats.",
+        empty="No history to price yet.",
     )
-    wh = ui.require_data()
-    sc = scenario.current()
+    sc = page.scenario
     _plan_editor(sc)
     _outcome_price_input(sc)
-    lab = ui.guarded(lambda: _lab(wh, scenario.plans_toml(), sc.definition.to_toml(), sc.reference_plan,
-                                  sc.proposed_plan, ui.data_version()))
+    lab = frame.guarded(lambda: _lab(page.wh, sc.plans_toml, sc.definition.to_toml(), sc.reference_plan,
+                                     sc.proposed_plan, page.version))
     st.caption(f"Definition **{sc.definition.name}** (version {sc.definition.version}); "
                f"reference plan **{lab.backtest.reference}**.")
     _totals(lab, sc.proposed_plan)

@@ -8,19 +8,20 @@ sensitivity to each knob, and the evidence behind any reason code. The engine
 
 from __future__ import annotations
 
-from typing import Any
-
+import fmt
+import frame
 import pandas as pd
 import plotly.graph_objects as go
 import scenario
 import streamlit as st
-import ui
 from plotly.subplots import make_subplots
+from streamlit.delta_generator import DeltaGenerator
 
+from outcome_pricing import rules as defs
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.rules import definition as defs
-from outcome_pricing.rules.definition import KNOBS, REASONS, Definition, presets
-from outcome_pricing.warehouse import cube
+from outcome_pricing.rules import KNOBS, REASONS, Definition, Reason, presets
+from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.warehouse.grid import HOUR_GRID
 
 EVIDENCE_ROWS = 200
 ALL_ACCOUNTS = "(all accounts)"
@@ -29,33 +30,33 @@ ALL_ACCOUNTS = "(all accounts)"
 # ---------------------------------------------------------------------- cached engine calls
 # Keyed on the definition's TOML (name + knobs) and the data version; the warehouse as _wh.
 @st.cache_data(show_spinner=False, max_entries=64)
-def _outcomes(_wh: Any, definition_toml: str, by: tuple[str, ...], version: str) -> pd.DataFrame:
+def _outcomes(_wh: Warehouse, definition_toml: str, by: tuple[str, ...], version: str) -> pd.DataFrame:
     return defs.outcomes(_wh, Definition.from_toml_text(definition_toml), by=by)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _funnel(_wh: Any, definition_toml: str, version: str) -> pd.DataFrame:
+def _funnel(_wh: Warehouse, definition_toml: str, version: str) -> pd.DataFrame:
     return defs.funnel(_wh, Definition.from_toml_text(definition_toml))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _compare(_wh: Any, toml_a: str, toml_b: str, version: str) -> pd.DataFrame:
+def _compare(_wh: Warehouse, toml_a: str, toml_b: str, version: str) -> pd.DataFrame:
     return defs.compare(_wh, Definition.from_toml_text(toml_a), Definition.from_toml_text(toml_b))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _sensitivity(_wh: Any, definition_toml: str, version: str) -> pd.DataFrame:
+def _sensitivity(_wh: Warehouse, definition_toml: str, version: str) -> pd.DataFrame:
     return defs.sensitivity(_wh, Definition.from_toml_text(definition_toml))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _evidence(_wh: Any, definition_toml: str, reason: str, account: str | None, version: str) -> pd.DataFrame:
+def _evidence(_wh: Warehouse, definition_toml: str, reason: Reason, account: str | None, version: str) -> pd.DataFrame:
     d = Definition.from_toml_text(definition_toml)
     return defs.evaluate_tasks(_wh, d, account_id=account, reason=reason, limit=EVIDENCE_ROWS)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _accounts(_wh: Any, version: str) -> list[str]:
+def _accounts(_wh: Warehouse, version: str) -> list[str]:
     return defs.outcomes(_wh, presets()[scenario.DEFAULT_PRESET], by=("account_id",))["account_id"].tolist()
 
 
@@ -134,31 +135,33 @@ def _knob_panel(d: Definition) -> None:
         st.error(f"**Not applied.** {st.session_state['rr.knob_error']}")
 
 
-def _knob_widget(col: Any, knob: defs.Knob) -> None:
-    common = {"key": _key(knob.name), "help": knob.help, "on_change": _knobs_changed}
+def _knob_widget(col: DeltaGenerator, knob: defs.Knob) -> None:
+    key, tip, changed = _key(knob.name), knob.help, _knobs_changed
     if knob.kind is bool:
-        col.toggle(knob.label, **common)
+        col.toggle(knob.label, key=key, help=tip, on_change=changed)
     elif knob.choices:
-        col.selectbox(knob.label, knob.choices, format_func=lambda c: c.replace("_", " "), **common)
+        col.selectbox(knob.label, knob.choices, format_func=lambda c: str(c).replace("_", " "),
+                      key=key, help=tip, on_change=changed)
     elif knob.name == "partial_credit":
-        col.slider(knob.label, 0.0, 1.0, step=0.05, **common)
+        col.slider(knob.label, 0.0, 1.0, step=0.05, key=key, help=tip, on_change=changed)
     elif knob.kind is int:
-        col.slider(knob.label, int(knob.minimum or 0), int(knob.maximum or 0), step=1, **common)
+        col.slider(knob.label, int(knob.minimum or 0), int(knob.maximum or 0), step=1,
+                   key=key, help=tip, on_change=changed)
     else:  # hours: the values the cube answers at once (a TOML file may bring another)
-        current = st.session_state.get(_key(knob.name))
-        options = sorted({*cube.HOUR_GRID, *([current] if current is not None else [])})
-        col.select_slider(knob.label, options, format_func=lambda h: f"{h:g} h", **common)
+        current = st.session_state.get(key)
+        options = sorted({*HOUR_GRID, *([float(current)] if current is not None else [])})
+        col.select_slider(knob.label, options, format_func=fmt.hours, key=key, help=tip, on_change=changed)
 
 
 # ---------------------------------------------------------------------- figures
 def _headline(total: pd.Series) -> None:
     cols = st.columns(4)
-    cols[0].metric("Billable outcomes, whole history", ui.count(total["billable_units"]))
+    cols[0].metric("Billable outcomes, whole history", fmt.count(total["billable_units"]))
     rate = None if pd.isna(total["resolution_rate"]) else float(total["resolution_rate"])
-    cols[1].metric("Resolution rate, whole history", ui.pct(rate),
+    cols[1].metric("Resolution rate, whole history", fmt.pct(rate),
                    help="Tasks counted as a whole outcome / tasks with the AI live, over all months.")
-    cols[2].metric("Tasks with the AI live", ui.count(total["ai_tasks"]))
-    cols[3].metric("All tasks", ui.count(total["tasks"]))
+    cols[2].metric("Tasks with the AI live", fmt.count(total["ai_tasks"]))
+    cols[3].metric("All tasks", fmt.count(total["tasks"]))
 
 
 def _by_month(monthly: pd.DataFrame) -> None:
@@ -178,26 +181,26 @@ def _funnel_chart(funnel: pd.DataFrame) -> None:
     fig.update_layout(title="From all tasks to billable ones (each stage removes one reason code)")
     st.plotly_chart(fig, width="stretch")
     shown = funnel.rename(columns={"removed": "removed here", "reason": "reason code"})
-    st.dataframe(ui.shown_rounded(shown, (), ("share",)), hide_index=True,
-                 column_config={"share": ui.percent_column()})
+    st.dataframe(fmt.shown_rounded(shown, (), ("share",)), hide_index=True,
+                 column_config={"share": fmt.percent_column()})
 
 
-def _comparison(wh: Any, d: Definition) -> None:
+def _comparison(page: frame.Page, d: Definition) -> None:
     names = list(presets())
     default = next(n for n in names if n != d.name)
     other_name = st.selectbox("Compare with", names, index=names.index(default),
                               help="A second definition; the table shows each account's outcomes under both.")
     other = presets()[other_name]
-    version = ui.data_version()
+    wh, version = page.wh, page.version
     a = _outcomes(wh, d.to_toml(), (), version).iloc[0]
     b = _outcomes(wh, other.to_toml(), (), version).iloc[0]
     cols = st.columns(3)
-    cols[0].metric(f"{d.name} ({d.version})", ui.count(a["billable_units"]))
-    cols[1].metric(f"{other.name} ({other.version})", ui.count(b["billable_units"]),
-                   delta=ui.count(b["billable_units"] - a["billable_units"]))
+    cols[0].metric(f"{d.name} ({d.version})", fmt.count(a["billable_units"]))
+    cols[1].metric(f"{other.name} ({other.version})", fmt.count(b["billable_units"]),
+                   delta=fmt.signed_count(b["billable_units"] - a["billable_units"]))
     ra, rb = _rate(a), _rate(b)
-    cols[2].metric(f"Resolution rate, {other.name}", ui.pct(rb),
-                   delta=None if ra is None or rb is None else f"{(rb - ra) * 100:+.1f} pp")
+    cols[2].metric(f"Resolution rate, {other.name}", fmt.pct(rb),
+                   delta=None if ra is None or rb is None else fmt.points(rb - ra))
     with st.spinner("Comparing the two definitions account by account…"):
         per_account = _compare(wh, d.to_toml(), other.to_toml(), version)
     top = per_account.head(25).iloc[::-1]
@@ -207,9 +210,9 @@ def _comparison(wh: Any, d: Definition) -> None:
                       xaxis_title="Change in billable outcomes", height=max(300, 22 * len(top) + 120))
     st.plotly_chart(fig, width="stretch")
     st.dataframe(
-        ui.shown_rounded(per_account.rename(columns={"units_a": d.name, "units_b": other.name}),
+        fmt.shown_rounded(per_account.rename(columns={"units_a": d.name, "units_b": other.name}),
                          (), ("change_pct",)),
-        hide_index=True, column_config={"change_pct": ui.percent_column()},
+        hide_index=True, column_config={"change_pct": fmt.percent_column()},
     )
 
 
@@ -231,16 +234,16 @@ def _tornado(sens: pd.DataFrame) -> None:
     st.dataframe(sens.drop(columns=["knob"]), hide_index=True)
 
 
-def _evidence_panel(wh: Any, d: Definition) -> None:
+def _evidence_panel(page: frame.Page, d: Definition) -> None:
     left, right = st.columns(2)
-    reason = left.selectbox("Reason code", [r.value for r in REASONS], index=REASONS.index(defs.Reason.ASSUMED),
+    reason = left.selectbox("Reason code", REASONS, index=REASONS.index(Reason.ASSUMED), format_func=str,
                             help="Show sample tasks that got this reason code under the definition.")
-    accounts = [ALL_ACCOUNTS, *_accounts(wh, ui.data_version())]
+    accounts = [ALL_ACCOUNTS, *_accounts(page.wh, page.version)]
     account = right.selectbox("Account", accounts,
                               help="Limit the sample to one customer, e.g. to answer a dispute about its bill.")
     st.caption(f"Why: {defs.explain_reason(reason, d)}")
-    rows = _evidence(wh, d.to_toml(), reason, None if account == ALL_ACCOUNTS else account, ui.data_version())
-    st.caption(f"First {len(rows):,} task(s) by task id (at most {EVIDENCE_ROWS}).")
+    rows = _evidence(page.wh, d.to_toml(), reason, None if account == ALL_ACCOUNTS else account, page.version)
+    st.caption(f"First {fmt.count(len(rows))} task(s) by task id (at most {EVIDENCE_ROWS}).")
     st.dataframe(rows, hide_index=True)
 
 
@@ -255,17 +258,15 @@ def _toml_panel(d: Definition) -> None:
 
 # ---------------------------------------------------------------------- page
 def main() -> None:
-    ui.page_header(
-        "Resolution rules",
+    page = frame.start(
         "What counts as a billable outcome? Set the rules, see what they do to every account and month, "
         "and check the evidence behind each count.",
+        empty="No tasks to count outcomes in yet.",
     )
-    wh = ui.require_data()
     with st.expander("Definition of resolved", expanded=True, icon=":material/rule:"):
-        _knob_panel(scenario.definition())
-    d = scenario.definition()
-    version = ui.data_version()
-    toml = d.to_toml()
+        _knob_panel(page.scenario.definition)
+    d = scenario.definition()  # the knobs' callbacks ran before this run: the same definition
+    wh, version, toml = page.wh, page.version, d.to_toml()
     _headline(_outcomes(wh, toml, (), version).iloc[0])
     tabs = st.tabs(["By month", "Funnel", "Compare definitions", "Sensitivity", "Evidence", "TOML"])
     with tabs[0]:
@@ -273,11 +274,11 @@ def main() -> None:
     with tabs[1]:
         _funnel_chart(_funnel(wh, toml, version))
     with tabs[2]:
-        _comparison(wh, d)
+        _comparison(page, d)
     with tabs[3], st.spinner("Moving each knob to its neighbouring values…"):
         _tornado(_sensitivity(wh, toml, version))
     with tabs[4]:
-        _evidence_panel(wh, d)
+        _evidence_panel(page, d)
     with tabs[5]:
         _toml_panel(d)
 

@@ -4,7 +4,7 @@ Draws what `roi` computed: choose an account, a prospect described by hand or
 a prospect's uploaded logs; the plan and definition (defaults from the
 sidebar scenario); adjust any assumption. The inputs live in the URL
 (`?mode=account&account=A0001&plan=per-outcome&years=3&rate=0.1&risk=0.2...`)
-so the link reopens the same case; `roi.request_from_query` validates them
+so the link reopens the same case; `roi_link.request_from_query` validates them
 and every bad value falls back to its default with a notice naming it.
 Rates are entered in percent on the page and travel as fractions in the link
 (older links keep working); the conversion happens here, at the boundary.
@@ -14,53 +14,48 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+import fmt
+import frame
 import pandas as pd
 import plotly.graph_objects as go
+import roi_link
 import scenario
 import streamlit as st
-import ui
+from streamlit.delta_generator import DeltaGenerator
 
 from outcome_pricing.analysis import roi
 from outcome_pricing.kit.cells import to_safe_csv
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.reports import roi_report as report
-from outcome_pricing.rules.definition import Definition
+from outcome_pricing.rules import Definition
+from outcome_pricing.warehouse import Warehouse
 
 SCENARIO_DEFINITION = "the scenario's definition"
-MODE_LABELS = {"account": "Account in the warehouse", "prospect": "Prospect (by hand)",
-               "upload": "Prospect (upload logs)"}
+MODE_LABELS = {roi.SubjectKind.ACCOUNT: "Account in the warehouse", roi.SubjectKind.PROSPECT: "Prospect (by hand)",
+               roi.SubjectKind.UPLOAD: "Prospect (upload logs)"}
 K = "roi."  # session-state key prefix of this page
-MONEY_AXIS = {"tickformat": "$,.0f"}  # d3 puts the sign before the symbol: -$2,000, never $-2,000
-
-
-def _to_pct(fraction: float) -> float:
-    """A fraction as the percent an input shows (rounded so 0.12 shows 12, not 12.000000000000002)."""
-    return round(fraction * 100.0, 9)
-
-
-def _from_pct(percent: float) -> float:
-    return percent / 100.0
+MONEY_AXIS = {"tickformat": fmt.MONEY_TICKS}
 
 
 # ------------------------------------------------------------------ cached engine calls
 @st.cache_data(show_spinner=False, max_entries=4)
-def _accounts(_wh: Any, version: str) -> tuple[list[str], dict[str, str], str | None]:
+def _accounts(_wh: Warehouse, version: str) -> tuple[list[str], dict[str, str], str | None]:
     """Account ids, their names (id -> name) and the account a case opens on."""
     return roi.account_ids(_wh), roi.account_names(_wh), roi.default_account(_wh)
 
 
 @st.cache_data(show_spinner="Measuring from the logs…", max_entries=64)
-def _measure_account(_wh: Any, version: int, account: str, plans_toml: str, plan: str,
+def _measure_account(_wh: Warehouse, version: str, account: str, plans_toml: str, plan: str,
                      definition_toml: str) -> roi.Measured:
     ctx = roi.CaseContext(PlanSet.from_toml_text(plans_toml), plan, Definition.from_toml_text(definition_toml))
     return roi.measure_account(_wh, account, ctx)
 
 
 @st.cache_data(show_spinner="Measuring the portfolio…", max_entries=64)
-def _measure_prospect(_wh: Any, version: int, prospect: roi.Prospect, plans_toml: str, plan: str,
+def _measure_prospect(_wh: Warehouse, version: str, prospect: roi.Prospect, plans_toml: str, plan: str,
                       definition_toml: str) -> roi.Measured:
     ctx = roi.CaseContext(PlanSet.from_toml_text(plans_toml), plan, Definition.from_toml_text(definition_toml))
     return roi.measure_prospect(_wh, prospect, ctx)
@@ -69,33 +64,33 @@ def _measure_prospect(_wh: Any, version: int, prospect: roi.Prospect, plans_toml
 # ------------------------------------------------------------------ the URL
 def _request_from_url(accounts: list[str], default_account: str | None, sc: scenario.Scenario) -> None:
     """First run of the page in this session: the widgets start from the link."""
-    query = {k: st.query_params[k] for k in roi.URL_KEYS if k in st.query_params}
-    req, notices = roi.request_from_query(
+    query = {k: st.query_params[k] for k in roi_link.URL_KEYS if k in st.query_params}
+    req, notices = roi_link.request_from_query(
         query, accounts=accounts, plans=list(sc.planset.names),
-        definitions=list(Definition.presets()), default_plan=sc.proposed_plan or sc.planset.names[0],
+        definitions=list(Definition.presets()), default_plan=sc.proposed_plan,
         default_account=default_account,
     )
     st.session_state[K + "notices"] = notices
     st.session_state.pop(K + "opened", None)
     st.session_state[K + "overrides"] = dict(req.overrides)
     defaults = {
-        "mode": req.mode, "account": req.account, "plan": req.plan,
+        "mode": str(req.mode), "account": req.account, "plan": req.plan,
         "definition": req.definition or SCENARIO_DEFINITION, "years": req.years,
-        "rate_pct": _to_pct(req.discount_rate), "risk_pct": _to_pct(req.risk_adjustment),
+        "rate_pct": fmt.to_percent(req.discount_rate), "risk_pct": fmt.to_percent(req.risk_adjustment),
         "prospect": req.prospect_name,
         "human_minutes": req.human_minutes,
     }
     for key, value in defaults.items():
         st.session_state[K + key] = value
     prospect = req.prospect()
-    for key in roi.PROSPECT_KEYS:
+    for key in roi_link.PROSPECT_KEYS:
         st.session_state[K + "p." + key] = float(getattr(prospect, key))
 
 
-def _write_url(req: roi.CaseRequest) -> None:
+def _write_url(req: roi_link.CaseRequest) -> None:
     """Keep the address bar equal to the case on screen (only this page's parameters)."""
     wanted = req.to_query()
-    for key in roi.URL_KEYS:
+    for key in roi_link.URL_KEYS:
         if key not in wanted and key in st.query_params:
             del st.query_params[key]
     for key, value in wanted.items():
@@ -104,15 +99,16 @@ def _write_url(req: roi.CaseRequest) -> None:
 
 
 # ------------------------------------------------------------------ inputs
-def _account_label(names: dict[str, str]) -> Any:
+def _account_label(names: dict[str, str]) -> Callable[[str], str]:
     """'Name (id)' for the account picker; the id alone when the accounts file has no name."""
     return lambda account: f"{names[account]} ({account})" if account in names else account
 
 
 def _choose_case(accounts: list[str], names: dict[str, str], default_account: str | None,
-                 sc: scenario.Scenario) -> tuple[str, Definition]:
-    mode = st.segmented_control(
-        "Case for", list(MODE_LABELS), format_func=MODE_LABELS.get, key=K + "mode", required=True,
+                 sc: scenario.Scenario) -> tuple[roi.SubjectKind, Definition]:
+    picked = st.segmented_control(
+        "Case for", list(MODE_LABELS), format_func=lambda m: MODE_LABELS[roi.SubjectKind(m)], key=K + "mode",
+        required=True,
         help="Whose case: an account in the warehouse (measured from its own logs), a prospect described "
              "by hand (the portfolio's measured AI effect applied to their figures), or a prospect's "
              "uploaded logs.",
@@ -120,22 +116,23 @@ def _choose_case(accounts: list[str], names: dict[str, str], default_account: st
     plans = list(sc.planset.names)
     # The plan set (Price lab) or the data (Data page) may have changed since the choice.
     if st.session_state.get(K + "plan") not in plans:
-        st.session_state[K + "plan"] = sc.proposed_plan or plans[0]
+        st.session_state[K + "plan"] = sc.proposed_plan
     if accounts and st.session_state.get(K + "account") not in accounts:
         st.session_state[K + "account"] = default_account if default_account in accounts else accounts[0]
     left, mid, right = st.columns(3)
-    if mode == "account":
+    mode = roi.SubjectKind(picked or roi.SubjectKind.ACCOUNT)  # required: never None
+    if mode is roi.SubjectKind.ACCOUNT:
         left.selectbox("Account", accounts, key=K + "account", format_func=_account_label(names),
                        help="An account in the warehouse: every measurable assumption comes from its own logs. "
                             "The page opens on the account with the most AI tasks (the most evidence).")
-    elif mode == "prospect":
-        left.text_input("Prospect name", key=K + "prospect", max_chars=roi.MAX_NAME_LENGTH,
+    elif mode is roi.SubjectKind.PROSPECT:
+        left.text_input("Prospect name", key=K + "prospect", max_chars=roi_link.MAX_NAME_LENGTH,
                         help="Shown on the case and the report; it goes into the shared link.")
     mid.selectbox("Plan", plans, key=K + "plan", help="The plan the customer would buy (from the sidebar's plan set).")
     presets = Definition.presets()
     choice = right.selectbox("Definition of resolved", [SCENARIO_DEFINITION, *presets], key=K + "definition",
                              help="The rules that decide which tasks are billable outcomes under the plan.")
-    return str(mode), sc.definition if choice == SCENARIO_DEFINITION else presets[choice]
+    return mode, sc.definition if choice == SCENARIO_DEFINITION else presets[choice]
 
 
 def _frame_inputs() -> None:
@@ -154,7 +151,7 @@ def _prospect_inputs() -> None:
     cols = st.columns(5)
     cols[0].number_input("Tasks per month", 0.0, roi.SPECS["monthly_volume"].maximum, step=500.0,
                          key=K + "p.monthly_volume", help=roi.SPECS["monthly_volume"].help)
-    cols[1].number_input("Human minutes per task today", *roi.HUMAN_MINUTES_RANGE, step=0.5,
+    cols[1].number_input("Human minutes per task today", *roi_link.HUMAN_MINUTES_RANGE, step=0.5,
                          key=K + "human_minutes",
                          help="Handling time without the AI; the portfolio's measured saving is applied to it.")
     cols[2].number_input("Agent hourly cost ($)", 0.0, roi.SPECS["agent_hourly_cost"].maximum, step=1.0,
@@ -165,7 +162,7 @@ def _prospect_inputs() -> None:
                          key=K + "p.seat_price", help=roi.SPECS["seat_price"].help)
 
 
-def _upload_inputs() -> tuple[Any, str] | None:
+def _upload_inputs() -> tuple[Warehouse, str] | None:
     """A prospect's logs in a throw-away in-memory warehouse, kept for this session only."""
     left, right = st.columns(2)
     tasks = left.file_uploader("Prospect's task logs (CSV or Parquet)", type=["csv", "parquet", "pq"],
@@ -192,10 +189,10 @@ def _upload_inputs() -> tuple[Any, str] | None:
                 path = Path(tmp) / Path(f.name).name
                 path.write_bytes(f.getvalue())
                 paths.append(path)
-            cache[digest] = ui.guarded(lambda: roi.load_prospect_logs(
+            cache[digest] = frame.guarded(lambda: roi.load_prospect_logs(
                 paths[0], paths[1] if len(paths) > 1 else None,
                 tasks_name=tasks.name, accounts_name=accounts.name if accounts else None))
-    wh = cache[digest]
+    wh: Warehouse = cache[digest]
     ids = roi.account_ids(wh)
     account = st.selectbox("Account in the file", ids, key=K + "upload.account",
                            format_func=_account_label(roi.account_names(wh)),
@@ -203,12 +200,12 @@ def _upload_inputs() -> tuple[Any, str] | None:
     return wh, str(account)
 
 
-def _assumption_inputs(measured: roi.Measured, req: roi.CaseRequest) -> None:
+def _assumption_inputs(measured: roi.Measured, req: roi_link.CaseRequest) -> None:
     """One input per assumption, starting at its measured, default or derived value; a changed
     value becomes an entered one (and goes into the link)."""
     overrides: dict[str, float] = st.session_state[K + "overrides"]
     reference = roi.editable_assumptions(measured, req.settings())
-    skip = set(roi.PROSPECT_KEYS) if req.mode == "prospect" else set()
+    skip = set(roi_link.PROSPECT_KEYS) if req.mode is roi.SubjectKind.PROSPECT else set()
     with st.expander("Assumptions (each with its source; change any value to enter your own)"):
         if st.button("Reset to measured values", key=K + "reset",
                      help="Forget every value entered below: each assumption goes back to its measured, "
@@ -226,16 +223,16 @@ def _assumption_inputs(measured: roi.Measured, req: roi.CaseRequest) -> None:
                 overrides[key] = float(value)
 
 
-def _assumption_input(col: Any, key: str, ref: roi.Assumption, value: float) -> float:
+def _assumption_input(col: DeltaGenerator, key: str, ref: roi.Assumption, value: float) -> float:
     """One assumption's input; fractions are entered in percent. Returns the value as the engine takes it."""
     spec = ref.spec
     shown = report.assumption_value(ref.value, spec.unit)
     help_text = f"{spec.help}\n\nWithout an entry: {shown} ({ref.source_text()})"
     widget_key = f"{K}a.{key}.{ref.value:.12g}"  # a new reference starts a new input
     if spec.unit == "fraction":
-        entered = col.number_input(f"{spec.label} (%)", _to_pct(spec.minimum), _to_pct(spec.maximum),
-                                   _to_pct(value), step=1.0, format="%.2f", key=widget_key, help=help_text)
-        return _from_pct(entered)
+        entered = col.number_input(f"{spec.label} (%)", fmt.to_percent(spec.minimum), fmt.to_percent(spec.maximum),
+                                   fmt.to_percent(value), step=1.0, format="%.2f", key=widget_key, help=help_text)
+        return fmt.from_percent(entered)
     return float(col.number_input(f"{spec.label} ({spec.unit})", spec.minimum, spec.maximum, value,
                                   format="%.2f", key=widget_key, help=help_text))
 
@@ -251,12 +248,12 @@ def _plain(text: str) -> str:
 
 def _kpis(case: roi.RoiCase) -> None:
     cols = st.columns(5)
-    cols[0].metric("Net present value", ui.money(case.npv))
-    cols[1].metric("ROI", ui.pct(case.roi))
+    cols[0].metric("Net present value", fmt.money(case.npv))
+    cols[1].metric("ROI", fmt.pct(case.roi))
     cols[2].metric("Payback (months)", "never" if case.payback_months is None else f"{case.payback_months:.1f}",
                    help=report.payback_text(case.payback_months, case.years))
-    cols[3].metric("PV of benefits", ui.money(case.flows.pv_benefits))
-    cols[4].metric("PV of costs", ui.money(case.flows.pv_costs))
+    cols[3].metric("PV of benefits", fmt.money(case.flows.pv_benefits))
+    cols[4].metric("PV of costs", fmt.money(case.flows.pv_costs))
 
 
 def _table(case: roi.RoiCase) -> None:
@@ -321,7 +318,7 @@ def _details(case: roi.RoiCase) -> None:
         st.caption(note)
 
 
-def _share_and_download(case: roi.RoiCase, req: roi.CaseRequest) -> None:
+def _share_and_download(case: roi.RoiCase, req: roi_link.CaseRequest) -> None:
     st.subheader("Share and download")
     query = "&".join(f"{k}={v}" for k, v in req.to_query().items())
     base = str(st.context.url or "").split("?")[0]
@@ -338,71 +335,83 @@ def _share_and_download(case: roi.RoiCase, req: roi.CaseRequest) -> None:
 
 
 # ------------------------------------------------------------------ the page
-def _current_request(mode: str, definition_choice: str) -> roi.CaseRequest:
+def _current_request(mode: roi.SubjectKind, definition_choice: str) -> roi_link.CaseRequest:
     s = st.session_state
     overrides = dict(s[K + "overrides"])
-    if mode == "prospect":
-        overrides.update({k: float(s[K + "p." + k]) for k in roi.PROSPECT_KEYS})
-    return roi.CaseRequest(
+    if mode is roi.SubjectKind.PROSPECT:
+        overrides.update({k: float(s[K + "p." + k]) for k in roi_link.PROSPECT_KEYS})
+    return roi_link.CaseRequest(
         mode=mode, account=s.get(K + "account"), plan=s[K + "plan"],
         definition=None if definition_choice == SCENARIO_DEFINITION else definition_choice,
-        years=int(s[K + "years"]), discount_rate=_from_pct(float(s[K + "rate_pct"])),
-        risk_adjustment=_from_pct(float(s[K + "risk_pct"])),
+        years=int(s[K + "years"]), discount_rate=fmt.from_percent(float(s[K + "rate_pct"])),
+        risk_adjustment=fmt.from_percent(float(s[K + "risk_pct"])),
         prospect_name=s[K + "prospect"] or "Prospect", human_minutes=float(s[K + "human_minutes"]),
         overrides=overrides,
     )
 
 
-def _measure(wh: Any, mode: str, req: roi.CaseRequest, ctx: roi.CaseContext) -> roi.Measured | None:
+def _measure(page: frame.Page, mode: roi.SubjectKind, req: roi_link.CaseRequest,
+             ctx: roi.CaseContext) -> roi.Measured | None:
+    wh, version = page.wh, page.version
     plans_toml, definition_toml = ctx.planset.to_toml(), ctx.definition.to_toml()
-    if mode == "account":
-        return ui.guarded(lambda: _measure_account(wh, ui.data_version(), str(req.account), plans_toml,
+    if mode is roi.SubjectKind.ACCOUNT:
+        return frame.guarded(lambda: _measure_account(wh, version, str(req.account), plans_toml,
                                                    ctx.plan, definition_toml))
-    if mode == "prospect":
-        return ui.guarded(lambda: _measure_prospect(wh, ui.data_version(), req.prospect(), plans_toml,
+    if mode is roi.SubjectKind.PROSPECT:
+        return frame.guarded(lambda: _measure_prospect(wh, version, req.prospect(), plans_toml,
                                                     ctx.plan, definition_toml))
     upload = _upload_inputs()
     if upload is None:
         return None
     up_wh, account = upload
-    return ui.guarded(lambda: roi.measure_account(up_wh, account, ctx, kind="upload"))
+    return frame.guarded(lambda: roi.measure_account(up_wh, account, ctx, kind=roi.SubjectKind.UPLOAD))
 
 
-def main() -> None:
-    ui.page_header("ROI case", "What the customer gains at this price: a risk-adjusted business case "
-                   "(Forrester TEI style) from their own logs, to share as a link or a one-page report.")
-    wh = ui.require_data()
-    sc = scenario.current()
-    accounts, names, default_account = _accounts(wh, ui.data_version())
+def _open_case(page: frame.Page) -> tuple[roi.SubjectKind, roi.CaseContext]:
+    """The case's subject, plan and definition: from the link on the first run, then the widgets."""
+    sc = page.scenario
+    accounts, names, default_account = _accounts(page.wh, page.version)
     if K + "mode" not in st.session_state:
         _request_from_url(accounts, default_account, sc)
     for notice in st.session_state.get(K + "notices", []):
         st.warning(notice, icon=":material/link_off:")
-    if st.session_state.get(K + "mode") == "upload" and "mode" in st.query_params and K + "upload.cache" not in st.session_state:
+    if (st.session_state.get(K + "mode") == roi.SubjectKind.UPLOAD and "mode" in st.query_params
+            and K + "upload.cache" not in st.session_state):
         st.info("This link is for a case built from uploaded logs: upload the same file again below.")
     mode, definition = _choose_case(accounts, names, default_account, sc)
-    if mode == "prospect":
+    if mode is roi.SubjectKind.PROSPECT:
         _prospect_inputs()
     _frame_inputs()
-    req = _current_request(mode, st.session_state[K + "definition"])
-    ctx = roi.CaseContext(sc.planset, str(req.plan), definition)
-    measured = _measure(wh, mode, req, ctx)
-    if measured is None:
-        return
-    _assumption_inputs(measured, req)
-    req = _current_request(mode, st.session_state[K + "definition"])  # with this run's entered values
-    case = ui.guarded(lambda: roi.assemble_case(measured, req.settings(), ctx))
-    if req.to_query() != st.session_state.setdefault(K + "opened", req.to_query()):
-        st.session_state[K + "notices"] = []  # the user has moved on from the link's case
-    _write_url(req)
+    return mode, roi.CaseContext(sc.planset, str(st.session_state[K + "plan"]), definition)
+
+
+def _draw(case: roi.RoiCase, req: roi_link.CaseRequest) -> None:
     st.subheader(f"Case: {_plain(case.subject)}", anchor=False)
     st.caption(f"Plan {case.plan} · definition {case.definition_name} (version {case.definition_version}) · "
-               f"prepared {case.prepared_on.isoformat()} · {case.years} years at {ui.pct(case.discount_rate)}")
+               f"prepared {case.prepared_on.isoformat()} · {case.years} years at {fmt.pct(case.discount_rate)}")
     _kpis(case)
     _table(case)
     _charts(case)
     _details(case)
     _share_and_download(case, req)
+
+
+def main() -> None:
+    page = frame.start("What the customer gains at this price: a risk-adjusted business case "
+                       "(Forrester TEI style) from their own logs, to share as a link or a one-page report.",
+                       empty="No account to build a case for yet.")
+    mode, ctx = _open_case(page)
+    req = _current_request(mode, st.session_state[K + "definition"])
+    measured = _measure(page, mode, req, ctx)
+    if measured is None:
+        return
+    _assumption_inputs(measured, req)
+    req = _current_request(mode, st.session_state[K + "definition"])  # with this run's entered values
+    case = frame.guarded(lambda: roi.assemble_case(measured, req.settings(), ctx))
+    if req.to_query() != st.session_state.setdefault(K + "opened", req.to_query()):
+        st.session_state[K + "notices"] = []  # the user has moved on from the link's case
+    _write_url(req)
+    _draw(case, req)
 
 
 main()

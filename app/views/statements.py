@@ -7,32 +7,34 @@ cent), the evidence by reason code and every task; downloads as CSV and XLSX.
 
 from __future__ import annotations
 
+import fmt
+import frame
 import pandas as pd
 import scenario
 import streamlit as st
-import ui
 
 from outcome_pricing import pricing
 from outcome_pricing.pricing.plans import PlanSet
-from outcome_pricing.rules.definition import Definition
+from outcome_pricing.rules import Definition
+from outcome_pricing.warehouse import Warehouse
 
 SCENARIO_DEFINITION = "the scenario's definition"
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _account_months(_wh: object, plans_toml: str, definition_toml: str, version: int) -> pd.DataFrame:
+def _account_months(_wh: Warehouse, plans_toml: str, definition_toml: str, version: str) -> pd.DataFrame:
     d = Definition.from_toml_text(definition_toml)
-    metrics = pricing.account_month_metrics(_wh, d, PlanSet.from_toml_text(plans_toml).costs)  # type: ignore[arg-type]
+    metrics = pricing.account_month_metrics(_wh, d, PlanSet.from_toml_text(plans_toml).costs)
     return metrics[["account_id", "name", "month", "tasks", "outcomes"]]
 
 
 @st.cache_data(show_spinner="Making the statement…", max_entries=32)
 def _statement(
-    _wh: object, plans_toml: str, plan: str, definition_toml: str, account_id: str, month: str, version: int
+    _wh: Warehouse, plans_toml: str, plan: str, definition_toml: str, account_id: str, month: str, version: str
 ) -> pricing.Statement:
     planset = PlanSet.from_toml_text(plans_toml)
     d = Definition.from_toml_text(definition_toml)
-    return pricing.statement(_wh, planset, plan, d, account_id, month)  # type: ignore[arg-type]
+    return pricing.statement(_wh, planset, plan, d, account_id, month)
 
 
 def _pick_definition(sc: scenario.Scenario) -> Definition:
@@ -50,7 +52,7 @@ def _pick(sc: scenario.Scenario, months: pd.DataFrame) -> tuple[str, str, str]:
     account = left.selectbox("Account", list(labels), format_func=lambda a: labels[a], key="stmt.account",
                              help="The customer whose bill you want to see.")
     own = months[months["account_id"] == account].sort_values("month", ascending=False)
-    month = mid.selectbox("Month", [m.strftime("%Y-%m") for m in own["month"]], key="stmt.month",
+    month = mid.selectbox("Month", [fmt.month_key(m) for m in own["month"]], key="stmt.month",
                           help="The billing month: tasks closed in this calendar month are billed on it. "
                                "Months run from the account's first task to the latest data, newest first.")
     names = list(sc.planset.names)
@@ -73,9 +75,9 @@ def _headers(frame: pd.DataFrame) -> dict[str, str]:
 
 def _draw(s: pricing.Statement) -> None:
     cols = st.columns(4)
-    cols[0].metric("Total", ui.money(s.total, cents=True))
-    cols[1].metric("Tasks", ui.count(len(s.tasks)))
-    cols[2].metric("Billable units", f"{s.evidence_units:,.2f}")
+    cols[0].metric("Total", fmt.money(s.total, cents=True))
+    cols[1].metric("Tasks", fmt.count(len(s.tasks)))
+    cols[2].metric("Billable units", fmt.count(s.evidence_units, digits=2))
     cols[3].metric("Definition version", s.definition_version,
                    help=f"A short code for the rules of {s.definition_name}: the same code means "
                         "the same rules decided which tasks are billable.")
@@ -88,9 +90,9 @@ def _draw(s: pricing.Statement) -> None:
     lines["amount"] = [float(line.amount) for line in s.lines]  # exact cents, shown as numbers
     st.dataframe(lines, hide_index=True, column_config={
         **_headers(lines),
-        "amount": st.column_config.NumberColumn("Amount", format="dollar"),
+        "amount": fmt.price_column("Amount"),
     })
-    st.markdown(f"**Total: {ui.money(s.total, cents=True)}** (equals the backtest's revenue for this account-month)")
+    st.markdown(f"**Total: {fmt.money(s.total, cents=True)}** (equals the backtest's revenue for this account-month)")
     st.subheader("Evidence")
     left, right = st.columns([1, 2])
     left.dataframe(s.reasons(), hide_index=True, column_config={
@@ -113,18 +115,16 @@ def _draw(s: pricing.Statement) -> None:
 
 
 def main() -> None:
-    ui.page_header(
-        "Statements",
+    page = frame.start(
         "One account's bill for one month under one plan: the charge lines, the total, and every task "
         "with its reason code, so each cent traces to a task.",
+        empty="No bill to make yet.",
     )
-    wh = ui.require_data()
-    sc = scenario.current()
+    sc = page.scenario
     d = _pick_definition(sc)
-    plans_toml = scenario.plans_toml()
-    months = ui.guarded(lambda: _account_months(wh, plans_toml, d.to_toml(), ui.data_version()))
+    months = frame.guarded(lambda: _account_months(page.wh, sc.plans_toml, d.to_toml(), page.version))
     account, month, plan = _pick(sc, months)
-    s = ui.guarded(lambda: _statement(wh, plans_toml, plan, d.to_toml(), account, month, ui.data_version()))
+    s = frame.guarded(lambda: _statement(page.wh, sc.plans_toml, plan, d.to_toml(), account, month, page.version))
     _draw(s)
 
 

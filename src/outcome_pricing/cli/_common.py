@@ -1,5 +1,6 @@
-"""What every command shares: the warehouse from --db, output formats, and
-turning our errors into one readable paragraph and a non-zero exit code."""
+"""What every command shares: the warehouse from --db, the --definition and --plans
+options, output formats, and turning our errors into one readable paragraph and a
+non-zero exit code."""
 
 from __future__ import annotations
 
@@ -14,9 +15,27 @@ import click
 import pandas as pd
 
 from outcome_pricing.errors import ConfigError, OutcomePricingError
-from outcome_pricing.warehouse.handle import Warehouse, default_db_path
+from outcome_pricing.pricing import example_plans
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.warehouse import Warehouse, default_db_path
 
 USER_ENV = "OUTCOME_PRICING_USER"
+
+DEF_HELP = "A preset name (e.g. zendesk-ar, intercom-fin-2025) or the path of a definition TOML."
+PLANS_HELP = (
+    "Plans TOML. Default: the example plans shipped with the package (one of every kind of "
+    "plan: seats, tokens, conversations, outcomes, committed, ladder, hybrid)."
+)
+# Every command that prices takes the same optional --plans; None means the packaged examples.
+PLANS_OPTION = click.option(
+    "--plans", "plans_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None, metavar="FILE", help=PLANS_HELP,
+)
+
+
+def load_plans(plans_file: Path | None) -> PlanSet:
+    """The plan set of --plans FILE, or the packaged example plans without it."""
+    return example_plans() if plans_file is None else PlanSet.from_toml(plans_file)
 
 
 @dataclass
@@ -95,7 +114,7 @@ def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:
         if col == "month" or pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m")
     records = out.astype(object).where(out.notna(), None).to_dict(orient="records")
-    return [{k: _jsonable(v) for k, v in r.items()} for r in records]
+    return [{str(k): _jsonable(v) for k, v in r.items()} for r in records]
 
 
 def echo_frame(df: pd.DataFrame, fmt: str) -> None:

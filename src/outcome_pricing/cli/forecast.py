@@ -10,10 +10,15 @@ import click
 import pandas as pd
 
 from outcome_pricing.analysis.forecast import CONTROL_NAMES, ForecastResult, forecast
-from outcome_pricing.cli._common import Context, parse_assignments, pass_context
-from outcome_pricing.cli.pricing import DEF_HELP, PLANS_FILE, PLANS_HELP
-from outcome_pricing.pricing.plans import PlanSet
-from outcome_pricing.rules.definition import load_definition
+from outcome_pricing.cli._common import (
+    DEF_HELP,
+    PLANS_OPTION,
+    Context,
+    load_plans,
+    parse_assignments,
+    pass_context,
+)
+from outcome_pricing.rules import load_definition
 
 
 def _table(result: ForecastResult) -> str:
@@ -43,7 +48,7 @@ def _table(result: ForecastResult) -> str:
 
 
 @click.command("forecast")
-@click.option("--plans", "plans_file", type=PLANS_FILE, required=True, metavar="FILE", help=PLANS_HELP)
+@PLANS_OPTION
 @click.option("--definition", required=True, metavar="DEF", help=DEF_HELP)
 @click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True, help="Months ahead.")
 @click.option(
@@ -60,7 +65,7 @@ def _table(result: ForecastResult) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @pass_context
 def forecast_command(
-    ctx: Context, plans_file: Path, definition: str, months: int, scenarios: int, seed: int,
+    ctx: Context, plans_file: Path | None, definition: str, months: int, scenarios: int, seed: int,
     reference: str | None, assume: tuple[str, ...], fmt: str,
 ) -> None:
     """Revenue and margin bands (P10/P50/P90) of every plan, month by month, from a
@@ -71,7 +76,7 @@ def forecast_command(
     "margin": {same}, "prob_beats": {ROW: {COLUMN: probability}}, "volatility": {NAME: {...}},
     "assumptions": {"values": {...}, "sources": {...}}, "months", "scenarios", "seed"}.
     """
-    planset = PlanSet.from_toml(plans_file)
+    planset = load_plans(plans_file)
     if reference is not None:
         planset.plan(reference)
     overrides = parse_assignments(assume, CONTROL_NAMES)

@@ -46,7 +46,7 @@ def ingest(ctx: Context, tasks: Path, accounts: Path | None, mapping: Path | Non
     20 problems, and the warehouse is left untouched (exit code 2). Ingesting
     the same file twice changes nothing.
     """
-    from outcome_pricing.ingest.load import ingest_files
+    from outcome_pricing.ingest import ingest_files
 
     with ctx.open(read_only=False) as wh:
         result = ingest_files(wh, tasks=tasks, accounts=accounts, mapping=mapping)

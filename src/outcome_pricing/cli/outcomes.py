@@ -9,13 +9,14 @@ import click
 import pandas as pd
 
 from outcome_pricing.cli._common import (
+    DEF_HELP,
     FORMAT_TABLE_CSV_JSON,
     Context,
     echo_frame,
     frame_records,
     pass_context,
 )
-from outcome_pricing.rules.definition import (
+from outcome_pricing.rules import (
     EVIDENCE_FIELDS,
     Definition,
     evaluate_tasks,
@@ -31,8 +32,6 @@ GROUPINGS: dict[str, tuple[str, ...]] = {
     "month": ("month",),
     "total": (),
 }
-
-DEF_HELP = "A preset name (e.g. zendesk-ar, intercom-fin-2025) or the path of a definition TOML."
 
 
 @click.command("outcomes")

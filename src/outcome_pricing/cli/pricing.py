@@ -6,35 +6,39 @@ from pathlib import Path
 
 import click
 
-from outcome_pricing.cli._common import FORMAT_TABLE_CSV_JSON, Context, echo_frame, pass_context
+from outcome_pricing.cli._common import (
+    DEF_HELP,
+    FORMAT_TABLE_CSV_JSON,
+    PLANS_OPTION,
+    Context,
+    echo_frame,
+    load_plans,
+    pass_context,
+)
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.pricing import backtest, statement
-from outcome_pricing.pricing.plans import PlanSet
-from outcome_pricing.rules.definition import load_definition
+from outcome_pricing.rules import load_definition
 
-DEF_HELP = "A preset name (e.g. zendesk-ar, intercom-fin-2025) or the path of a definition TOML."
-PLANS_HELP = "Plans TOML (see data/plans.toml for every kind of plan)."
 BACKTEST_COLUMNS = [
     "account_id", "month", "plan", "revenue", "cogs", "margin", "margin_pct",
     "usage", "cap_credit", "platform_fee", "minimum_true_up",
     "seats", "seats_needed", "conversations", "outcomes", "input_tokens_m", "output_tokens_m", "tasks",
 ]
-PLANS_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command("backtest")
-@click.option("--plans", "plans_file", type=PLANS_FILE, required=True, metavar="FILE", help=PLANS_HELP)
+@PLANS_OPTION
 @click.option("--definition", required=True, metavar="DEF", help=DEF_HELP)
-@click.option("--reference", default=None, metavar="NAME", help="Plan to compare against (default: the first).")
+@click.option("--reference", default=None, metavar="NAME", help="Plan to compare against (default: the first plan).")
 @click.option("--format", "fmt", type=FORMAT_TABLE_CSV_JSON, default="table", show_default=True)
 @pass_context
-def backtest_command(ctx: Context, plans_file: Path, definition: str, reference: str | None, fmt: str) -> None:
+def backtest_command(ctx: Context, plans_file: Path | None, definition: str, reference: str | None, fmt: str) -> None:
     """Revenue, cost to serve and margin of every plan, per account and month.
 
     JSON: an array of objects with account_id, month ("YYYY-MM"), plan,
     revenue, cogs, margin (dollars) and the metrics each plan priced.
     """
-    planset = PlanSet.from_toml(plans_file)
+    planset = load_plans(plans_file)
     d = load_definition(definition)
     with ctx.open(read_only=True) as wh:
         result = backtest(wh, planset, d, reference=reference)
@@ -50,8 +54,8 @@ def backtest_command(ctx: Context, plans_file: Path, definition: str, reference:
 @click.command("statement")
 @click.option("--account", required=True, metavar="ID", help="Account id (accounts.account_id).")
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month the tasks closed in.")
-@click.option("--plans", "plans_file", type=PLANS_FILE, required=True, metavar="FILE", help=PLANS_HELP)
-@click.option("--plan", "plan_name", required=True, metavar="NAME", help="A plan name from the plans file.")
+@PLANS_OPTION
+@click.option("--plan", "plan_name", required=True, metavar="NAME", help="A plan name from the plan set.")
 @click.option("--definition", required=True, metavar="DEF", help=DEF_HELP)
 @click.option(
     "--out",
@@ -61,13 +65,13 @@ def backtest_command(ctx: Context, plans_file: Path, definition: str, reference:
 )
 @pass_context
 def statement_command(
-    ctx: Context, account: str, month: str, plans_file: Path, plan_name: str, definition: str, out: Path | None
+    ctx: Context, account: str, month: str, plans_file: Path | None, plan_name: str, definition: str, out: Path | None
 ) -> None:
     """One account-month's statement: header, charge lines, total and every task with its
     reason code and billable units. The total equals the backtest's to the cent."""
     if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
         raise ConfigError(f"--out {out}: the file name must end in .csv or .xlsx.")
-    planset = PlanSet.from_toml(plans_file)
+    planset = load_plans(plans_file)
     planset.plan(plan_name)  # fail fast on an unknown plan, before any query
     d = load_definition(definition)
     with ctx.open(read_only=True) as wh:

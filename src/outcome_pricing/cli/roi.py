@@ -17,15 +17,20 @@ from outcome_pricing.analysis.roi import (
     CaseSettings,
     case_for_account,
 )
-from outcome_pricing.cli._common import Context, parse_assignments, pass_context
-from outcome_pricing.cli.pricing import DEF_HELP, PLANS_FILE, PLANS_HELP
-from outcome_pricing.pricing.plans import PlanSet
-from outcome_pricing.rules.definition import load_definition
+from outcome_pricing.cli._common import (
+    DEF_HELP,
+    PLANS_OPTION,
+    Context,
+    load_plans,
+    parse_assignments,
+    pass_context,
+)
+from outcome_pricing.rules import load_definition
 
 
 @click.command("roi")
 @click.option("--account", required=True, metavar="ID", help="Account id in the warehouse.")
-@click.option("--plans", "plans_file", type=PLANS_FILE, required=True, metavar="FILE", help=PLANS_HELP)
+@PLANS_OPTION
 @click.option("--plan", "plan_name", required=True, metavar="NAME", help="The plan the customer would buy.")
 @click.option("--definition", required=True, metavar="DEF", help=DEF_HELP)
 @click.option("--years", type=click.IntRange(1, MAX_YEARS), default=DEFAULT_YEARS, show_default=True)
@@ -47,7 +52,7 @@ from outcome_pricing.rules.definition import load_definition
               help="Write to FILE instead of standard output.")
 @pass_context
 def roi_command(
-    ctx: Context, account: str, plans_file: Path, plan_name: str, definition: str, years: int,
+    ctx: Context, account: str, plans_file: Path | None, plan_name: str, definition: str, years: int,
     discount_rate: float, risk_adjustment: float, assume: tuple[str, ...], fmt: str, out: Path | None,
 ) -> None:
     """A three-year (or N-year) risk-adjusted ROI case for one account, from its own logs.
@@ -57,7 +62,7 @@ def roi_command(
     discount_rate, risk_adjustment, assumptions (each with its source), lines,
     scenarios (low/base/high) and the tornado. HTML: a self-contained report.
     """
-    planset = PlanSet.from_toml(plans_file)
+    planset = load_plans(plans_file)
     case_ctx = CaseContext(planset, plan_name, load_definition(definition))
     case_ctx.plan_obj  # noqa: B018 - an unknown plan fails before any query
     settings = CaseSettings(years, discount_rate, risk_adjustment, parse_assignments(assume, OVERRIDABLE))

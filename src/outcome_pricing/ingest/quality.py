@@ -62,7 +62,7 @@ def human_minutes_histogram(wh: Warehouse, bins: int = HISTOGRAM_BINS) -> pd.Dat
         FROM tasks WHERE human_seconds > 0
         GROUP BY ALL ORDER BY minutes_from
         """,
-        {"width": width, "last": bins - 1},  # type: ignore[arg-type]
+        {"width": width, "last": bins - 1},
     )
 
 

@@ -2,23 +2,28 @@
 
 One import for everything pricing; the work lives in
 
-* ``plans``: PlanSet / Plan / Charge / Tier / Costs read from TOML, validated;
-* ``money``: half-up rounding and exact scaled integers;
+* ``plans``: PlanSet / Plan / Charge / Tier / Costs read from TOML, validated, and the
+  default reference and proposed plans (``PlanSet.default_reference()`` / ``default_proposed()``);
 * ``charges``: the charge arithmetic (exact Decimal lines, integer-cent arrays);
-* ``backtest``: metrics per account-month, the backtest, price sweeps;
-* ``statements``: one account-month's statement with its evidence and exports.
+* ``metrics``: every priced quantity per account-month (one cached usage scan + outcomes);
+* ``backtest``: every plan on the history, portfolio views, seat erosion;
+* ``sweep``: per-outcome price sweeps, break-even prices, the Price lab bundle;
+* ``statements``: one account-month's statement with its evidence and exports;
+* ``data/plans.toml``: the example plans, package data (``example_plans()``, ``EXAMPLE_PLANS``).
+
+(Half-up rounding and exact scaled integers live in ``kit.money``.)
 
 The API other areas build on (forecast, ROI, overview)::
 
-    planset = PlanSet.from_toml("data/plans.toml")     # or example_plans(), from_toml_text(text)
+    planset = example_plans()              # the packaged examples; or PlanSet.from_toml(path)
     metrics = account_month_metrics(wh, d, planset.costs)
         # account_id, month, seats, seat_price, human_hours, seats_needed, conversations,
         # outcomes, input_tokens_m, output_tokens_m, tasks, ai_tasks, cogs (+ exact integers)
-    bt = backtest(wh, planset, d, reference="seats-today")   # or backtest_metrics(metrics, planset)
+    bt = backtest(wh, planset, d)          # reference: planset.default_reference(); or backtest_metrics(...)
     bt.frame            # account_id, month, plan, revenue, cogs, margin, ... (one row per plan)
     bt.portfolio(); bt.totals(); bt.account_changes("per-outcome"); bt.winners_losers("per-outcome")
     bt.seat_erosion(by="month" | "account")
-    price_sweep(wh, planset, d, plan="per-outcome")          # revenue, margin, break-even prices
+    price_sweep(wh, planset, d)            # planset.default_proposed(): revenue, margin, break-even
     statement(wh, planset, "per-outcome", d, "A0001", "2026-03").to_csv() / .to_xlsx() / .to_text()
 
 Charge functions: ``bill(plan, Usage) -> lines`` and ``bill_total(lines)`` (exact Decimal,
@@ -33,20 +38,7 @@ from importlib import resources
 from pathlib import Path
 
 from outcome_pricing.kit.money import round_half_up
-from outcome_pricing.pricing.backtest import (
-    METRIC_COLUMNS,
-    Backtest,
-    PriceLab,
-    PriceSweep,
-    account_month_metrics,
-    backtest,
-    backtest_metrics,
-    price_lab,
-    price_sweep,
-    price_sweep_metrics,
-    usage_arrays,
-    usage_by_tier,
-)
+from outcome_pricing.pricing.backtest import Backtest, backtest, backtest_metrics
 from outcome_pricing.pricing.charges import (
     Line,
     PlanCents,
@@ -57,20 +49,36 @@ from outcome_pricing.pricing.charges import (
     charge_line,
     plan_cents,
 )
+from outcome_pricing.pricing.metrics import (
+    METRIC_COLUMNS,
+    account_month_metrics,
+    usage_arrays,
+    usage_by_tier,
+)
 from outcome_pricing.pricing.plans import Charge, Costs, LineKind, Metric, Mode, Plan, PlanSet, Tier
 from outcome_pricing.pricing.statements import Statement, parse_month, statement
+from outcome_pricing.pricing.sweep import (
+    PriceLab,
+    PriceSweep,
+    price_lab,
+    price_sweep,
+    price_sweep_metrics,
+)
 
-# Package data, so an installed wheel finds them wherever it runs.
-EXAMPLE_PLANS = Path(str(resources.files("outcome_pricing.pricing") / "data" / "plans.toml"))
+# Package data, read through importlib.resources so an installed wheel finds the
+# example plans wherever it runs (not relative to a source checkout).
+_EXAMPLE_PLANS_RESOURCE = resources.files("outcome_pricing.pricing") / "data" / "plans.toml"
+EXAMPLE_PLANS = Path(str(_EXAMPLE_PLANS_RESOURCE))  # a file path, for tools that want one
 
 
 def example_plans_text() -> str:
-    """The example plans shipped in the package (pricing/data/plans.toml) (the app's default plan set)."""
-    return EXAMPLE_PLANS.read_text(encoding="utf-8")
+    """The example plans shipped in the package (pricing/data/plans.toml), as TOML text."""
+    return _EXAMPLE_PLANS_RESOURCE.read_text(encoding="utf-8")
 
 
 def example_plans() -> PlanSet:
-    return PlanSet.from_toml(EXAMPLE_PLANS)
+    """The example plans shipped in the package, parsed: the default plan set of the CLI and the app."""
+    return PlanSet.from_toml_text(example_plans_text(), source=str(EXAMPLE_PLANS))
 
 
 __all__ = [

@@ -214,6 +214,11 @@ def _exact(values: np.ndarray, bound: int) -> np.ndarray:
     return values.astype(np.int64) if bound < INT64_SAFE else values.astype(object)
 
 
+def _cents_of(pico: np.ndarray) -> np.ndarray:
+    """Whole cents, half up, of an array of 1e-12 dollars (int64 or Python ints)."""
+    return np.asarray(pico_to_cents(pico))
+
+
 def charge_cents(charge: Charge, usage: UsageArrays) -> np.ndarray:
     """One charge for every account-month, in whole cents (each line rounded half up)."""
     metric = usage.metric_micro(charge)
@@ -226,14 +231,14 @@ def charge_cents(charge: Charge, usage: UsageArrays) -> np.ndarray:
         else:
             unit_price = top_price = to_micro(charge.price or Decimal(0))
         bound = (int(q.max()) if len(q) else 0) * top_price
-        return pico_to_cents(_exact(q, bound) * unit_price)
+        return _cents_of(_exact(q, bound) * unit_price)
     bounds = [to_micro(t.up_to) for t in charge.tiers if t.up_to is not None]
     prices = [to_micro(t.price) for t in charge.tiers]
     bound = (int(q.max()) if len(q) else 0) * max(prices) * len(prices)
     q = _exact(q, bound)
     if charge.mode is Mode.VOLUME:
         band = np.searchsorted(np.asarray(bounds, dtype=np.int64), np.asarray(q, dtype=np.int64), side="left")
-        return pico_to_cents(q * _exact(np.asarray(prices, dtype=np.int64)[band], bound))
+        return _cents_of(q * _exact(np.asarray(prices, dtype=np.int64)[band], bound))
     pico = q * 0
     lows = [0, *bounds]
     for low, high, band_price in zip(lows, [*bounds, None], prices, strict=True):
@@ -242,7 +247,7 @@ def charge_cents(charge: Charge, usage: UsageArrays) -> np.ndarray:
         if high is not None:
             in_band = np.minimum(in_band, high - low)
         pico = pico + in_band * band_price
-    return pico_to_cents(pico)
+    return _cents_of(pico)
 
 
 def plan_cents(plan: Plan, usage: UsageArrays) -> PlanCents:
@@ -277,7 +282,8 @@ def _half_up(cents: np.ndarray) -> np.ndarray:
     cents in binary), so a line a person would round up is rounded up.
     """
     cents += 0.5 + 1e-6
-    return np.floor(cents, out=cents)
+    floored: np.ndarray = np.floor(cents, out=cents)
+    return floored
 
 
 def charge_cents_vectorised(

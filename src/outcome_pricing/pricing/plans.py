@@ -218,6 +218,15 @@ class PlanSet:
             f"There is no plan named {name!r}. Plans in this set: {', '.join(self.names)}."
         )
 
+    # The one place the default plans are decided (backtest, sweep, overview, ROI, app).
+    def default_reference(self) -> str:
+        """The plan changes are measured against by default: the first plan (today's bill)."""
+        return self.plans[0].name
+
+    def default_proposed(self) -> str:
+        """The plan proposed by default: the first with an outcome charge, else the last plan."""
+        return next((p.name for p in self.plans if p.has_outcome_charge), self.plans[-1].name)
+
     def replace_plan(self, plan: Plan) -> PlanSet:
         """A copy with the plan of the same name replaced (used by the Price lab form)."""
         return replace(self, plans=tuple(plan if p.name == plan.name else p for p in self.plans))
@@ -413,7 +422,7 @@ class _Parser:
         # Three decimals keep seats_needed an exact integer ceiling (see charges.py).
         hours = self.amount(where, raw, "hours_per_seat", DEFAULT_HOURS_PER_SEAT, 3)
         if hours <= 0:
-            raise self.fail(where, "hours_per_seat", "must be greater than 0 (e.g. 120 hours a month).")
+            raise self.fail(where, "hours_per_seat", f"must be greater than 0 (e.g. {DEFAULT_HOURS_PER_SEAT} hours a month).")
         charge = Charge(
             metric=metric,
             included=self.amount(where, raw, "included", Decimal(0), MICRO_PLACES),

@@ -22,12 +22,12 @@ import pandas as pd
 
 from outcome_pricing.errors import ConfigError, WarehouseError
 from outcome_pricing.kit.cells import safe_cell
-from outcome_pricing.pricing.backtest import account_month_metrics, usage_arrays
 from outcome_pricing.pricing.charges import Line, bill, bill_total
+from outcome_pricing.pricing.metrics import account_month_metrics, usage_arrays
 from outcome_pricing.pricing.plans import PlanSet
 
 if TYPE_CHECKING:
-    from outcome_pricing.rules.definition import Definition
+    from outcome_pricing.rules import Definition
     from outcome_pricing.warehouse.handle import Warehouse
 
 LINE_COLUMNS = [
@@ -202,7 +202,7 @@ def statement(
     made_at: dt.datetime | None = None,
 ) -> Statement:
     """The statement of ``account_id`` for ``month`` (YYYY-MM) under ``plan_name`` and ``d``."""
-    from outcome_pricing.rules.definition import evaluate_tasks
+    from outcome_pricing.rules import evaluate_tasks
 
     plan = planset.plan(plan_name)
     first = parse_month(month)
@@ -213,10 +213,9 @@ def statement(
         raise WarehouseError(_month_not_found(metrics, str(account_id), first))
     row = row.reset_index(drop=True)
     lines = bill(plan, usage_arrays(row).row(0))
-    name = row.at[0, "name"]
     return Statement(
         account_id=str(account_id),
-        account_name="" if pd.isna(name) else str(name),
+        account_name=str(row["name"].fillna("").iloc[0]),
         month=first.strftime("%Y-%m"),
         plan=plan.name,
         plan_version=plan.version,

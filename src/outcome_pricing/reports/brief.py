@@ -16,6 +16,7 @@ from html import escape
 
 import pandas as pd
 
+from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT
 from outcome_pricing.reports.overview import TOP_MOVERS, Overview
 from outcome_pricing.reports.roi_report import (
     NET_COLOUR,
@@ -153,9 +154,9 @@ def movers_html(ov: Overview, months: int | None, n: int = TOP_MOVERS) -> str:
 
     def rows(df: pd.DataFrame) -> list[list[str]]:
         return [
-            [r.account_id, "" if not isinstance(r.name, str) else r.name, money(r.reference_revenue),
-             money(r.revenue), money(r.change), "—" if pd.isna(r.change_pct) else pct(r.change_pct)]
-            for r in df.itertuples(index=False)
+            [r["account_id"], "" if not isinstance(r["name"], str) else r["name"], money(r["reference_revenue"]),
+             money(r["revenue"]), money(r["change"]), "—" if pd.isna(r["change_pct"]) else pct(r["change_pct"])]
+            for r in df.to_dict("records")
         ]
 
     def block(title: str, df: pd.DataFrame) -> str:
@@ -171,7 +172,7 @@ def movers_html(ov: Overview, months: int | None, n: int = TOP_MOVERS) -> str:
 
 
 def plans_html(ov: Overview) -> str:
-    rows = [[r.plan, r.role, r.version, r.description] for r in ov.plans.itertuples(index=False)]
+    rows = [[r["plan"], r["role"], r["version"], r["description"]] for r in ov.plans.to_dict("records")]
     return table(["Plan", "Role", "Version", "Description"], rows, kind="text")
 
 
@@ -205,7 +206,7 @@ def render_html(ov: Overview, movers_months: int | None = 1, prepared_on: dt.dat
 backtest of each plan on the logged history, per account and month, exact to the cent.</li>
 <li>Resolution rate = tasks counted as one whole outcome under the definition / tasks with the AI live.</li>
 <li>Seat revenue at risk = contracted seats beyond the seats the human workload needs (human hours /
-120 h a seat, rounded up) x each account's seat price.</li>
+{DEFAULT_HOURS_PER_SEAT} h a seat, rounded up) x each account's seat price.</li>
 <li>Quality compares tasks with the AI live against the human-only baseline; the reopen rate uses a
 {ov.reopen_window_hours:g}-hour window.</li>
 <li>Versions are short hashes of the definition's knobs and of each plan's terms: the same version

@@ -28,10 +28,10 @@ from outcome_pricing.errors import ConfigError
 from outcome_pricing.pricing.backtest import Backtest, backtest
 from outcome_pricing.pricing.plans import Plan, PlanSet
 from outcome_pricing.proof import impact
-from outcome_pricing.rules.definition import outcomes
+from outcome_pricing.rules import outcomes
 
 if TYPE_CHECKING:
-    from outcome_pricing.rules.definition import Definition
+    from outcome_pricing.rules import Definition
     from outcome_pricing.warehouse.handle import Warehouse
 
 TOP_MOVERS = 5
@@ -280,8 +280,8 @@ def overview(
     reference: today's plan (default: the first plan); proposed: the plan under
     consideration (default: the first plan with an outcome charge, else the last).
     """
-    reference = reference or planset.plans[0].name
-    proposed = proposed or next((p.name for p in planset.plans if p.has_outcome_charge), planset.names[-1])
+    reference = reference or planset.default_reference()
+    proposed = proposed or planset.default_proposed()
     planset.plan(proposed)  # a clear error for an unknown plan (the backtest checks the reference)
     month, complete = latest_month(wh)
     bt = backtest(wh, planset, d, reference)

@@ -1,7 +1,7 @@
 """The definition cube: tasks pre-aggregated over the inputs of the "resolved" rules.
 
 Owned by the definitions work (issue 3); rebuilt inside every ingest transaction
-(`Warehouse.apply_staged` calls `rebuild(cur)`), so a definition change is
+(`Warehouse.apply_staged` calls `rebuild(cur)` through `derive`), so a definition change is
 answered from a table of about accounts x months x distinct rule inputs instead
 of a scan of every task (DESIGN section 7).
 
@@ -11,12 +11,12 @@ tasks per account-month `k` and profile `p` (about 0.37M rows); and
 `definition_cube_keys` names each `k`. A definition is evaluated on the profiles
 only (the same SQL CASE as task level, over a few thousand rows); the counts are
 then summed per account-month in numpy over the cube rows, which
-`definitions` reads once per cube build (and account scope) and keeps in memory.
+`rules.evaluate` reads once per cube build (and account scope) and keeps in memory.
 
 What a profile keeps, and why it is exact:
 - the booleans the rules read, with NULL read as false (as the rules do);
 - `csat` as stored (1..5 or NULL);
-- `gap_hours` = the reopen gap rounded UP to the hour grid HOUR_GRID (above its
+- `gap_hours` = the reopen gap rounded UP to the hour grid HOUR_GRID (grid.py; above its
   last value: one bucket). For a window W on the grid, gap <= W <=> bucket <= W;
 - `quiet_hours` = quiet time rounded DOWN to the grid. For a silence period S on
   the grid, quiet >= S <=> bucket >= S;
@@ -43,14 +43,12 @@ import uuid
 
 import duckdb
 
+from outcome_pricing.warehouse.grid import HOUR_GRID
+
 CUBE_TABLE = "definition_cube"
 KEYS_TABLE = "definition_cube_keys"
 PROFILES_TABLE = "definition_cube_profiles"
 CUBE_LAYOUT = "definition-cube v4"
-# Hour values (silence period, reopen window) the cube answers exactly.
-HOUR_GRID: tuple[int, ...] = (
-    0, 1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504, 720,
-)
 
 # The rule inputs read from raw `tasks`, under the names the cube stores them.
 # Rules read a missing boolean as false ("verified is not true", "... is true").
@@ -73,7 +71,6 @@ RAW_INPUTS: dict[str, str] = {
 PROFILE_INPUTS: dict[str, str] = {
     name: name for name in RAW_INPUTS if name not in ("tasks", "issue_units")
 }
-
 
 
 def _round_up_to_grid(x: str) -> str:

@@ -1,39 +1,32 @@
 """The DuckDB warehouse: one owner of the database file per process.
 
-Rules (DESIGN section 2): one connection per process, a cursor per query
-(Streamlit serves each browser session on its own thread, and a shared
+Rules (DESIGN section 2): one connection per process (`connection.py`), a cursor
+per query (Streamlit serves each browser session on its own thread, and a shared
 connection raises ResourceInUseException), user values only as bound
 parameters, every ingestion in one transaction.
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from outcome_pricing.errors import UnknownAccountError, WarehouseError, WarehouseLockedError
+from outcome_pricing.errors import UnknownAccountError, WarehouseError
+from outcome_pricing.warehouse import derive
+from outcome_pricing.warehouse.connection import _Connection, default_db_path
 from outcome_pricing.warehouse.schema import (
     ACCOUNT_COLUMN_NAMES,
     ACCOUNT_COLUMNS,
     DERIVED_COLUMNS,
-    TASK_COLUMN_NAMES,
     TASK_COLUMNS,
     table_ddl,
 )
-
-if TYPE_CHECKING:
-    from outcome_pricing.rules.definition import Definition
-
-DEFAULT_DB = Path("data") / "warehouse.duckdb"
-DB_ENV = "OUTCOME_PRICING_DB"
 
 INGEST_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS ingest_log (
@@ -47,33 +40,8 @@ CREATE TABLE IF NOT EXISTS ingest_log (
 )
 """
 
-# Hours from a task's close to the start of the next task (created_at, then
-# task_id) with the same account, requester and topic; NULL for the last one.
-REOPEN_GAP = """date_diff('millisecond', closed_at,
-                   LEAD(created_at) OVER (PARTITION BY account_id, requester_id, topic
-                                          ORDER BY created_at, task_id)) / 3600000.0"""
-
-# Recomputes reopen_gap_hours of stored tasks in the affected (account, requester,
-# topic) partitions: a new task can change the gap of an older one. Only rows whose
-# gap changes are written.
-REOPEN_GAP_SQL = f"""
-UPDATE tasks SET reopen_gap_hours = g.gap
-FROM (
-  SELECT task_id, {REOPEN_GAP} AS gap
-  FROM tasks SEMI JOIN _gap_keys USING (account_id, requester_id, topic)
-) AS g
-WHERE tasks.task_id = g.task_id
-  AND tasks.reopen_gap_hours IS DISTINCT FROM g.gap
-"""
-
-
 # Bound parameters: positional for `?`, a mapping for `$name`.
 Params = Sequence[Any] | Mapping[str, Any] | None
-
-
-def default_db_path() -> Path:
-    """`OUTCOME_PRICING_DB` if set, else data/warehouse.duckdb."""
-    return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
 @dataclass(frozen=True)
@@ -92,70 +60,6 @@ class IngestResult:
                 f"{self.accounts_updated:,} updated"
             )
         return text
-
-
-class _Connection:
-    """One DuckDB connection per database file per process, shared by every handle.
-
-    DuckDB refuses a second connection to the same file with another
-    configuration (read-only vs read-write) in one process, and the design asks
-    for one connection per process anyway: so opening a file already open here
-    reuses that connection. A read-only request may reuse a read-write
-    connection (the handle still refuses writes).
-    """
-
-    _registry: dict[Path, _Connection] = {}
-    _lock = threading.Lock()
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, key: Path | None, read_only: bool) -> None:
-        self.con = con
-        self.key = key
-        self.read_only = read_only
-        self.refs = 1
-        self.generation = 0
-        self.write_lock = threading.Lock()
-
-    @classmethod
-    def acquire(cls, db: Path, read_only: bool) -> _Connection:
-        key = db.resolve()
-        with cls._lock:
-            shared = cls._registry.get(key)
-            if shared is not None:
-                if shared.read_only and not read_only:
-                    raise WarehouseError(
-                        f"The warehouse file {db} is already open read-only in this process; "
-                        f"close that handle before opening it for writing."
-                    )
-                shared.refs += 1
-                return shared
-            shared = cls(_connect(db, read_only), key, read_only)
-            cls._registry[key] = shared
-            return shared
-
-    def release(self) -> None:
-        with self._lock:
-            self.refs -= 1
-            if self.refs > 0:
-                return
-            if self.key is not None:
-                self._registry.pop(self.key, None)
-        self.con.close()
-
-
-def _connect(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """duckdb.connect with errors a person can act on (the file is named)."""
-    try:
-        return duckdb.connect(str(db), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseLockedError(
-                f"The warehouse file {db} is in use by another process (for example the "
-                f"app or another command). Close it, or wait until it finishes; "
-                f"DuckDB said: {str(exc).splitlines()[0]}"
-            ) from exc
-        raise WarehouseError(f"Cannot open the warehouse file {db}: {exc}") from exc
-    except duckdb.Error as exc:
-        raise WarehouseError(f"Cannot open the warehouse file {db}: {exc}") from exc
 
 
 class Warehouse:
@@ -338,7 +242,7 @@ class Warehouse:
         """
         ins = upd = a_ins = a_upd = 0
         if tasks is not None:
-            ins, upd = self._upsert_tasks(cur, tasks)
+            ins, upd = derive.upsert_tasks(cur, tasks)
             self._refresh_derived(cur)
         if accounts is not None:
             a_ins, a_upd = self._upsert(cur, "accounts", accounts, "account_id", ACCOUNT_COLUMN_NAMES)
@@ -364,67 +268,9 @@ class Warehouse:
         cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staged}")
         return int(total) - int(updated), int(updated)
 
-    @staticmethod
-    def _upsert_tasks(cur: duckdb.DuckDBPyConnection, staged: str) -> tuple[int, int]:
-        """Replace/insert the staged tasks with month and reopen_gap_hours computed on the way in.
-
-        The gap of a new row is computed over the staged rows plus the stored rows of
-        the same partitions; stored rows of affected partitions are then updated
-        (only those whose gap changed). Affected partitions include the old key of a
-        replaced task: correcting its topic leaves a gap behind in the old partition.
-        On an empty table this is one INSERT with a window, no UPDATE.
-        """
-        cols = ", ".join(TASK_COLUMN_NAMES)
-        prefixed = ", ".join(f"s.{c}" for c in TASK_COLUMN_NAMES)
-        narrow = "task_id, account_id, requester_id, topic, created_at, closed_at"
-        total = int(cur.execute(f"SELECT count(*) FROM {staged}").fetchone()[0])  # type: ignore[index]
-        had_rows = cur.execute("SELECT count(*) FROM (SELECT 1 FROM tasks LIMIT 1)").fetchone()[0]  # type: ignore[index]
-        updated = neighbours = 0
-        union = ""
-        if had_rows:
-            keys = "account_id, requester_id, topic"
-            cur.execute(
-                f"CREATE OR REPLACE TEMP TABLE _gap_keys AS SELECT {keys} FROM {staged} UNION "
-                f"SELECT {keys} FROM tasks WHERE task_id IN (SELECT task_id FROM {staged})"
-            )
-            updated = int(cur.execute(
-                f"SELECT count(*) FROM tasks WHERE task_id IN (SELECT task_id FROM {staged})"
-            ).fetchone()[0])  # type: ignore[index]
-            if updated:
-                cur.execute(f"DELETE FROM tasks WHERE task_id IN (SELECT task_id FROM {staged})")
-            neighbours = int(cur.execute(
-                "SELECT count(*) FROM tasks SEMI JOIN _gap_keys USING (account_id, requester_id, topic)"
-            ).fetchone()[0])  # type: ignore[index]
-            if neighbours:
-                union = (
-                    f"UNION ALL SELECT {narrow}, false AS _new FROM tasks "
-                    "SEMI JOIN _gap_keys USING (account_id, requester_id, topic)"
-                )
-        # The window sorts only the narrow key/time columns (sorting all columns through
-        # it costs more than the insert); the wide rows then join the gaps by task_id.
-        cur.execute(
-            "CREATE OR REPLACE TEMP TABLE _new_gaps AS SELECT task_id, gap FROM ("
-            f"  SELECT task_id, _new, {REOPEN_GAP} AS gap FROM ("
-            f"    SELECT {narrow}, true AS _new FROM {staged} {union})"
-            ") WHERE _new"
-        )
-        cur.execute(
-            f"INSERT INTO tasks ({cols}, month, reopen_gap_hours) "
-            f"SELECT {prefixed}, date_trunc('month', s.closed_at)::DATE, g.gap "
-            f"FROM {staged} AS s LEFT JOIN _new_gaps AS g USING (task_id)"
-        )
-        cur.execute("DROP TABLE _new_gaps")
-        if neighbours:
-            cur.execute(REOPEN_GAP_SQL)
-        if had_rows:
-            cur.execute("DROP TABLE _gap_keys")
-        return total - updated, updated
-
     def _refresh_derived(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Rebuild the definition-independent aggregates (the definition cube)."""
-        from outcome_pricing.warehouse import cube  # local import: cube imports nothing from here
-
-        cube.rebuild(cur)
+        derive.rebuild(cur)
 
     # ----------------------------------------------------------------- facts
     def is_empty(self) -> bool:
@@ -476,8 +322,33 @@ class Warehouse:
         return self.query_df("SELECT * FROM ingest_log ORDER BY ingest_id DESC")
 
     # ----------------------------------------------------------------- engine entry points
-    def outcomes(self, definition: Definition, by: Sequence[str] = ("account_id", "month")) -> pd.DataFrame:
-        """Billable outcomes under `definition`, grouped by `by` (see definitions.outcomes)."""
-        from outcome_pricing.rules.definition import outcomes
+    def outcomes(self, definition: Any, by: Sequence[str] = ("account_id", "month")) -> pd.DataFrame:
+        """Billable outcomes under `definition` (a `rules.Definition`), grouped by `by`.
 
-        return outcomes(self, definition, by=by)
+        The shortcut of DESIGN section 6 for `rules.outcomes(wh, definition, by=by)`,
+        answered by the evaluator plugged in with `use_outcomes` (see that function).
+        """
+        if _outcomes is None:
+            raise RuntimeError(
+                "No outcome evaluator is plugged in; import outcome_pricing (it plugs in the rules)."
+            )
+        return _outcomes(self, definition, by=by)
+
+
+# (warehouse, definition, by=...) -> the outcomes DataFrame: `rules.outcomes`.
+OutcomesEvaluator = Callable[..., pd.DataFrame]
+_outcomes: OutcomesEvaluator | None = None
+
+
+def use_outcomes(evaluator: OutcomesEvaluator) -> None:
+    """Plug in what `Warehouse.outcomes` calls (done once, by `outcome_pricing/__init__.py`).
+
+    Why a plug and not an import: the rules are a layer above the warehouse and read
+    it through a small Protocol (`rules.source.Source`); the warehouse importing the
+    rules back, even inside a method, was the import circle of the first version.
+    The package root knows both layers and runs before any submodule is usable, so
+    it plugs `rules.outcomes` in here and `wh.outcomes(d)` always works. `definition`
+    is typed `Any` because naming its type here would import the rules again.
+    """
+    global _outcomes
+    _outcomes = evaluator

@@ -1,0 +1,230 @@
+"""The page frame: every page starts with `start()` and gets the same opening.
+
+In order: the header (the title from the router's page list, one sentence on
+what the page is for, the data version shown small), the data check (an empty
+warehouse gives the page's own empty state and stops) and the scenario of the
+sidebar. `guard` turns an engine error into a message a person can act on,
+never a traceback; the router runs every page inside it.
+
+Also the one warehouse of the process, as the person using the app may see it.
+No business logic here: pages ask the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import auth
+import fmt
+import scenario
+import streamlit as st
+
+from outcome_pricing import access, default_db_path
+from outcome_pricing.access import AccessDeniedError, Principal
+from outcome_pricing.errors import ConfigError, OutcomePricingError
+from outcome_pricing.warehouse import Warehouse
+
+APP_DIR = Path(__file__).parent
+APP_NAME = "Outcome Pricing Lab"
+DEMO_TASKS_ON_FIRST_START = 300_000
+_TITLE = "frame.title"  # session state: the title of the page the router is running
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a page draws from: the warehouse as this person sees it, the scenario, the data version."""
+
+    wh: Warehouse
+    scenario: scenario.Scenario
+    version: str  # pass it to cached functions (see data_version)
+    person: Principal
+
+
+def start(purpose: str, *, empty: str | None) -> Page:
+    """Open a page: header, data check, scenario.
+
+    `empty` is the page's own first sentence for an empty warehouse (followed by
+    what to do about it); None for the page where data comes in, which opens
+    on an empty warehouse too.
+    """
+    return guarded(lambda: _open(purpose, empty))
+
+
+def _open(purpose: str, empty: str | None) -> Page:
+    wh = warehouse()
+    version = data_version()
+    st.title(str(st.session_state.get(_TITLE, APP_NAME)))
+    st.caption(f"{purpose}  \n:material/database: data version `{version}`")
+    if empty is not None:
+        _check_data(wh, empty)
+    return Page(wh=wh, scenario=scenario.current(), version=version, person=viewer())
+
+
+# ------------------------------------------------------------------ errors
+def show_error(exc: Exception) -> None:
+    """Our errors as a message a person can act on (title, message, fix); never a traceback."""
+    if not isinstance(exc, OutcomePricingError):
+        st.error(f"Something went wrong: {exc}")
+        return
+    fix = getattr(exc, "fix", None)
+    st.error(f"**{exc.title}.** {exc}" + (f"\n\n{fix}" if isinstance(fix, str) and fix else ""))
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """An engine error inside the block is shown with show_error and stops the page."""
+    try:
+        yield
+    except OutcomePricingError as exc:
+        show_error(exc)
+        st.stop()
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """`fn()`, or its engine error shown and the page stopped."""
+    with guard():
+        return fn()
+    raise AssertionError("unreachable: guard stops the page")  # for the type checker
+
+
+def _check_data(wh: Warehouse, empty: str) -> None:
+    """The warehouse, or the page's empty state telling the user what to do, then stop."""
+    if not wh.is_empty():
+        return
+    if wh.accounts is not None:
+        st.info(
+            f"{empty} None of the accounts you own ({', '.join(viewer().owners)} as owner in the accounts "
+            "file) has tasks in the warehouse. Ask an admin if this is wrong."
+        )
+        st.stop()
+    st.info(
+        f"{empty} The warehouse has no tasks yet: load the demo data or upload your task logs "
+        "on the **Data** page."
+    )
+    st.page_link(str(APP_DIR / "views" / "data.py"), label="Go to Data", icon=":material/database:")
+    st.stop()
+
+
+# ------------------------------------------------------------------ the router's part
+def enter(title: str) -> None:
+    """The router names the page it is about to run (titles live in its page list only)."""
+    st.session_state[_TITLE] = title
+
+
+def ensure_data() -> None:
+    """First start on a fresh machine: build the demo warehouse, showing progress.
+
+    Skipped when OUTCOME_PRICING_NO_DEMO is set (a team that loads its own logs).
+    """
+    wh = _shared_warehouse()
+    # Only someone who may load data builds the demo (with login on, the first
+    # visitor could otherwise be anyone); the others see the empty state.
+    if not wh.is_empty() or os.environ.get("OUTCOME_PRICING_NO_DEMO") or not viewer().can_ingest:
+        return
+    from outcome_pricing import demo
+
+    st.title(APP_NAME)
+    st.info(
+        f"First start: building a demo warehouse of {fmt.count(DEMO_TASKS_ON_FIRST_START)} synthetic tasks "
+        f"at `{wh.path}`. This happens once and takes a few seconds."
+    )
+    bar = st.progress(0.0, text="Generating demo task logs…")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+    demo.build_demo(wh, tasks=DEMO_TASKS_ON_FIRST_START, progress=progress)
+    after_ingest()
+    st.rerun()
+
+
+# Query parameters that carry an account id (any page): checked before the page runs.
+ACCOUNT_PARAMS = ("account",)
+
+
+def account_params_allowed(person: Principal) -> bool:
+    """False (with a notice) when the URL names an account this person may not see.
+
+    The page is then not run, so nothing of that account is drawn. A value that
+    is not a plausible account id (too long, control characters) is dropped.
+    """
+    for name in ACCOUNT_PARAMS:
+        value = st.query_params.get(name)
+        if value is None:
+            continue
+        try:
+            person.check_account(warehouse(), value)
+        except AccessDeniedError as exc:
+            show_error(exc)
+            return False
+        except ConfigError as exc:
+            st.warning(f"The link's `{name}` value was ignored: {exc}")
+            del st.query_params[name]
+    return True
+
+
+# ------------------------------------------------------------------ the warehouse
+@st.cache_resource(show_spinner=False)
+def _open_warehouse(path: str) -> Warehouse:
+    return Warehouse.open(path, read_only=False)
+
+
+def _shared_warehouse() -> Warehouse:
+    """The process's one warehouse, unscoped: for the frame only (first-start demo build)."""
+    return _open_warehouse(str(default_db_path().resolve()))
+
+
+def viewer() -> Principal:
+    """The person using this session (login, or the local admin); see app/auth.py."""
+    return auth.current_principal()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _owned_accounts(_wh: Warehouse, db: str, owners: tuple[str, ...], generation: int) -> tuple[str, ...]:
+    return access.owned_accounts(_wh, owners)
+
+
+def warehouse() -> Warehouse:
+    """The warehouse as the person using the app may see it (a cursor per query inside).
+
+    For a sales user every cursor sees only the accounts they own (row-level
+    scope, access.py), so every page, chart and download is limited to them.
+    """
+    shared = _shared_warehouse()
+    person = viewer()
+    if person.row_scoped:
+        owned = _owned_accounts(shared, str(shared.path), person.owners, shared.generation)
+        return _view(shared, str(shared.path), owned)
+    if not person.can_ingest:
+        return _view(shared, str(shared.path), None)
+    return shared
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _view(_shared: Warehouse, db: str, accounts: tuple[str, ...] | None) -> Warehouse:
+    """A read-only handle (scoped to `accounts` unless None), kept so engine caches keyed
+    on the handle survive reruns. It shares the one connection and owns nothing."""
+    return _shared.scoped(accounts) if accounts is not None else _shared.read_only_view()
+
+
+def data_version() -> str:
+    """Pass it to cached functions: changes after every ingest, and differs between
+    people who see different accounts, so a cached result never crosses a scope."""
+    wh = warehouse()
+    scope = json.dumps([str(wh.path), None if wh.accounts is None else list(wh.accounts)])
+    digest = hashlib.sha256(scope.encode("utf-8")).hexdigest()[:16]
+    return f"{wh.generation}:{digest}"
+
+
+def after_ingest() -> None:
+    """Cached results were computed on the old data; drop them."""
+    st.cache_data.clear()

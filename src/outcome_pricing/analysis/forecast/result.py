@@ -1,0 +1,148 @@
+"""What a forecast returns: bands per plan and month, horizon totals, the probability
+that one plan beats another, volatility, per-account means, and the JSON form."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from outcome_pricing.analysis.forecast.assumptions import Assumptions
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.kit.money import round_half_up
+
+PERCENTILES = (10, 50, 90)
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """The forecast per plan. Money in dollars (floats: a simulation, not a statement).
+
+    * ``revenue`` / ``margin``: plan, month, p10, p50, p90, mean (portfolio, per month)
+    * ``totals``: scenario x plan horizon revenue (for histograms and comparisons)
+    * ``prob_beats``: square frame, P(row plan's horizon revenue > column plan's)
+    * ``volatility``: per plan: mean, p10, p50, p90 of horizon revenue, cv_horizon
+      (sd / mean of horizon revenue), cv_monthly (mean over months of sd / mean),
+      downside (1 - p10 / p50), margin_p50 (horizon)
+    * ``accounts``: per plan and account, mean horizon revenue and margin
+    * ``history``: plan, month, revenue, margin (the backtest, when computed from a warehouse)
+    """
+
+    revenue: pd.DataFrame
+    margin: pd.DataFrame
+    totals: pd.DataFrame
+    prob_beats: pd.DataFrame
+    volatility: pd.DataFrame
+    accounts: pd.DataFrame
+    assumptions: Assumptions
+    months: tuple[pd.Timestamp, ...]
+    scenarios: int
+    seed: int
+    reference: str | None = None
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def plans(self) -> tuple[str, ...]:
+        return tuple(self.prob_beats.index)
+
+    def prob(self, plan: str, other: str) -> float:
+        """Probability that ``plan`` earns more than ``other`` over the whole horizon."""
+        for name in (plan, other):
+            if name not in self.prob_beats.index:
+                raise ConfigError(f"No plan named {name!r} in this forecast; plans: {', '.join(self.plans)}.")
+        return float(self.prob_beats[other].loc[plan])
+
+    def account_changes(self, plan: str, reference: str) -> pd.DataFrame:
+        """Per account: mean horizon revenue under ``reference`` and ``plan`` and the change
+        (plan - reference), largest gain for the vendor first."""
+        self.prob(plan, reference)  # a clear error for an unknown plan
+        by = self.accounts.pivot(index="account_id", columns="plan", values="revenue")
+        out = pd.DataFrame({"reference_revenue": by[reference], "revenue": by[plan]})
+        out["change"] = out["revenue"] - out["reference_revenue"]
+        out = out.reset_index().sort_values(["change", "account_id"], ascending=[False, True], ignore_index=True)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: bands per plan (months as YYYY-MM, dollars to the cent), prob_beats, volatility."""
+
+        def bands(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+            out: dict[str, list[dict[str, Any]]] = {}
+            for plan, g in frame.groupby("plan", sort=False):
+                out[str(plan)] = [
+                    {"month": m.strftime("%Y-%m"), "p10": _cents(p10), "p50": _cents(p50), "p90": _cents(p90),
+                     "mean": _cents(mean)}
+                    for m, p10, p50, p90, mean in zip(g["month"], g["p10"], g["p50"], g["p90"], g["mean"], strict=True)
+                ]
+            return out
+
+        vol = self.volatility
+        return {
+            "scenarios": self.scenarios,
+            "seed": self.seed,
+            "months": [m.strftime("%Y-%m") for m in self.months],
+            "reference": self.reference,
+            "plans": bands(self.revenue),
+            "margin": bands(self.margin),
+            "prob_beats": {
+                str(a): {str(b): round(float(p), 4) for b, p in row.items()}
+                for a, row in self.prob_beats.to_dict(orient="index").items()
+            },
+            "volatility": {
+                str(r["plan"]): {
+                    "mean": _cents(r["mean"]), "p10": _cents(r["p10"]), "p50": _cents(r["p50"]),
+                    "p90": _cents(r["p90"]), "cv_horizon": round(float(r["cv_horizon"]), 4),
+                    "cv_monthly": round(float(r["cv_monthly"]), 4), "downside": round(float(r["downside"]), 4),
+                    "margin_p50": _cents(r["margin_p50"]),
+                }
+                for r in vol.to_dict("records")
+            },
+            "assumptions": {
+                "values": {k: round(v, 6) for k, v in self.assumptions.values().items()},
+                "sources": dict(self.assumptions.sources),
+            },
+        }
+
+
+def _cents(value: float) -> float:
+    """A float dollar figure to the cent for JSON (half up); not for statements."""
+    return float(round_half_up(Decimal(repr(float(value)))))
+
+
+def band_frame(plans: Sequence[str], months: Sequence[pd.Timestamp], by_plan: Sequence[np.ndarray]) -> pd.DataFrame:
+    """P10/P50/P90 and mean per plan and month from each plan's (scenarios, months) dollars."""
+    frames = []
+    for name, values in zip(plans, by_plan, strict=True):
+        p10, p50, p90 = np.percentile(values, PERCENTILES, axis=0)
+        frames.append(pd.DataFrame({
+            "plan": name, "month": list(months), "p10": p10, "p50": p50, "p90": p90, "mean": values.mean(axis=0),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def volatility_frame(plans: Sequence[str], revenue: Sequence[np.ndarray], margin: Sequence[np.ndarray]) -> pd.DataFrame:
+    """Per plan: the spread of horizon revenue and of each month's (``ForecastResult.volatility``)."""
+    rows = []
+    for name, rev, mar in zip(plans, revenue, margin, strict=True):
+        total = rev.sum(axis=1)
+        mean = float(total.mean())
+        p10, p50, p90 = (float(x) for x in np.percentile(total, PERCENTILES))
+        month_mean = rev.mean(axis=0)
+        month_cv = np.divide(rev.std(axis=0), month_mean, out=np.zeros_like(month_mean), where=month_mean > 0)
+        rows.append({
+            "plan": name, "mean": mean, "p10": p10, "p50": p50, "p90": p90,
+            "cv_horizon": float(total.std() / mean) if mean > 0 else 0.0,
+            "cv_monthly": float(month_cv.mean()),
+            "downside": 1.0 - p10 / p50 if p50 > 0 else 0.0,
+            "margin_p50": float(np.percentile(mar.sum(axis=1), 50)),
+        })
+    return pd.DataFrame(rows)
+
+
+def prob_beats_frame(plans: Sequence[str], totals: np.ndarray) -> pd.DataFrame:
+    """P(row beats column) over the horizon; the same scenarios for all plans (paired)."""
+    beats = (totals[:, :, None] > totals[:, None, :]).mean(axis=0)
+    return pd.DataFrame(beats, index=list(plans), columns=list(plans))

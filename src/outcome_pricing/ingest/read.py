@@ -1,0 +1,310 @@
+"""Reading a file into its staging table: formats, header, mapping, staging SQL.
+
+DuckDB's CSV reader types the columns it can (the fast path); Parquet columns,
+mapped values and constants are read as text and parsed by our SQL, with the
+raw text of a value that does not parse kept in a `_raw_<column>` side column
+for the rules (validate.py). Every user value reaches SQL as a bound parameter;
+identifiers come from the schema's fixed column list.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from outcome_pricing.errors import Problem, ValidationError
+from outcome_pricing.ingest.mapping import Mapping, SectionMapping
+from outcome_pricing.warehouse.schema import ACCOUNT_COLUMNS, TASK_COLUMNS, Column, Kind
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+PARQUET_MAGIC = b"PAR1"
+BOOL_TRUE = ("true", "1", "yes")
+BOOL_FALSE = ("false", "0", "no")
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """What one kind of file holds: its contract columns and key."""
+
+    kind: str  # "tasks" | "accounts": also the ingest_log kind
+    columns: tuple[Column, ...]
+    key: str
+
+    @property
+    def stage_table(self) -> str:
+        return f"_stage_{self.kind}"
+
+
+TASKS = FileSpec("tasks", TASK_COLUMNS, "task_id")
+ACCOUNTS = FileSpec("accounts", ACCOUNT_COLUMNS, "account_id")
+
+
+@dataclass
+class InputFile:
+    """One file being ingested: what it holds, where it is, and what to tell the user."""
+
+    spec: FileSpec
+    path: Path
+    name: str  # as shown in messages and the ingest log
+    section: SectionMapping
+    sha256: Future[str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def is_parquet(self) -> bool:
+        if self.path.suffix.lower() in PARQUET_SUFFIXES:
+            return True
+        with self.path.open("rb") as fh:
+            return fh.read(4) == PARQUET_MAGIC
+
+    @property
+    def first_row(self) -> int:
+        """Row number of the first record (a CSV header is row 1)."""
+        return 1 if self.is_parquet else 2
+
+
+class Unreadable(Exception):
+    """DuckDB could not read the file at all; diagnosed after the rollback."""
+
+    def __init__(self, item: InputFile, cause: duckdb.Error) -> None:
+        super().__init__(str(cause))
+        self.item = item
+        self.cause = cause
+
+
+def file_delimiter(item: InputFile, m: Mapping) -> str:
+    """The mapping's delimiter, else tab for a .tsv file and comma for anything else."""
+    if m.delimiter is not None:
+        return m.delimiter
+    return "\t" if item.path.suffix.lower() == ".tsv" else ","
+
+
+def _header(cur: duckdb.DuckDBPyConnection, item: InputFile, m: Mapping) -> list[str]:
+    """The file's column names as written (DuckDB would rename a repeated name to name_1)."""
+    if not item.is_parquet:
+        header = _csv_header(item, file_delimiter(item, m))
+        if header is not None:
+            return header
+    try:
+        if item.is_parquet:
+            rows = cur.execute("DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(item.path)})
+            return [str(r[0]) for r in rows.fetchall()]
+        first = cur.execute(
+            "SELECT * FROM read_csv($path, all_varchar = true, header = false, delim = $delim, "
+            "quote = '\"', escape = '\"', ignore_errors = true) LIMIT 1",
+            {"path": str(item.path), "delim": file_delimiter(item, m)},
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise Unreadable(item, exc) from exc
+    if first is None:
+        raise Unreadable(item, duckdb.InvalidInputException("no header row"))
+    return ["" if h is None else str(h) for h in first]
+
+
+def _csv_header(item: InputFile, delimiter: str) -> list[str] | None:
+    """The first record, read by Python's csv module (no sniffing); None to let DuckDB try."""
+    opener = gzip.open if item.path.suffix.lower() == ".gz" else open
+    try:
+        with opener(item.path, "rt", encoding="utf-8-sig", newline="") as fh:
+            return next(csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True), None)
+    except (UnicodeDecodeError, csv.Error, OSError, EOFError):
+        return None
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where each of our columns comes from: a header position or a constant."""
+
+    position: dict[str, int]  # our column -> 1-based position in the file
+    constant: dict[str, str]
+
+
+def _resolve_columns(item: InputFile, header: list[str]) -> Sources:
+    """Match the file's header to our columns (through the mapping); refuse what is missing."""
+    sec = item.section
+    by_norm: dict[str, list[int]] = {}
+    for i, h in enumerate(header, start=1):
+        by_norm.setdefault(h.strip().lower(), []).append(i)
+    problems: list[Problem] = []
+    position: dict[str, int] = {}
+    used: set[int] = set()
+    for col in item.spec.columns:
+        wanted = sec.columns.get(col.name, col.name)
+        hits = by_norm.get(wanted.strip().lower(), [])
+        if len(hits) > 1:
+            problems.append(Problem(item.name, 1, wanted, "column appears more than once in the header"))
+        elif hits:
+            position[col.name] = hits[0]
+            used.add(hits[0])
+        elif col.name in sec.columns:
+            problems.append(Problem(
+                item.name, 1, wanted,
+                f"column '{wanted}' (mapped to {col.name} in the mapping file) is not in the header",
+            ))
+        elif col.required and col.name not in sec.constants:
+            problems.append(Problem(item.name, 1, col.name, "required column missing from the header"))
+    if problems:
+        raise ValidationError(item.name, problems)
+    ignored = [h for i, h in enumerate(header, start=1) if i not in used]
+    if ignored:
+        shown = ", ".join(repr(h) for h in ignored[:10]) + (" ..." if len(ignored) > 10 else "")
+        item.notes.append(f"{item.name}: {len(ignored)} column(s) not in the contract were ignored: {shown}")
+    return Sources(position, {c: v for c, v in sec.constants.items() if c not in position})
+
+
+# Parsing: one SELECT from the file into the contract's columns and types.
+class _Params:
+    """Bound parameters for one statement (named, so nesting order does not matter)."""
+
+    def __init__(self, initial: dict[str, Any]) -> None:
+        self.values = dict(initial)
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+
+# Types DuckDB's CSV reader parses natively for us (the fast path). Whole numbers
+# are read as DOUBLE so "3.0" loads and "3.5" is refused by a rule, not rounded.
+# Timestamps as TIMESTAMPTZ so offsets are converted (the cursor's zone is UTC).
+NATIVE_TYPE = {
+    Kind.TEXT: "VARCHAR",
+    Kind.BOOL: "BOOLEAN",
+    Kind.INT: "DOUBLE",
+    Kind.NUMBER: "DOUBLE",
+    Kind.TIMESTAMP: "TIMESTAMPTZ",
+}
+
+
+def _parsed_from_text(col: Column, item: InputFile, src: Sources, ts_format: str | None) -> bool:
+    """Does this column go through our SQL parsing of text (else DuckDB's reader types it)?
+
+    Parquet columns (any type), mapped values and constants are parsed from text;
+    dates are few (accounts only) and accept a timestamp too, so they also take this path.
+    """
+    if col.kind is Kind.TEXT:
+        return False
+    return (
+        item.is_parquet
+        or col.name in item.section.values
+        or col.name in src.constant
+        or col.kind not in NATIVE_TYPE
+        or (col.kind is Kind.TIMESTAMP and ts_format is not None)
+    )
+
+
+def _ts_format(item: InputFile, m: Mapping) -> str | None:
+    """The mapping's timestamp format applies to the task timestamps (created_at, closed_at)."""
+    return m.timestamp_format if item.spec is TASKS else None
+
+
+def _raw_expr(col: Column, src: Sources, item: InputFile, p: _Params) -> str:
+    """The file's value of `col` (after the mapping's value map), or NULL when absent."""
+    if col.name in src.constant:
+        return f"{p.add(src.constant[col.name])}::VARCHAR"
+    if col.name not in src.position:
+        return "NULL"
+    raw = f"#{src.position[col.name]}"
+    if item.is_parquet:
+        raw = f"CAST({raw} AS VARCHAR)"
+    vmap = item.section.values.get(col.name)
+    if vmap:
+        cases = " ".join(f"WHEN {p.add(k)} THEN {p.add(v)}" for k, v in vmap.items())
+        raw = f"CASE trim({raw}) {cases} ELSE {raw} END"
+    return raw
+
+
+def _from_text(col: Column, s: str, factor: float | None, ts_format: str | None, p: _Params) -> str:
+    """Parse text `s` (trimmed, NULL when blank) into the contract type; NULL when it does not parse."""
+    match col.kind:
+        case Kind.BOOL:
+            return f"CASE WHEN lower({s}) IN {BOOL_TRUE} THEN true WHEN lower({s}) IN {BOOL_FALSE} THEN false END"
+        case Kind.NUMBER | Kind.INT:
+            d = f"TRY_CAST({s} AS DOUBLE)"
+            return f"{d} * {p.add(factor)}" if factor else d
+        case Kind.TIMESTAMP if ts_format:
+            return f"TRY_STRPTIME({s}, {p.add(ts_format)})::TIMESTAMP"
+        case Kind.TIMESTAMP:
+            # "epoch", "infinity" and friends cast, but are not timestamps anyone logged.
+            return f"CASE WHEN left({s}, 1) BETWEEN '0' AND '9' THEN timezone('UTC', TRY_CAST({s} AS TIMESTAMPTZ)) END"
+        case Kind.DATE:
+            return f"CASE WHEN left({s}, 1) BETWEEN '0' AND '9' THEN TRY_CAST({s} AS DATE) END"
+        case _:
+            return s
+
+
+def _native(col: Column, raw: str, factor: float | None, p: _Params) -> str:
+    """A column DuckDB's reader already typed: only units and UTC remain."""
+    match col.kind:
+        case Kind.TIMESTAMP:
+            return f"timezone('UTC', {raw})"
+        case Kind.NUMBER | Kind.INT if factor:
+            return f"{raw} * {p.add(factor)}"
+        case Kind.TEXT:
+            return f"nullif({raw}, '')"
+        case _:
+            return raw
+
+
+def _select_list(item: InputFile, src: Sources, ts_format: str | None, p: _Params) -> list[str]:
+    """One expression per contract column (with its default), plus `_raw_<col>` for text-parsed ones."""
+    out = []
+    for col in item.spec.columns:
+        raw = _raw_expr(col, src, item, p)
+        factor = item.section.scale.get(col.name)
+        if _parsed_from_text(col, item, src, ts_format):
+            s = f"nullif(trim({raw}), '')"
+            value = _from_text(col, s, factor, ts_format, p)
+            out.append(f"CASE WHEN ({value}) IS NULL THEN {s} END AS _raw_{col.name}")
+        else:
+            value = _native(col, raw, factor, p)
+        if col.default is not None:
+            value = f"coalesce({value}, {p.add(col.default)})"
+        out.append(f"{value} AS {col.name}")
+    return out
+
+
+def _read_sql(item: InputFile, m: Mapping, src: Sources, n_columns: int, p: _Params) -> str:
+    """The table function reading the file: Parquet as is, CSV with our column types."""
+    if item.is_parquet:
+        return f"read_parquet({p.add(str(item.path))})"
+    types = ["VARCHAR"] * n_columns
+    for col in item.spec.columns:
+        if col.name in src.position and not _parsed_from_text(col, item, src, _ts_format(item, m)):
+            types[src.position[col.name] - 1] = NATIVE_TYPE[col.kind]
+    k = item.spec.kind
+    # store_rejects: a value that does not parse, a bad UTF-8 byte or a wrong field count
+    # becomes a row of the rejects table (with its line) instead of aborting the read.
+    return (
+        f"read_csv({p.add(str(item.path))}, header = true, delim = {p.add(file_delimiter(item, m))}, "
+        f"quote = '\"', escape = '\"', types = {p.add(types)}, store_rejects = true, "
+        f"rejects_table = '_rejects_{k}', rejects_scan = '_rejects_scan_{k}')"
+    )
+
+
+def stage_file(cur: duckdb.DuckDBPyConnection, item: InputFile, m: Mapping) -> tuple[Sources, set[str]]:
+    """Read and parse one file into its staging table.
+
+    Returns where each column came from and the columns parsed from text (their
+    `_raw_<column>` holds what did not parse). Raises Unreadable when DuckDB
+    cannot read the file at all.
+    """
+    header = _header(cur, item, m)
+    src = _resolve_columns(item, header)
+    p = _Params({})
+    ts_format = _ts_format(item, m)
+    select = ", ".join(_select_list(item, src, ts_format, p))
+    sql = f"CREATE TEMP TABLE {item.spec.stage_table} AS SELECT {select} FROM {_read_sql(item, m, src, len(header), p)}"
+    try:
+        cur.execute(sql, p.values)
+    except duckdb.Error as exc:
+        raise Unreadable(item, exc) from exc
+    return src, {c.name for c in item.spec.columns if _parsed_from_text(c, item, src, ts_format)}
