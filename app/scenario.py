@@ -21,6 +21,7 @@ from outcome_pricing import pricing
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.rules import (
+    DEFAULT_PRESET,
     KNOB_NAMES,
     Definition,
     knobs_from_text,
@@ -28,7 +29,6 @@ from outcome_pricing.rules import (
     presets,
 )
 
-DEFAULT_PRESET = "intercom-fin-2025"
 CUSTOM = "custom"
 
 # Session-state keys (one place, so pages never spell them).
@@ -85,7 +85,7 @@ def preset_name(d: Definition) -> str:
 
 def _definition_from_url() -> Definition:
     spec = st.query_params.get(URL_DEF)
-    default = presets()[DEFAULT_PRESET]
+    default = Definition.default()
     if spec is None:
         return default
     try:

@@ -21,6 +21,7 @@ def metric(at: AppTest, label: str):
 
 @pytest.mark.usefixtures("app_env")
 class TestAiImpactPage:
+    @pytest.mark.slow
     def test_draws_cards_summary_table_and_charts(self, demo_wh) -> None:
         at = open_page()
         assert not at.error, [e.value for e in at.error]
@@ -31,6 +32,7 @@ class TestAiImpactPage:
         assert len(at.get("plotly_chart")) >= 4  # ECDF, topic mix, topic minutes, trend
         assert any("Newcombe" in c.value for c in at.caption)
 
+    @pytest.mark.slow
     def test_choosing_an_account_shows_its_own_figures(self, demo_wh) -> None:
         account = demo_wh.query_df("SELECT min(account_id) AS a FROM tasks")["a"].iloc[0]
         at = open_page()
@@ -40,6 +42,7 @@ class TestAiImpactPage:
         assert metric(at, "Human minutes per task").value == impact.format_value(expected.human_minutes.ai, "minutes")
         assert at.query_params["account"] == [account] or at.query_params["account"] == account
 
+    @pytest.mark.slow
     def test_power_calculator_answers_from_the_inputs(self) -> None:
         at = open_page()
         at.number_input(key="impact.sd").set_value(10.0).run()

@@ -120,6 +120,7 @@ def test_an_empty_warehouse_gives_every_page_its_empty_state(empty_db: Path, pag
         assert any("no tasks yet" in i and "**Data** page" in i for i in shown), shown
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("app_env")
 def test_the_scenario_survives_switching_pages() -> None:
     """Chosen on the Overview, kept on the Price lab, in the session and in the URL."""
@@ -177,6 +178,7 @@ def figure(at: AppTest, label_start: str) -> str:
     return values[0]
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("app_env")
 @pytest.mark.parametrize(
     "page", [p for p in PAGES if p.file in DEFINITION_FIGURES], ids=lambda p: p.url_path

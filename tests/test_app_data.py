@@ -57,6 +57,7 @@ class TestDataPage:
         assert len(charts) >= 5
         assert [t.label for t in at.tabs] == ["Load data", "Data quality", "Ingest history"]
 
+    @pytest.mark.slow
     def test_a_bad_upload_shows_the_refusal_table_and_writes_nothing(self, small_db: Path) -> None:
         at = data_page()
         bad = SAMPLE_TASKS.read_bytes().replace(b"T-48214,acme-retail", b"T-48214,", 1)
@@ -69,6 +70,7 @@ class TestDataPage:
         assert table.iloc[0][["file", "row", "column"]].tolist() == ["march.csv", 3, "account_id"]
         assert metric(at, "Tasks") == "40"
 
+    @pytest.mark.slow
     def test_a_mapped_export_loads_and_the_summary_follows(self, small_db: Path) -> None:
         at = data_page()
         at.file_uploader(key="upload_tasks").set_value(
@@ -84,6 +86,7 @@ class TestDataPage:
         history = at.dataframe[-1].value
         assert history["source"].tolist()[0] == "export.csv"
 
+    @pytest.mark.slow
     def test_an_upload_over_the_size_limit_is_refused_with_a_message(
         self, small_db: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

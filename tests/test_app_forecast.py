@@ -32,6 +32,7 @@ def control(at: AppTest, label: str):  # noqa: ANN201 - a streamlit testing elem
 
 @pytest.mark.usefixtures("app_env")
 class TestForecastPage:
+    @pytest.mark.slow
     def test_draws_fans_headline_and_volatility(self) -> None:
         at = open_forecast()
         assert len(at.get("plotly_chart")) >= 3  # every plan's range, reference and proposed fans
@@ -41,6 +42,12 @@ class TestForecastPage:
         assert len(at.dataframe) >= 2  # volatility, prob_beats
         labels = {n.label for n in at.number_input}
         assert {"Volume growth per month (%)", "Monthly churn hazard (%)", "Price elasticity of volume"} <= labels
+
+    def test_a_plan_meeting_itself_shows_a_dash_not_none(self) -> None:
+        at = open_forecast()
+        beats = next(d for d in at.dataframe if list(d.value.index) == list(d.value.columns))
+        assert beats.value.isna().to_numpy().diagonal().all()
+        assert beats.proto.HasField("placeholder") and beats.proto.placeholder == "—"
 
     def test_more_growth_moves_revenue_up(self) -> None:
         at = open_forecast()

@@ -67,6 +67,7 @@ class TestPriceLabPage:
         assert revenue["layout"]["yaxis"]["title"]["text"] == "Revenue"
         assert revenue["layout"]["xaxis"]["title"]["text"] == "Month"
 
+    @pytest.mark.slow
     def test_raising_the_per_outcome_price_moves_revenue_and_break_even_stays(self) -> None:
         at = open_page("price_lab.py")
         before = metric_value(at, "Revenue, per-outcome")
@@ -78,6 +79,7 @@ class TestPriceLabPage:
         assert money(after) == pytest.approx(2 * money(before), rel=0.01)
         assert metric_value(at, "Break-even") == break_even  # depends on outcomes and seats, not on the price
 
+    @pytest.mark.slow
     def test_a_link_restores_the_reference_and_proposed_plans(self) -> None:
         at = open_page("price_lab.py", reference_plan="per-conversation", proposed_plan="hybrid")
         assert at.selectbox(key="scenario.reference_plan").value == "per-conversation"
@@ -89,6 +91,7 @@ class TestPriceLabPage:
         assert not at.exception
         assert metric_value(at, "Revenue, per-outcome").startswith("$")
 
+    @pytest.mark.slow
     def test_the_plan_form_edits_the_shared_plans(self) -> None:
         at = open_page("price_lab.py", proposed_plan="hybrid")
         before = money(metric_value(at, "Revenue, hybrid"))
@@ -99,6 +102,7 @@ class TestPriceLabPage:
         at.switch_page("views/statements.py").run()  # the edited plans are the scenario's now
         assert "platform_fee = 149" in at.session_state["scenario.plans_toml"]
 
+    @pytest.mark.slow
     def test_bad_toml_shows_the_key_and_keeps_the_plans(self) -> None:
         at = open_page("price_lab.py")
         next(t for t in at.text_area if t.label == "Plans TOML").set_value('[[plans]]\nname = "x"\n[[plans.charges]]\nmetric = "outcomes"\n')

@@ -59,6 +59,7 @@ class TestRoiCasePage:
         assert at.number_input(key="roi.rate_pct").value == pytest.approx(10.0)
         assert metric_value(at, "Net present value")  # the case still opens
 
+    @pytest.mark.slow
     def test_changing_an_assumption_moves_npv_and_the_link(self) -> None:
         at = open_roi(account="A0002", plan="per-outcome")
         before = metric_value(at, "Net present value")
@@ -102,6 +103,7 @@ class TestRoiCasePage:
         assert at.number_input(key="roi.p.monthly_volume").value == 20_000
         assert metric_value(at, "Net present value").lstrip("-").startswith("$")
 
+    @pytest.mark.slow
     def test_a_prospects_uploaded_logs(self, demo_wh) -> None:  # noqa: ANN001
         from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
 
@@ -115,6 +117,7 @@ class TestRoiCasePage:
         assert any("A0004" in s.value for s in at.subheader)
         assert metric_value(at, "Net present value").lstrip("-").startswith("$")
 
+    @pytest.mark.slow
     def test_the_sidebar_definition_is_the_default_and_a_link_may_name_a_preset(self) -> None:
         at = open_roi(account="A0002", **{"def": "zendesk-ar"})
         assert any("definition zendesk-ar" in c.value for c in at.caption)

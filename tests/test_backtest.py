@@ -64,6 +64,7 @@ class TestStatementArithmeticEqualsBacktest:
             exact = [int(bill_total(bill(plan, usage.row(i))) * 100) for i in range(len(usage))]
             assert exact == revenue.tolist(), plan.name
 
+    @pytest.mark.slow
     @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(plan=plans())
     def test_random_plans_on_the_demo_history(self, demo_wh: Warehouse, plan: Plan) -> None:
@@ -128,6 +129,7 @@ def reference_grid(expected: dict[tuple[str, str], Any]) -> list[tuple[str, str]
 
 
 class TestAccountMonthMetrics:
+    @pytest.mark.slow
     @settings(max_examples=30, deadline=None)
     @given(task_rows)
     def test_match_a_plain_python_reading_of_the_tasks(self, drawn: list[dict[str, Any]]) -> None:

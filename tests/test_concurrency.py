@@ -109,6 +109,7 @@ def run_readers(
 
 
 class TestReadersDuringAnIngest:
+    @pytest.mark.slow
     def test_every_reader_sees_the_data_wholly_before_or_wholly_after(
         self, db: Path, world: tuple[Path, Path]
     ) -> None:
@@ -122,6 +123,7 @@ class TestReadersDuringAnIngest:
         assert set(seen) <= {before, after}, set(seen) - {before, after}
         assert before in seen and after in seen  # the reads spanned the write
 
+    @pytest.mark.slow
     def test_scoped_readers_are_consistent_too(self, db: Path, world: tuple[Path, Path]) -> None:
         _, new = world
         with Warehouse.open(db) as wh:
@@ -264,6 +266,7 @@ class TestCachesRefresh:
             assert ingested
             assert int(backtest.usage_by_tier(wh)["tasks"].sum()) == wh.summary()["tasks"]
 
+    @pytest.mark.slow
     def test_the_app_shows_the_new_data_after_an_ingest(
         self, db: Path, world: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
     ) -> None:

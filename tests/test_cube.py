@@ -94,6 +94,7 @@ def final_rows(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> lis
 
 
 class TestThreeWaysAgree:
+    @pytest.mark.slow
     @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(logs=two_ingests(), d=definitions, by=st.sampled_from(GROUPINGS))
     def test_task_sql_cube_and_reference_agree(
@@ -214,6 +215,7 @@ class TestCubeLifecycle:
 
 
 class TestSensitivityAgrees:
+    @pytest.mark.slow
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(logs=two_ingests(), d=definitions)
     def test_each_neighbour_total_matches_the_task_level_total(

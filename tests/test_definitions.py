@@ -16,11 +16,13 @@ from outcome_pricing import Definition as ExportedDefinition
 from outcome_pricing.cli import cli
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.rules import (
+    DEFAULT_PRESET,
     EVIDENCE_FIELDS,
     REASONS,
     Definition,
     Reason,
     compare,
+    compare_totals,
     evaluate_tasks,
     funnel,
     load_definition,
@@ -119,6 +121,10 @@ class TestPresets:
         assert fin26.with_knobs(name=fin25.name, description=fin25.description, handoff="never") == fin25
         assert fin26.handoff == "with_context"
         assert (zd.silence_hours, zd.require_verification, zd.handoff, zd.partial_credit) == (72, True, "never", 0)
+
+    def test_the_default_definition_is_the_default_preset(self) -> None:
+        assert DEFAULT_PRESET == "intercom-fin-2025"
+        assert Definition.default() == presets()[DEFAULT_PRESET]
 
     def test_unknown_preset_lists_the_presets(self) -> None:
         with pytest.raises(ConfigError, match="zendesk-ar"):
@@ -276,6 +282,24 @@ class TestAnalyses:
             - outcomes(demo_wh, a, by=())["billable_units"].iloc[0]
         )
         assert df["change"].abs().is_monotonic_decreasing
+
+    def test_compare_totals_gives_the_headline_changes(self, demo_wh: Warehouse) -> None:
+        a, b = presets()["strict"], presets()["lenient"]
+        ta, tb = (outcomes(demo_wh, d, by=()).iloc[0] for d in (a, b))
+        totals = compare_totals(demo_wh, a, b)
+        assert (totals.units_a, totals.units_b) == (ta["billable_units"], tb["billable_units"])
+        assert totals.change == pytest.approx(compare(demo_wh, a, b)["change"].sum())
+        assert totals.rate_change == pytest.approx(tb["resolution_rate"] - ta["resolution_rate"])
+
+    def test_compare_totals_has_no_rate_change_without_a_rate(self) -> None:
+        from outcome_pricing.rules import TotalsCompared
+
+        assert TotalsCompared(3.0, 5.0, None, 0.4).rate_change is None
+        assert TotalsCompared(3.0, 5.0, 0.5, 0.4).change == 2.0
+
+    def test_the_accounts_with_tasks_are_the_accounts_with_outcomes(self, demo_wh: Warehouse) -> None:
+        by_account = outcomes(demo_wh, Definition.default(), by=("account_id",))
+        assert demo_wh.account_ids() == by_account["account_id"].tolist()
 
     def test_sensitivity_moves_each_knob_to_its_neighbours(self, demo_wh: Warehouse) -> None:
         d = presets()["zendesk-ar"]

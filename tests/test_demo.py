@@ -136,6 +136,7 @@ class TestContract:
         assert row["last"] < pd.Timestamp("2026-11-01")
         assert row["fractional"] == 0
 
+    @pytest.mark.slow
     @settings(max_examples=25, deadline=None)
     @given(
         tasks=st.integers(1, 400),

@@ -223,6 +223,15 @@ class TestBands:
         assert result.prob("per-task", "per-outcome") == pytest.approx(p.loc["per-task", "per-outcome"])
 
 
+    def test_beats_table_has_no_figure_where_a_plan_meets_itself(self) -> None:
+        result = simulate(ASSUMPTIONS, PLANS, months=3, scenarios=50, seed=2)
+        table = result.beats_table()
+        assert np.isnan(np.diag(table.to_numpy())).all()
+        off = ~np.eye(len(table), dtype=bool)
+        assert np.array_equal(table.to_numpy()[off], result.prob_beats.to_numpy()[off])
+        assert list(table.index) == list(table.columns) == list(result.plans)
+
+
 def volume_only(accounts: int = 2) -> pd.DataFrame:
     return accounts_frame(
         account_id=["A", "B"][:accounts], tasks=[800.0, 2500.0][:accounts], growth_offset=[0.01, -0.01][:accounts],

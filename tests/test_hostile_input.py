@@ -157,6 +157,7 @@ mutations = st.one_of(
 
 
 class TestMalformedFiles:
+    @pytest.mark.slow
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(mutation=mutations)
     def test_a_spoiled_row_is_refused_naming_file_row_and_column_and_nothing_is_written(
@@ -270,6 +271,7 @@ hostile_text = st.one_of(
 
 
 class TestHostileStringsAreData:
+    @pytest.mark.slow
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(value=hostile_text, column=st.sampled_from(TEXT_COLUMNS))
     def test_any_text_is_stored_verbatim(self, loaded: tuple[Warehouse, Path], value: str, column: str) -> None:
@@ -474,6 +476,7 @@ def link_params(offset: int) -> dict[str, str]:
 
 @pytest.mark.usefixtures("app_env")
 class TestHostileLinks:
+    @pytest.mark.slow
     @pytest.mark.parametrize("offset", [0, 7])
     @pytest.mark.parametrize(
         "view", ["overview.py", "resolution_rules.py", "price_lab.py", "forecast.py", "statements.py",

@@ -207,6 +207,7 @@ class TestKnownEffect:
 
 
 class TestAgreesWithPlainPython:
+    @pytest.mark.slow
     @given(seed=st.integers(0, 10_000), n=st.integers(5, 120), requesters=st.integers(2, 30))
     @settings(max_examples=30, deadline=None)
     def test_summary_and_breakdowns_match_the_reference(self, seed, n, requesters):

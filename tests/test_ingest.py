@@ -313,6 +313,7 @@ def write_large_csv(path: Path, n: int) -> None:
 
 
 class TestAllOrNothing:
+    @pytest.mark.slow
     def test_a_bad_last_row_of_a_large_file_leaves_the_warehouse_unchanged(
         self, tmp_path: Path
     ) -> None:
@@ -436,6 +437,7 @@ def as_row(task_id: str, t: dict[str, Any]) -> dict[str, Any]:
 
 
 class TestReopenGapsMatchAPlainReference:
+    @pytest.mark.slow
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(
         first=st.lists(task_strategy, min_size=1, max_size=20),
@@ -611,6 +613,7 @@ class TestHostileStringsAreData:
         assert HOSTILE[4] in set(got["task_id"]) and HOSTILE[5] in set(got["account_id"])
         assert wh.scalar("SELECT count(*) FROM tasks") == len(HOSTILE)
 
+    @pytest.mark.slow
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(text=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=60))
     def test_any_text_is_stored_exactly_or_refused_as_empty(self, tmp_path: Path, text: str) -> None:
@@ -622,6 +625,7 @@ class TestHostileStringsAreData:
                 ingest_files(wh, tasks=path)
                 assert wh.scalar("SELECT topic FROM tasks") == text
 
+    @pytest.mark.slow
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(
         cut=st.integers(0, 2000),
@@ -748,6 +752,7 @@ class TestUploads:
 
 
 class TestCommand:
+    @pytest.mark.slow
     def test_a_refused_file_exits_2_with_the_row_and_column_and_no_traceback(self, tmp_path: Path) -> None:
         rows = task_rows(3)
         rows[1]["csat"] = "11"

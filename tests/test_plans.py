@@ -198,6 +198,24 @@ class TestPlanToml:
         ladder = ps.plan("outcome-ladder").with_outcome_price(D("1.98")).charges[0].tiers
         assert [t.price for t in ladder] == [D("1.98"), D("1.78"), D("1.58")]
 
+    def test_outcome_price_is_the_flat_price_or_the_first_tiers(self) -> None:
+        ps = example_plans()
+        assert ps.plan("per-outcome").outcome_price() == D("0.99")
+        assert ps.plan("outcome-ladder").outcome_price() == ps.plan("outcome-ladder").charges[0].tiers[0].price
+        assert ps.plan("seats-today").outcome_price() is None
+        assert ps.plan("outcome-ladder").with_outcome_price(D("1.98")).outcome_price() == D("1.98")
+
+    def test_a_form_price_is_rounded_to_six_decimals(self) -> None:
+        plan = example_plans().plan("per-outcome")
+        assert plan.with_outcome_price(1.2345678).outcome_price() == D("1.234568")
+        assert plan.with_outcome_price(0.1 + 0.2).outcome_price() == D("0.3")
+
+    def test_form_edits_round_fees_to_cents_and_prices_to_six_decimals(self) -> None:
+        ps = example_plans()
+        edited = ps.edited("per-outcome", {"platform_fee": 12.3456, "cap": 0.1 + 0.2}, {0: {"price": 0.98765432}})
+        plan = edited.plan("per-outcome")
+        assert (plan.platform_fee, plan.cap, plan.charges[0].price) == (D("12.35"), D("0.3"), D("0.987654"))
+
 
 
 class TestDefaultPlans:

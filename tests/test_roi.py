@@ -501,6 +501,7 @@ class TestCli:
         d = run_roi(demo_db_path, "--account", "A0002", "--plan", "hybrid")
         assert report.money(d["npv"]) in page and "hybrid" in page
 
+    @pytest.mark.slow
     @pytest.mark.parametrize(("option", "value", "message"), [
         ("--account", "NOPE", "No tasks for account 'NOPE'"),
         ("--plan", "nope", "no plan named 'nope'"),

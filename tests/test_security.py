@@ -224,6 +224,7 @@ owner_names = st.sampled_from(["Ana Ruiz", "ana ruiz", " ANA RUIZ ", "Bo Li", "b
 class TestScopeAgreesWithPlainPython:
     """The SQL scope against a plain-Python reading of the rule, on random ownership."""
 
+    @pytest.mark.slow
     @settings(max_examples=30, deadline=None)
     @given(
         owners=st.lists(owner_names, min_size=1, max_size=8),
@@ -343,6 +344,7 @@ class TestCliOnBehalf:
 
 
 class TestCliLockedWarehouse:
+    @pytest.mark.slow
     def test_a_file_held_by_another_process_exits_2_naming_the_file(self, tmp_path: Path) -> None:
         db = tmp_path / "held.duckdb"
         Warehouse.open(db).close()
@@ -509,6 +511,7 @@ class TestAppRowLevel:
         assert not at.error, [e.value for e in at.error]
         assert any(m.label == "Net present value" for m in at.metric)
 
+    @pytest.mark.slow
     @pytest.mark.parametrize("view", ["statements.py", "roi_case.py", "ai_impact.py"])
     def test_pages_offer_only_owned_accounts_even_after_an_admin_filled_the_caches(
         self, view: str, mine: list[str], owners: pd.DataFrame

@@ -125,6 +125,7 @@ class TestMannWhitney:
 
 
 class TestHistogramBootstrap:
+    @pytest.mark.slow
     @given(seed=st.integers(0, 2**32 - 1), n=st.integers(50, 3000),
            shape=st.sampled_from(["exponential", "lognormal_outlier", "discrete", "zero_inflated"]))
     @settings(max_examples=40, deadline=None)
@@ -249,6 +250,7 @@ class TestMixAdjustment:
         expected = float((weights * (means[True] - means[False])).sum())
         assert adj.diff == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
+    @pytest.mark.slow
     def test_no_effect_raises_no_more_alarms_than_the_stated_rate(self):
         alarms = 0
         for seed in SEEDS:
@@ -313,3 +315,11 @@ class TestPowerCalculator:
     def test_impossible_inputs_raise_a_clear_error(self, call):
         with pytest.raises(ConfigError):
             call()
+
+    def test_pilot_starting_points_use_the_data_else_the_fallbacks(self):
+        assert stats.pilot_sd(4.5) == 4.5
+        assert stats.pilot_sd(None) == stats.pilot_sd(0.0) == stats.PILOT_SD_FALLBACK == 10.0
+        assert stats.pilot_baseline_rate(0.0) == 0.0  # a measured zero is kept
+        assert stats.pilot_baseline_rate(None) == stats.PILOT_BASELINE_RATE_FALLBACK == 0.1
+        assert stats.pilot_target_rate(0.2) == pytest.approx(0.14)  # 30% below the baseline
+        assert stats.pilot_target_rate(0.0) == 0.0

@@ -253,7 +253,7 @@ def _power(wh: Warehouse, s: impact.ImpactSummary, account: str | None, version:
                            help="Chance of detecting the change if it is real.")
     try:
         if kind.startswith("human"):
-            sd = _sd(wh, account, version) or 10.0
+            sd = stats.pilot_sd(_sd(wh, account, version))
             sd = c.number_input("Standard deviation (minutes)", 0.01, 1000.0, round(sd, 2), key="impact.sd",
                                 help="Spread of human minutes per task; defaults to the selection's.")
             change = d.number_input("Change to detect (minutes)", 0.01, 1000.0, 1.0, 0.1, key="impact.delta",
@@ -265,10 +265,10 @@ def _power(wh: Warehouse, s: impact.ImpactSummary, account: str | None, version:
                 st.caption(f"With the {fmt.count(have)} tasks of the smaller arm here, the detectable change is "
                            f"{stats.detectable_mean_change(have, sd, alpha, power):.2f} minutes.")
         else:
-            base = s.missed_issue_rate.baseline if s.missed_issue_rate.baseline is not None else 0.1
+            base = stats.pilot_baseline_rate(s.missed_issue_rate.baseline)
             p1 = c.number_input("Baseline rate", 0.0, 1.0, round(base, 3), 0.005, format="%.3f", key="impact.p1",
                                 help="Defaults to the selection's baseline missed-issue rate.")
-            p2 = d.number_input("Rate to detect", 0.0, 1.0, round(max(p1 * 0.7, 0.0), 3), 0.005, format="%.3f",
+            p2 = d.number_input("Rate to detect", 0.0, 1.0, round(stats.pilot_target_rate(p1), 3), 0.005, format="%.3f",
                                 key="impact.p2", help="The rate you expect with the AI.")
             n = stats.tasks_per_arm_for_rates(p1, p2, alpha, power)
             st.metric("Tasks needed per arm", fmt.count(n),

@@ -17,7 +17,6 @@ from typing import cast
 
 import fmt
 import frame
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -243,13 +242,8 @@ def _volatility(result: fc.ForecastResult) -> None:
     })
     st.caption("Probability that the row plan earns more than the column plan over the horizon "
                "(no figure where a plan meets itself)")
-    st.dataframe(_without_diagonal(result.prob_beats),
-                 column_config={p: fmt.percent_column(p) for p in result.prob_beats.columns})
-
-
-def _without_diagonal(prob: pd.DataFrame) -> pd.DataFrame:
-    """The matrix with no figure where a plan meets itself (it cannot beat itself: not a 0% finding)."""
-    return prob.mask(pd.DataFrame(np.eye(len(prob), dtype=bool), index=prob.index, columns=prob.columns))
+    beats = result.beats_table()
+    st.dataframe(beats, placeholder=fmt.NOTHING, column_config={p: fmt.percent_column(p) for p in beats.columns})
 
 
 def _accounts(result: fc.ForecastResult, reference: str, proposed: str) -> None:

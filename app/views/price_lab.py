@@ -9,7 +9,6 @@ the main knobs, or the TOML itself) and shared with every page via the scenario.
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal
 from typing import cast
 
 import fmt
@@ -22,7 +21,8 @@ import streamlit as st
 
 from outcome_pricing import pricing
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT, Metric, PlanSet
+from outcome_pricing.kit.money import form_amount
+from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT, PlanSet
 from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse import Warehouse
 
@@ -62,7 +62,7 @@ def _knob_form(planset: PlanSet, plan_name: str) -> PlanSet | None:
         new = col.number_input(key.replace("_", " ").capitalize() + " ($/month)", min_value=0.0, value=value,
                                step=10.0, format="%.2f", key=_widget_key(plan_name, key), help=KNOB_HELP[key])
         if new != value:
-            fields[key] = round(new, 2)
+            fields[key] = new  # the plan set rounds form amounts (PlanSet.edited)
     charges: dict[int, dict[str, float]] = {}
     for i, charge in enumerate(plan.charges):
         left, right = st.columns(2)
@@ -81,7 +81,7 @@ def _knob_form(planset: PlanSet, plan_name: str) -> PlanSet | None:
                                            help=f"What each {charge.metric.value.replace('_', ' ')} beyond the "
                                                 "included units costs the account.")
             if new_price != price:
-                changes["price"] = round(new_price, 6)
+                changes["price"] = new_price
         else:
             right.caption(f"{charge.name}: {charge.price_text()} (edit tiers in the TOML tab)")
         if changes:
@@ -141,18 +141,17 @@ def _apply_text(text: str, source: str = "plans TOML") -> None:
 def _outcome_price_input(sc: scenario.Scenario) -> None:
     """The one knob everybody asks about: the proposed plan's per-outcome price."""
     plan = sc.planset.plan(sc.proposed_plan)
-    charge = next((c for c in plan.charges if c.metric is Metric.OUTCOMES and not c.account_price), None)
-    if charge is None:
+    current = plan.outcome_price()
+    if current is None:
         st.caption(f"Plan **{plan.name}** has no outcome charge; pick one with outcomes to sweep its price.")
         return
-    current = float(charge.price if charge.price is not None else charge.tiers[0].price)
-    new = st.number_input(f"Per-outcome price of **{plan.name}** ($)", min_value=0.0, value=current, step=0.05,
+    new = st.number_input(f"Per-outcome price of **{plan.name}** ($)", min_value=0.0, value=float(current), step=0.05,
                           format="%.2f", key=_widget_key("outcome_price", plan.name),
                           help="What the proposed plan charges for each resolved conversation (a billable "
                                "outcome under the sidebar's definition of resolved). Changing it re-prices the "
                                "whole history on every page; a tiered price keeps its ladder's shape.")
-    if round(new, 6) != round(current, 6):
-        edited = sc.planset.replace_plan(plan.with_outcome_price(Decimal(str(round(new, 6)))))
+    if form_amount(new) != current:
+        edited = sc.planset.replace_plan(plan.with_outcome_price(new))
         scenario.set_plans_toml(edited.to_toml())
         st.rerun()
 

@@ -45,6 +45,11 @@ def _compare(_wh: Warehouse, toml_a: str, toml_b: str, version: str) -> pd.DataF
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def _compare_totals(_wh: Warehouse, toml_a: str, toml_b: str, version: str) -> defs.TotalsCompared:
+    return defs.compare_totals(_wh, Definition.from_toml_text(toml_a), Definition.from_toml_text(toml_b))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def _sensitivity(_wh: Warehouse, definition_toml: str, version: str) -> pd.DataFrame:
     return defs.sensitivity(_wh, Definition.from_toml_text(definition_toml))
 
@@ -57,7 +62,7 @@ def _evidence(_wh: Warehouse, definition_toml: str, reason: Reason, account: str
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _accounts(_wh: Warehouse, version: str) -> list[str]:
-    return defs.outcomes(_wh, presets()[scenario.DEFAULT_PRESET], by=("account_id",))["account_id"].tolist()
+    return _wh.account_ids()
 
 
 # ---------------------------------------------------------------------- knobs
@@ -192,15 +197,13 @@ def _comparison(page: frame.Page, d: Definition) -> None:
                               help="A second definition; the table shows each account's outcomes under both.")
     other = presets()[other_name]
     wh, version = page.wh, page.version
-    a = _outcomes(wh, d.to_toml(), (), version).iloc[0]
-    b = _outcomes(wh, other.to_toml(), (), version).iloc[0]
+    totals = _compare_totals(wh, d.to_toml(), other.to_toml(), version)
     cols = st.columns(3)
-    cols[0].metric(f"{d.name} ({d.version})", fmt.count(a["billable_units"]))
-    cols[1].metric(f"{other.name} ({other.version})", fmt.count(b["billable_units"]),
-                   delta=fmt.signed_count(b["billable_units"] - a["billable_units"]))
-    ra, rb = _rate(a), _rate(b)
-    cols[2].metric(f"Resolution rate, {other.name}", fmt.pct(rb),
-                   delta=None if ra is None or rb is None else fmt.points(rb - ra))
+    cols[0].metric(f"{d.name} ({d.version})", fmt.count(totals.units_a))
+    cols[1].metric(f"{other.name} ({other.version})", fmt.count(totals.units_b),
+                   delta=fmt.signed_count(totals.change))
+    cols[2].metric(f"Resolution rate, {other.name}", fmt.pct(totals.rate_b),
+                   delta=None if totals.rate_change is None else fmt.points(totals.rate_change))
     with st.spinner("Comparing the two definitions account by account…"):
         per_account = _compare(wh, d.to_toml(), other.to_toml(), version)
     top = per_account.head(25).iloc[::-1]
@@ -214,10 +217,6 @@ def _comparison(page: frame.Page, d: Definition) -> None:
                          (), ("change_pct",)),
         hide_index=True, column_config={"change_pct": fmt.percent_column()},
     )
-
-
-def _rate(row: pd.Series) -> float | None:
-    return None if pd.isna(row["resolution_rate"]) else float(row["resolution_rate"])
 
 
 def _tornado(sens: pd.DataFrame) -> None:

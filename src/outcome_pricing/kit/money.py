@@ -55,6 +55,12 @@ def to_decimal(value: Any) -> Decimal:
     raise TypeError(f"a number is required, not {type(value).__name__}")
 
 
+def form_amount(value: float, decimals: int = MICRO_PLACES) -> Decimal:
+    """A float typed in a form as the Decimal it means: rounded to ``decimals`` places
+    (2 for whole cents), then read as it prints (0.1 + 0.2 -> Decimal('0.3'))."""
+    return Decimal(str(round(value, decimals)))
+
+
 def places(value: Decimal) -> int:
     """How many decimal places a Decimal carries once trailing zeros are dropped."""
     exponent = value.normalize().as_tuple().exponent

@@ -31,8 +31,6 @@ ConfigError naming the plan, the charge (number and metric) and the key.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -44,13 +42,15 @@ import tomli_w
 
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit import tomlio
-from outcome_pricing.kit.money import MICRO_PLACES, places, price_text, to_decimal
+from outcome_pricing.kit.digest import canonical as canonical_json
+from outcome_pricing.kit.digest import digest
+from outcome_pricing.kit.money import MICRO_PLACES, form_amount, places, price_text, to_decimal
 
 ACCOUNT_PRICE = "account"
 DEFAULT_HOURS_PER_SEAT = Decimal(120)
 DEFAULT_COST_TIER = "default"
 MICRO_STEP = Decimal("0.000001")  # prices carry at most 6 decimals
-VERSION_CHARS = 10  # like Definition.version
+CENT_KEYS = frozenset({"platform_fee", "minimum", "cap"})  # whole cents; other amounts 6 decimals
 
 
 class Metric(StrEnum):
@@ -132,12 +132,23 @@ class Plan:
     cap: Decimal = Decimal(0)
     charges: tuple[Charge, ...] = ()
 
-    def with_outcome_price(self, price: Decimal) -> Plan:
-        """This plan with its outcome price set to ``price`` (for price sweeps).
+    def outcome_price(self) -> Decimal | None:
+        """The plan's per-outcome price: that of its first outcome charge at a set price (not
+        an account's own), flat or its first tier's; None without such a charge."""
+        charge = next((c for c in self.charges if c.metric is Metric.OUTCOMES and not c.account_price), None)
+        if charge is None:
+            return None
+        return charge.price if charge.price is not None else charge.tiers[0].price
+
+    def with_outcome_price(self, price: Decimal | float) -> Plan:
+        """This plan with its outcome price set to ``price`` (for price sweeps and the form).
 
         A flat outcome charge gets the new price; a tiered one has every tier
         scaled so its first tier costs ``price`` (the ladder keeps its shape).
+        A float (from a form) is rounded to 6 decimals first (`form_amount`).
         """
+        if isinstance(price, float):
+            price = form_amount(price)
         charges = []
         for charge in self.charges:
             if charge.metric is Metric.OUTCOMES and not charge.account_price:
@@ -159,13 +170,13 @@ class Plan:
 
     def canonical(self) -> str:
         """The canonical form hashed into `version`: sorted keys, compact JSON."""
-        return _canonical(self.terms())
+        return canonical_json(self.terms())
 
     @property
     def version(self) -> str:
         """10 hex characters of the sha256 of the canonical terms: like a definition's
         version, the same terms under another name (or description) have the same version."""
-        return _digest(self.canonical())
+        return digest(self.canonical())
 
 
 def _reprice(charge: Charge, price: Decimal) -> Charge:
@@ -242,14 +253,15 @@ class PlanSet:
 
         ``fields``: plan keys (platform_fee, minimum, cap, description);
         ``charges``: charge index (0-based) -> charge keys (included, price, ...).
-        Numbers may be floats from a form: they are read as the Decimal they print as.
+        Numbers may be floats from a form: fees, minimum and cap are rounded to
+        whole cents, other amounts to 6 decimals (`form_amount`), then validated.
         """
         data = _planset_dict(self)
         index = self.names.index(self.plan(plan).name)
         target = data["plans"][index]
-        target.update(fields or {})
+        target.update(_from_form(fields or {}))
         for i, changes in (charges or {}).items():
-            target["charges"][i].update(changes)
+            target["charges"][i].update(_from_form(changes))
         return _Parser(source).planset(data)
 
     # ------------------------------------------------------------------ TOML
@@ -270,29 +282,20 @@ class PlanSet:
         pick the reference and proposed plans, so they count; descriptions do not) and
         the costs, as sorted-key compact JSON."""
         plans = [{"name": p.name, **p.terms()} for p in self.plans]
-        return _canonical({"plans": plans, "costs": _costs_dict(self.costs)})
+        return canonical_json({"plans": plans, "costs": _costs_dict(self.costs)})
 
     @property
     def version(self) -> str:
         """10 hex characters of the sha256 of the canonical plan set."""
-        return _digest(self.canonical())
+        return digest(self.canonical())
 
 
-# ---------------------------------------------------------------------- identity
-def _json_number(value: object) -> str:
-    """Decimals as exact normalized text, so 0.99 and 0.990 hash alike."""
-    if isinstance(value, Decimal):
-        text = f"{value.normalize():f}"
-        return "0" if text == "-0" else text
-    raise TypeError(f"cannot hash {value!r} into a plan version")
-
-
-def _canonical(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=_json_number)
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:VERSION_CHARS]
+def _from_form(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Form floats rounded to what their key allows: cents for `CENT_KEYS`, else 6 decimals."""
+    return {
+        key: form_amount(v, 2 if key in CENT_KEYS else MICRO_PLACES) if isinstance(v, float) else v
+        for key, v in values.items()
+    }
 
 
 # ---------------------------------------------------------------------- writing

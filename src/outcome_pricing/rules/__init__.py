@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from outcome_pricing.rules.definition import (
     BILLABLE_REASONS,
+    DEFAULT_PRESET,
     EVIDENCE_FIELDS,
     KNOB_NAMES,
     KNOBS,
@@ -34,11 +35,19 @@ from outcome_pricing.rules.evaluate import (
     outcomes,
     outcomes_from_tasks,
 )
-from outcome_pricing.rules.explore import compare, funnel, neighbours, sensitivity
+from outcome_pricing.rules.explore import (
+    TotalsCompared,
+    compare,
+    compare_totals,
+    funnel,
+    neighbours,
+    sensitivity,
+)
 from outcome_pricing.rules.source import Source
 
 __all__ = [
     "BILLABLE_REASONS",
+    "DEFAULT_PRESET",
     "EVIDENCE_FIELDS",
     "GROUP_COLUMNS",
     "KNOBS",
@@ -51,9 +60,11 @@ __all__ = [
     "Knob",
     "Reason",
     "Source",
+    "TotalsCompared",
     "Unit",
     "answered_from_cube",
     "compare",
+    "compare_totals",
     "definition_record",
     "evaluate_tasks",
     "explain_reason",

@@ -29,6 +29,9 @@ from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit import tomlio
 from outcome_pricing.warehouse.grid import HOUR_GRID
 
+# The one place the default definition is decided (the app's sidebar, a bad link's fallback).
+DEFAULT_PRESET = "intercom-fin-2025"
+
 
 class Unit(StrEnum):
     CONVERSATION = "conversation"
@@ -323,6 +326,11 @@ class Definition:
     @classmethod
     def presets(cls) -> dict[str, Definition]:
         return presets()
+
+    @classmethod
+    def default(cls) -> Definition:
+        """The definition used until someone picks another: the `DEFAULT_PRESET` preset."""
+        return cls.preset(DEFAULT_PRESET)
 
 
 def _toml_line(key: str, value: Any) -> str:

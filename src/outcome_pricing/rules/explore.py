@@ -7,6 +7,7 @@ from the cube whenever the knobs are on its grid).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -65,6 +66,37 @@ def compare(wh: Source, a: Definition, b: Definition, by: str = "account_id") ->
     df["change"] = df["units_b"] - df["units_a"]
     df["change_pct"] = df["change"] / df["units_a"].where(df["units_a"] != 0)
     return df.sort_values(["change", *cols], key=_abs_desc_first).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class TotalsCompared:
+    """Two definitions over the whole history: billable units and resolution rates, and how
+    far `b` moves them from `a` (a rate is None where there are no tasks with the AI live)."""
+
+    units_a: float
+    units_b: float
+    rate_a: float | None
+    rate_b: float | None
+
+    @property
+    def change(self) -> float:
+        """Billable units under `b` minus under `a`."""
+        return self.units_b - self.units_a
+
+    @property
+    def rate_change(self) -> float | None:
+        """Resolution rate under `b` minus under `a` (None when either rate is missing)."""
+        return None if self.rate_a is None or self.rate_b is None else self.rate_b - self.rate_a
+
+
+def compare_totals(wh: Source, a: Definition, b: Definition) -> TotalsCompared:
+    """The whole history under `a` and `b`: the headline of `compare`."""
+    ta, tb = (outcomes(wh, d, by=()).iloc[0] for d in (a, b))
+    return TotalsCompared(float(ta["billable_units"]), float(tb["billable_units"]), _rate(ta), _rate(tb))
+
+
+def _rate(total: pd.Series) -> float | None:
+    return None if pd.isna(total["resolution_rate"]) else float(total["resolution_rate"])
 
 
 def _abs_desc_first(s: pd.Series) -> pd.Series:

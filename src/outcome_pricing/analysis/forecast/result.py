@@ -56,6 +56,13 @@ class ForecastResult:
                 raise ConfigError(f"No plan named {name!r} in this forecast; plans: {', '.join(self.plans)}.")
         return float(self.prob_beats[other].loc[plan])
 
+    def beats_table(self) -> pd.DataFrame:
+        """``prob_beats`` ready to show: NaN where a plan meets itself (a plan cannot beat
+        itself, so its 0 there is no finding and must not read as "0%")."""
+        prob = self.prob_beats
+        itself = pd.DataFrame(np.eye(len(prob), dtype=bool), index=prob.index, columns=prob.columns)
+        return prob.mask(itself)
+
     def account_changes(self, plan: str, reference: str) -> pd.DataFrame:
         """Per account: mean horizon revenue under ``reference`` and ``plan`` and the change
         (plan - reference), largest gain for the vendor first."""

@@ -11,6 +11,11 @@ from scipy import stats as sps
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.proof.stats.comparison import z_value
 
+# Where a pilot calculator starts when the data cannot say (the user changes any of them).
+PILOT_SD_FALLBACK = 10.0  # minutes per task: a spread when the selection has none to measure
+PILOT_BASELINE_RATE_FALLBACK = 0.1  # a baseline rate when the selection has no audited baseline tasks
+PILOT_TARGET_FACTOR = 0.7  # the rate worth detecting: 30% below the baseline
+
 
 def _check_alpha_power(alpha: float, power: float) -> None:
     if not 0 < alpha < 1:
@@ -112,3 +117,20 @@ def detectable_rate_change(
     return float(
         optimize.brentq(lambda d: rates_power(n, p1, p1 + sign * d, alpha) - power, 1e-12, room)
     )
+
+
+# ---------------------------------------------------------------------- pilot starting points
+def pilot_sd(measured: float | None) -> float:
+    """The spread a pilot calculator starts from: the measured one, else `PILOT_SD_FALLBACK`
+    (a spread of 0 cannot size a test, so it falls back too)."""
+    return measured or PILOT_SD_FALLBACK
+
+
+def pilot_baseline_rate(measured: float | None) -> float:
+    """The baseline rate a pilot calculator starts from: the measured one, else the fallback."""
+    return measured if measured is not None else PILOT_BASELINE_RATE_FALLBACK
+
+
+def pilot_target_rate(baseline: float) -> float:
+    """The rate a pilot calculator proposes to detect: `PILOT_TARGET_FACTOR` x the baseline."""
+    return max(baseline * PILOT_TARGET_FACTOR, 0.0)
