@@ -109,3 +109,28 @@ def test_nothing_under_src_imports_streamlit(name: str) -> None:
     names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert "streamlit" not in names
+
+
+def _reachable(start: str) -> set[str]:
+    """The outcome_pricing modules `start` imports, directly or through each other."""
+    seen, todo = set(), [start]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(GRAPH[module])
+    return seen
+
+
+def test_a_definition_is_a_pure_value_with_no_database_behind_it() -> None:
+    """rules/definition.py (and what it imports of ours) never imports duckdb, pandas or numpy."""
+    paths = dict(modules())
+    heavy = {"duckdb", "pandas", "numpy"}
+    found = {}
+    for module in _reachable("outcome_pricing.rules.definition"):
+        tree = ast.parse(paths[module].read_text(encoding="utf-8"))
+        names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        if names & heavy:
+            found[module] = sorted(names & heavy)
+    assert found == {}
