@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
 from importlib import metadata
 from pathlib import Path
 
@@ -58,12 +60,21 @@ def _build_wheel(work: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv that sees the dependencies (system site-packages) but holds its own outcome-pricing."""
+    """A fresh venv with its own outcome-pricing that borrows the test run's dependencies.
+
+    Not `--system-site-packages`: run from inside a venv (the README's way), that would
+    see the base interpreter's packages, not this environment's. A path file lists this
+    environment's site-packages after the venv's own, so the venv's copy wins and the
+    editable install's hook (a .pth of its own, not processed from a listed path) stays out.
+    """
     work = tmp_path_factory.mktemp("wheel")
     wheel = _build_wheel(work)
     env_dir = work / "venv"
-    _run([sys.executable, "-m", "venv", "--system-site-packages", env_dir], cwd=work)
+    _run([sys.executable, "-m", "venv", env_dir], cwd=work)
     python = env_dir / "bin" / "python"
+    own = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=work)
+    borrowed = dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"]])
+    Path(own.stdout.strip(), "borrowed_dependencies.pth").write_text("\n".join(borrowed) + "\n")
     # --force-reinstall: the editable install outside the venv must not count as "already satisfied".
     _run([python, "-m", "pip", "install", "--no-deps", "--force-reinstall", wheel], cwd=work)
     return env_dir
