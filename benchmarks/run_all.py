@@ -17,6 +17,9 @@ AREAS = ("demo", "ingest", "definitions", "pricing", "impact", "forecast")
 
 
 def main() -> None:
+    if {"-h", "--help"} & set(sys.argv[1:]):  # the benchmarks take minutes: never start them by accident
+        print(__doc__)
+        return
     print(f"machine: {platform.machine()}, python {platform.python_version()}, duckdb {duckdb.__version__}")
     for area in AREAS:
         try:
