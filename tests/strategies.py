@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from outcome_pricing.kit.money import MICRO
 from outcome_pricing.pricing.charges import UsageArrays
-from outcome_pricing.pricing.plans import Charge, Metric, Mode, Plan, Tier
+from outcome_pricing.pricing.terms import Charge, Metric, Mode, Plan, Tier
 from outcome_pricing.rules import Definition
 
 # ----------------------------------------------------------------------------- definitions

@@ -29,7 +29,8 @@ from outcome_pricing.pricing import (
     usage_arrays,
 )
 from outcome_pricing.pricing.charges import UsageArrays, bill, bill_total, plan_cents
-from outcome_pricing.pricing.plans import Costs, Plan, PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import Costs, Plan
 from outcome_pricing.rules import Definition, outcomes
 from outcome_pricing.warehouse.handle import Warehouse
 from tests.rows import load_tasks  # the shared way to ingest hand-made rows

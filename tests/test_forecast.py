@@ -36,7 +36,8 @@ from outcome_pricing.pricing.charges import (
     charge_cents_vectorised,
     plan_revenue_vectorised,
 )
-from outcome_pricing.pricing.plans import Charge, Costs, Metric, Mode, Plan, PlanSet, Tier
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import Charge, Costs, Metric, Mode, Plan, Tier
 from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse.handle import Warehouse
 from tests.strategies import plans as random_plans

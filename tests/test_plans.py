@@ -20,7 +20,8 @@ from outcome_pricing.pricing.charges import (
     charge_line,
     plan_cents,
 )
-from outcome_pricing.pricing.plans import Charge, LineKind, Metric, Mode, Plan, PlanSet, Tier
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import Charge, LineKind, Metric, Mode, Plan, Tier
 
 D = Decimal
 LADDER = (Tier(D(100), D("1.00")), Tier(D(200), D("0.50")), Tier(None, D("0.25")))

@@ -23,7 +23,8 @@ from outcome_pricing.pricing import (
     example_plans_text,
     statement,
 )
-from outcome_pricing.pricing.plans import LineKind, PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import LineKind
 from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse.handle import Warehouse
 

@@ -17,7 +17,8 @@ import plotly.graph_objects as go
 import scenario
 import streamlit as st
 
-from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT, PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 from outcome_pricing.reports import brief
 from outcome_pricing.reports import overview as ov_engine
 from outcome_pricing.rules import Definition

@@ -22,7 +22,8 @@ import streamlit as st
 from outcome_pricing import pricing
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit.money import form_amount
-from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT, PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse import Warehouse
 

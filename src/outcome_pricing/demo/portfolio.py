@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT
+from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 
 # Bumped whenever the same seed starts giving different rows (named in the ingest log).
 GENERATOR_VERSION = 1

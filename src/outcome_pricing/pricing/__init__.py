@@ -2,8 +2,9 @@
 
 One import for everything pricing; the work lives in
 
-* ``plans``: PlanSet / Plan / Charge / Tier / Costs read from TOML, validated, and the
-  default reference and proposed plans (``PlanSet.default_reference()`` / ``default_proposed()``);
+* ``terms``: the values of one plan's terms: Metric, Charge, Tier, Plan, Costs;
+* ``plans``: PlanSet, read from TOML and validated, and the default reference and
+  proposed plans (``PlanSet.default_reference()`` / ``default_proposed()``);
 * ``charges``: the charge arithmetic (exact Decimal lines, integer-cent arrays);
 * ``metrics``: every priced quantity per account-month (one cached usage scan + outcomes);
 * ``backtest``: every plan on the history, portfolio views, seat erosion;
@@ -55,7 +56,7 @@ from outcome_pricing.pricing.metrics import (
     usage_arrays,
     usage_by_tier,
 )
-from outcome_pricing.pricing.plans import Charge, Costs, LineKind, Metric, Mode, Plan, PlanSet, Tier
+from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.pricing.statements import Statement, parse_month, statement
 from outcome_pricing.pricing.sweep import (
     PriceLab,
@@ -64,6 +65,7 @@ from outcome_pricing.pricing.sweep import (
     price_sweep,
     price_sweep_metrics,
 )
+from outcome_pricing.pricing.terms import Charge, Costs, LineKind, Metric, Mode, Plan, Tier
 
 # Package data, read through importlib.resources so an installed wheel finds the
 # example plans wherever it runs (not relative to a source checkout).

@@ -18,7 +18,8 @@ from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit.money import cents_to_float
 from outcome_pricing.pricing.charges import plan_cents, seats_needed_array
 from outcome_pricing.pricing.metrics import METRIC_COLUMNS, account_month_metrics, usage_arrays
-from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT, PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition

@@ -36,7 +36,7 @@ from outcome_pricing.kit.money import (
     round_half_up,
     to_micro,
 )
-from outcome_pricing.pricing.plans import Charge, LineKind, Metric, Mode, Plan
+from outcome_pricing.pricing.terms import Charge, LineKind, Metric, Mode, Plan
 
 MS_PER_HOUR = 3_600_000
 INT64_SAFE = 2**62  # products below this cannot overflow int64 when summed over a few bands

@@ -28,7 +28,7 @@ from outcome_pricing.kit.money import (
     to_micro,
 )
 from outcome_pricing.pricing.charges import UsageArrays, seats_needed_array
-from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT, Costs, Metric
+from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT, Costs, Metric
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition

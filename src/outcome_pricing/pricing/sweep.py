@@ -17,7 +17,8 @@ from outcome_pricing.kit.money import ceil_decimal
 from outcome_pricing.pricing.backtest import Backtest, backtest_metrics
 from outcome_pricing.pricing.charges import plan_cents
 from outcome_pricing.pricing.metrics import account_month_metrics, usage_arrays
-from outcome_pricing.pricing.plans import Metric, PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import Metric
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition

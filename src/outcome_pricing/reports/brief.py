@@ -16,7 +16,7 @@ from html import escape
 
 import pandas as pd
 
-from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT
+from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 from outcome_pricing.reports.overview import TOP_MOVERS, Overview
 from outcome_pricing.reports.roi_report import (
     NET_COLOUR,

@@ -26,7 +26,8 @@ import pandas as pd
 
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.pricing.backtest import Backtest, backtest
-from outcome_pricing.pricing.plans import Plan, PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import Plan
 from outcome_pricing.proof import impact
 from outcome_pricing.rules import outcomes
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT
+from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ import pandas as pd
 from outcome_pricing.analysis.forecast.assumptions import ACCOUNT_COLUMNS, CONTROLS, Assumptions
 from outcome_pricing.analysis.recent import RECENT_MONTHS
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT, Metric, PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT, Metric
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition

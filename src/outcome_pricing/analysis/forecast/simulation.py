@@ -26,7 +26,8 @@ from outcome_pricing.analysis.forecast.result import (
 )
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.pricing.charges import plan_cents_vectorised, plan_revenue_vectorised
-from outcome_pricing.pricing.plans import Metric, Plan, PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import Metric, Plan
 
 # Scenarios are simulated in blocks of this many; part of the seed's meaning
 # (each block draws from its own SeedSequence child), so keep it fixed.

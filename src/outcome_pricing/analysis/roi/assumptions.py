@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.pricing.plans import DEFAULT_HOURS_PER_SEAT
+from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 
 MONTHS_PER_YEAR = 12
 # The monthly hours one seat covers (as the seats_needed metric): float, the case is a projection.

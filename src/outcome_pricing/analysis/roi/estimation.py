@@ -26,7 +26,8 @@ from outcome_pricing.analysis.roi.assumptions import (
 )
 from outcome_pricing.kit.money import MICRO_PLACES, to_decimal
 from outcome_pricing.pricing.charges import Usage, bill, bill_total
-from outcome_pricing.pricing.plans import Metric, Plan, PlanSet
+from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.terms import Metric, Plan
 from outcome_pricing.proof.impact import ImpactSummary
 from outcome_pricing.proof.stats import Comparison
 from outcome_pricing.rules import Definition
