@@ -8,7 +8,7 @@ computed from a formatted value.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Final
+from typing import Final, cast
 
 import pandas as pd
 import streamlit as st
@@ -106,6 +106,12 @@ def price_column(label: str | None = None, tip: str | None = None) -> ColumnConf
 def percent_column(label: str | None = None, tip: str | None = None, width: int | None = None) -> ColumnConfig:
     """A table column of shares or changes (fractions) as percentages with one decimal."""
     return st.column_config.NumberColumn(label, format="percent", step=0.001, help=tip, width=width)
+
+
+def cell(table: pd.DataFrame, row: str, column: str) -> float:
+    """One cell of a table (per plan, per account) as the number a card formats
+    (pandas types a cell as any scalar)."""
+    return float(cast(float, table.at[row, column]))
 
 
 def shown_rounded(frame: pd.DataFrame, dollars: tuple[str, ...], shares: tuple[str, ...] = ()) -> pd.DataFrame:

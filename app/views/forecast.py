@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import cast
 
 import fmt
 import frame
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -146,16 +144,12 @@ def _headline(result: fc.ForecastResult, reference: str, proposed: str) -> None:
                  "(both plans priced on the same scenarios).",
         )
     for col, name in zip(cols[1:3], (reference, proposed), strict=True):
-        col.metric(f"{name}: horizon revenue", fmt.money(_figure(vol, name, "p50")),
-                   help=f"Median (P50) total revenue {horizon}: P10 {fmt.money(_figure(vol, name, 'p10'))} to "
-                        f"P90 {fmt.money(_figure(vol, name, 'p90'))}.")
-    cols[3].metric(f"{proposed}: downside", fmt.pct(_figure(vol, proposed, "downside")),
+        col.metric(f"{name}: horizon revenue", fmt.money(fmt.cell(vol, name, "p50")),
+                   help=f"Median (P50) total revenue {horizon}: P10 {fmt.money(fmt.cell(vol, name, 'p10'))} to "
+                        f"P90 {fmt.money(fmt.cell(vol, name, 'p90'))}.")
+    cols[3].metric(f"{proposed}: downside", fmt.pct(fmt.cell(vol, proposed, "downside")),
                    help="How far the P10 horizon revenue falls below the median (1 - P10 / P50).")
 
-
-def _figure(table: pd.DataFrame, plan: str, column: str) -> float:
-    """One cell of a per-plan table as a number (pandas types a cell as any scalar)."""
-    return float(cast(float, table.at[plan, column]))
 
 
 def _fan(result: fc.ForecastResult, plan: str, measure: str) -> go.Figure:

@@ -9,11 +9,9 @@ the main knobs, or the TOML itself) and shared with every page via the scenario.
 from __future__ import annotations
 
 import hashlib
-from typing import cast
 
 import fmt
 import frame
-import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import scenario
@@ -21,7 +19,6 @@ import streamlit as st
 
 from outcome_pricing import pricing
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.kit.money import form_amount
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 from outcome_pricing.rules import Definition
@@ -151,8 +148,9 @@ def _outcome_price_input(sc: scenario.Scenario) -> None:
                           help="What the proposed plan charges for each resolved conversation (a billable "
                                "outcome under the sidebar's definition of resolved). Changing it re-prices the "
                                "whole history on every page; a tiered price keeps its ladder's shape.")
-    if form_amount(new) != current:
-        edited = sc.planset.replace_plan(plan.with_outcome_price(new))
+    repriced = plan.with_outcome_price(new)  # the plan rounds a form's float (one place)
+    if repriced.outcome_price() != current:
+        edited = sc.planset.replace_plan(repriced)
         scenario.set_plans_toml(edited.to_toml())
         st.rerun()
 
@@ -170,10 +168,6 @@ def _period(lab: pricing.PriceLab) -> str:
     return f"Whole history, {fmt.months(months.min(), months.max(), key=True)}"
 
 
-def _figure(table: pd.DataFrame, plan: str, column: str) -> float:
-    """One cell of a per-plan table as a number (pandas types a cell as any scalar)."""
-    return float(cast(float, table.at[plan, column]))
-
 
 def _totals(lab: pricing.PriceLab, proposed: str) -> None:
     totals = lab.backtest.totals().set_index("plan")
@@ -181,14 +175,14 @@ def _totals(lab: pricing.PriceLab, proposed: str) -> None:
     period = _period(lab)
     st.caption(f"**{period}**: every figure below sums all accounts over all months.")
     cols = st.columns(4)
-    cols[0].metric(f"Revenue, {ref} (reference)", fmt.money(_figure(totals, ref, "revenue")),
+    cols[0].metric(f"Revenue, {ref} (reference)", fmt.money(fmt.cell(totals, ref, "revenue")),
                    help=f"{period}: what every account would have paid under {ref}, the plan we compare against.")
-    cols[1].metric(f"Revenue, {proposed}", fmt.money(_figure(totals, proposed, "revenue")),
-                   delta=fmt.money(_figure(totals, proposed, "change_vs_reference")), delta_description=f"vs {ref}",
+    cols[1].metric(f"Revenue, {proposed}", fmt.money(fmt.cell(totals, proposed, "revenue")),
+                   delta=fmt.money(fmt.cell(totals, proposed, "change_vs_reference")), delta_description=f"vs {ref}",
                    help=f"{period}: what every account would have paid under {proposed}; "
                         f"the change is against {ref}.")
-    cols[2].metric(f"Margin, {proposed}", fmt.money(_figure(totals, proposed, "margin")),
-                   delta=f"{fmt.pct(_figure(totals, proposed, 'margin_pct'))} of revenue", delta_color="off",
+    cols[2].metric(f"Margin, {proposed}", fmt.money(fmt.cell(totals, proposed, "margin")),
+                   delta=f"{fmt.pct(fmt.cell(totals, proposed, 'margin_pct'))} of revenue", delta_color="off",
                    delta_arrow="off",
                    help=f"{period}: revenue under {proposed} minus the cost to serve (AI tokens and per-task costs).")
     sweep = lab.sweep
