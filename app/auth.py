@@ -9,6 +9,11 @@
   banner says so.
 - A secrets file that exists but cannot be read fails closed: the app stops
   with a message rather than falling back to local mode.
+- `outcome-pricing --as-user EMAIL app` (it sets $OUTCOME_PRICING_USER for the
+  server): without a login, the app is served as that person from the roles file,
+  with their role and row scope (to show a sales view, say). Fails closed: an empty
+  value, a person not in the roles file, or the variable together with a configured
+  login (two identities) stop the app with a message.
 
 There is no test-only way in: tests use Streamlit's AppTest, which seeds
 `st.user` (AppTest.user) and `st.secrets` (AppTest.secrets) the way a real
@@ -23,7 +28,14 @@ from typing import NoReturn
 
 import streamlit as st
 
-from outcome_pricing.access import AccessDeniedError, Principal, load_roles
+from outcome_pricing.access import (
+    USER_ENV,
+    AccessDeniedError,
+    Principal,
+    load_roles,
+    principal_for,
+    requested_identity,
+)
 from outcome_pricing.errors import ConfigError
 
 LOCAL_MODE_BANNER = (
@@ -60,6 +72,9 @@ def current_principal() -> Principal:
     except SecretsUnreadable as exc:
         _stop_with(f"The secrets file {exc} exists but could not be read (invalid TOML?). "
                    "Fix it; the app does not start without the login it may configure.")
+    imposed = requested_identity()
+    if imposed is not None:
+        return _imposed_principal(imposed, settings)
     if settings is None:
         return Principal.local_admin()
     if not st.user.get("is_logged_in"):
@@ -72,6 +87,17 @@ def current_principal() -> Principal:
         return load_roles().principal(email)
     except (AccessDeniedError, ConfigError) as exc:
         _stop_with(str(exc), logout=True)
+
+
+def _imposed_principal(email: str, settings: Mapping[str, object] | None) -> Principal:
+    """The person named by --as-user ($OUTCOME_PRICING_USER), or the refusal screen."""
+    if settings is not None:
+        _stop_with(f"${USER_ENV} (from `--as-user`) is set while a login is configured: the app "
+                   "does not choose between two identities. Unset it, or remove the [auth] section.")
+    try:
+        return principal_for(email)
+    except (AccessDeniedError, ConfigError) as exc:
+        _stop_with(str(exc))
 
 
 def _login_screen(settings: Mapping[str, object]) -> NoReturn:
@@ -101,4 +127,7 @@ def sidebar(person: Principal) -> None:
         st.sidebar.info(LOCAL_MODE_BANNER)
         return
     st.sidebar.caption(f":material/person: {person.email} · {person.role.value}")
+    if requested_identity() is not None:  # served --as-user: nobody logged in to log out
+        st.sidebar.caption(f"Served as this person (`--as-user`, ${USER_ENV}); no login.")
+        return
     st.sidebar.button("Log out", on_click=st.logout, key="logout")

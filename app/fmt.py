@@ -77,6 +77,21 @@ def months(first: pd.Timestamp, last: pd.Timestamp, key: bool = False) -> str:
     return f"{shown(first)} to {shown(last)}"
 
 
+ACRONYMS: Final = {"ai": "AI", "csat": "CSAT", "id": "ID", "cogs": "COGS", "pct": "%"}
+
+
+def label(name: str) -> str:
+    """A column name or code as people read it: ai_not_live -> AI not live, account_id -> Account ID."""
+    words = [ACRONYMS.get(w, w) for w in name.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]]) if words else name
+
+
+def units(value: Number) -> str:
+    """Billable units: whole (126) when whole, else two decimals (12.50)."""
+    v = float(value)
+    return count(v, digits=0 if v.is_integer() else 2)
+
+
 # ------------------------------------------------------------------ inputs
 def to_percent(fraction: float) -> float:
     """A fraction as the percent an input shows (rounded so 0.12 shows 12, not 12.000000000000002)."""
@@ -106,6 +121,14 @@ def price_column(label: str | None = None, tip: str | None = None) -> ColumnConf
 def percent_column(label: str | None = None, tip: str | None = None, width: int | None = None) -> ColumnConfig:
     """A table column of shares or changes (fractions) as percentages with one decimal."""
     return st.column_config.NumberColumn(label, format="percent", step=0.001, help=tip, width=width)
+
+
+ROW_PX: Final = 35  # Streamlit's table row height (header included)
+
+
+def table_height(rows: int, most: int = 20) -> int:
+    """Pixels for a table that shows all its rows (up to `most`, then it scrolls)."""
+    return ROW_PX * (min(rows, most) + 1) + 3
 
 
 def cell(table: pd.DataFrame, row: str, column: str) -> float:

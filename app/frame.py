@@ -175,12 +175,23 @@ def account_params_allowed(person: Principal) -> bool:
 # ------------------------------------------------------------------ the warehouse
 @st.cache_resource(show_spinner=False)
 def _open_warehouse(path: str) -> Warehouse:
-    return Warehouse.open(path, read_only=False)
+    # Read-only between writes: the CLI and other readers are served while the app runs;
+    # an upload or the first-start demo takes the write lock only while it is written.
+    return Warehouse.open_shared(path)
 
 
 def _shared_warehouse() -> Warehouse:
     """The process's one warehouse, unscoped: for the frame only (first-start demo build)."""
     return _open_warehouse(str(default_db_path().resolve()))
+
+
+def decision_warehouse() -> Warehouse:
+    """The writable warehouse, to record a reviewer's decision (an audit verdict, a dispute).
+
+    The caller checks the person's role may decide; what they may see stays `warehouse()`,
+    and the engine checks the decided task against that view.
+    """
+    return _shared_warehouse()
 
 
 def viewer() -> Principal:

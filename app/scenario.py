@@ -201,6 +201,13 @@ def _plan_choice(planset: PlanSet) -> tuple[str, str]:
     return chosen[0], chosen[1]
 
 
+def propose(name: str) -> None:
+    """Make `name` (a plan of the plan set in use) the proposed plan from the next run on:
+    the sidebar box takes it from the URL, since its own state cannot be set once drawn."""
+    st.session_state.pop(_PROPOSED, None)
+    st.query_params[URL_PROPOSED] = name
+
+
 def render_plan_pickers() -> None:
     """Sidebar: the reference and proposed plans (a new plan set may drop a chosen name)."""
     planset = current_planset()

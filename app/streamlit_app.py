@@ -30,23 +30,36 @@ PAGES = [
     ("Pricing", "price_lab.py", "Price lab", ":material/science:", "price-lab"),
     ("Pricing", "forecast.py", "Forecast", ":material/trending_up:", "forecast"),
     ("Pricing", "statements.py", "Statements", ":material/receipt_long:", "statements"),
+    ("Pricing", "invoices.py", "Invoices", ":material/request_quote:", "invoices"),
+    ("Pricing", "disputes.py", "Disputes", ":material/gavel:", "disputes"),
     ("Sales", "ai_impact.py", "AI impact", ":material/insights:", "ai-impact"),
+    ("Sales", "proof.py", "Proof", ":material/verified:", "proof"),
     ("Sales", "roi_case.py", "ROI case", ":material/payments:", "roi-case"),
+    ("Sales", "deal_desk.py", "Deal desk", ":material/handshake:", "deal-desk"),
     ("Data", "data.py", "Data", ":material/database:", "data"),
 ]
 
 
 def build_navigation(person: Principal) -> dict[str, list[StreamlitPage]]:
-    """The pages this person's role may open (access.ROLE_PAGES), grouped by audience."""
+    """The pages this person's role may open (access.ROLE_PAGES), grouped by audience.
+
+    Streamlit serves the default (first) page at the root only, so its own path
+    (a shared `/overview` link) would say "Page not found": a hidden second entry
+    for the same file answers that path.
+    """
     sections: dict[str, list[StreamlitPage]] = {}
     first = True
     for section, file, title, icon, url_path in PAGES:
         path = APP_DIR / "views" / file
         if not path.exists() or not person.may_open(url_path):
             continue
-        page = st.Page(path, title=title, icon=icon, url_path=url_path, default=first)
-        first = False
-        sections.setdefault(section, []).append(page)
+        entries = sections.setdefault(section, [])
+        if first:
+            entries.append(st.Page(path, title=title, icon=icon, url_path="", default=True))
+            entries.append(st.Page(path, title=title, icon=icon, url_path=url_path, visibility="hidden"))
+            first = False
+        else:
+            entries.append(st.Page(path, title=title, icon=icon, url_path=url_path))
     return sections
 
 

@@ -13,7 +13,8 @@ import time
 
 import duckdb
 
-AREAS = ("demo", "ingest", "definitions", "pricing", "impact", "forecast")
+AREAS = ("demo", "ingest", "definitions", "pricing", "breakeven", "impact", "forecast", "audit", "scale", "invoices",
+         "roi")
 
 
 def main() -> None:

@@ -53,3 +53,33 @@ class TestAiImpactPage:
         at.number_input(key="impact.p1").set_value(0.5).run()
         at.number_input(key="impact.p2").set_value(0.6).run()
         assert metric(at, "Tasks needed per arm").value == "388"
+
+
+@pytest.mark.usefixtures("app_env")
+class TestCardsAndLinks:
+    def test_a_card_colours_a_change_only_when_its_interval_excludes_zero(self, demo_wh) -> None:
+        from streamlit.proto.Metric_pb2 import Metric
+
+        at = open_page()
+        s = impact.impact_summary(demo_wh)
+        for label, key in (("Human minutes per task", "human_minutes"), ("Reopen rate", "reopen_rate"),
+                           ("Missed-issue rate", "missed_issue_rate"), ("Resolution hours", "resolution_hours")):
+            c, card = s.comparisons[key], metric(at, label)
+            if c.significant:
+                assert card.proto.color != Metric.MetricColor.GRAY, label
+                assert not card.proto.delta.startswith(impact.NO_CLEAR_CHANGE)
+            else:
+                assert card.proto.color == Metric.MetricColor.GRAY, label
+                assert card.proto.delta.startswith(impact.NO_CLEAR_CHANGE), label
+
+    def test_card_change_says_no_clear_change_when_the_interval_includes_zero(self) -> None:
+        base = stats.Comparison("m", "m", "fraction", 0.1, 0.11, 0.01, -0.02, 0.04, 1.0, 100, 100)
+        assert impact.card_change(base) == "no clear change (+1.0 pp)"
+        clear = stats.Comparison("m", "m", "fraction", 0.1, 0.2, 0.1, 0.05, 0.15, 0.001, 100, 100)
+        assert impact.card_change(clear) == "+10.0 pp"
+
+    def test_an_unknown_account_in_the_link_gets_a_notice(self) -> None:
+        at = open_app("ai_impact.py", timeout=TIMEOUT, query={"account": "NO-SUCH"}, reapply_query=True)
+        assert not at.exception
+        assert any("NO-SUCH" in w.value for w in at.warning)
+        assert at.selectbox(key="impact.account").value == "All accounts"

@@ -94,8 +94,12 @@ EMPTY_STATES = {
     "price_lab.py": "No history to price yet.",
     "forecast.py": "No history to forecast from yet.",
     "statements.py": "No bill to make yet.",
+    "invoices.py": "No invoices to make yet.",
+    "disputes.py": "No billed outcomes to dispute yet.",
     "ai_impact.py": "No tasks to compare before and after the go-live yet.",
     "roi_case.py": "No account to build a case for yet.",
+    "deal_desk.py": "No history to price a deal on yet.",
+    "proof.py": "No billed outcomes to prove yet.",
     "data.py": "No tasks yet: load a file or the demo data to see its quality.",
 }
 

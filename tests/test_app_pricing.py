@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
 from outcome_pricing.pricing import example_plans
-from tests.apptest import metric_value, open_page
+from tests.apptest import metric_value, open_app, open_page
 
 
 def money(text: str) -> float:
@@ -38,7 +39,7 @@ class TestPriceLabPage:
 
     def test_cards_name_their_period_and_the_margin_share_has_no_arrow(self) -> None:
         at = open_page("price_lab.py")
-        assert any(re.search(r"Whole history, \d{4}-\d\d to \d{4}-\d\d", c.value) for c in at.caption)
+        assert any(re.search(r"Whole history, [A-Z][a-z]{2} \d{4} to [A-Z][a-z]{2} \d{4}", c.value) for c in at.caption)
         margin = metric(at, "Margin, per-outcome")
         assert margin.proto.delta.endswith("% of revenue")
         assert margin.proto.direction == Metric.MetricDirection.NONE  # a share, not a change
@@ -143,3 +144,84 @@ class TestStatementsPage:
         at.selectbox(key="stmt.plan").set_value("hybrid").run()
         assert not at.exception
         assert metric_value(at, "Total") != committed
+
+
+@pytest.mark.usefixtures("app_env")
+class TestStatementsLink:
+    """Every state that matters (account, month, plan) is in the link (issue 14); a bad link
+    value gets a notice (issue 13)."""
+
+    def test_a_link_reopens_the_same_account_month_and_plan(self, demo_wh) -> None:
+        account, month = demo_wh.query_df(
+            "SELECT max(account_id) AS a, strftime(min(month), '%Y-%m') AS m FROM tasks "
+            "WHERE account_id = (SELECT max(account_id) FROM tasks)").iloc[0]
+        at = open_app("statements.py", timeout=60, query={"account": account, "month": month, "plan": "hybrid"},
+                      reapply_query=True)
+        assert at.selectbox(key="stmt.account").value == account
+        assert at.selectbox(key="stmt.month").value == month
+        assert at.selectbox(key="stmt.plan").value == "hybrid"
+        assert not at.warning, [w.value for w in at.warning]
+        header = dict(at.dataframe[0].value.itertuples(index=False))
+        assert account in header["Account"] and header["Plan"] == "hybrid"
+        assert header["Month"] == pd.Timestamp(month).strftime("%B %Y")  # as people read it
+
+    def test_the_choice_is_written_into_the_link(self) -> None:
+        at = open_page("statements.py")
+        at.selectbox(key="stmt.plan").set_value("outcome-committed").run()
+        assert at.query_params["plan"] in ("outcome-committed", ["outcome-committed"])
+        assert "account" in at.query_params and "month" in at.query_params
+
+    def test_an_unknown_account_in_the_link_gets_a_notice(self) -> None:
+        at = open_app("statements.py", timeout=60, query={"account": "NO-SUCH", "plan": "gold"}, reapply_query=True)
+        assert not at.exception
+        notices = " ".join(w.value for w in at.warning)
+        assert "NO-SUCH" in notices and "gold" in notices
+        assert metric_value(at, "Total").startswith("$")
+
+
+@pytest.mark.usefixtures("app_env")
+class TestPriceLabIssue14:
+    def test_break_even_is_taken_over_the_live_months_with_the_last_3_months_beside(self) -> None:
+        at = open_page("price_lab.py")
+        card = metric(at, "Break-even price, AI live")
+        assert card.value.startswith("$") and card.proto.delta.endswith("last 3 months")
+        assert "months with the AI live" in card.proto.help or "AI live" in card.proto.help
+        segments = next(d for d in at.dataframe if "segment" in d.value.columns and "break_even_price_recent" in d.value.columns
+                        and "accounts" in d.value.columns)
+        assert len(segments.value) >= 1
+
+    def test_there_is_one_price_input_for_the_proposed_plans_outcome_price(self) -> None:
+        at = open_page("price_lab.py")
+        priced = [n for n in at.number_input if "price" in n.label.lower() and "per-outcome" in n.label]
+        assert len(priced) == 1, [n.label for n in at.number_input]
+
+    @pytest.mark.slow
+    def test_a_price_edit_restates_the_description(self) -> None:
+        at = open_page("price_lab.py")
+        next(n for n in at.number_input if n.label.startswith("Per-outcome price")).set_value(1.25).run()
+        assert not at.exception, [e.value for e in at.exception]
+        text = at.session_state["scenario.plans_toml"]
+        plans = pricing_plans_from(text)
+        description = plans.plan("per-outcome").description
+        assert "$1.25" in description and "Edited" in description and "$0.99" not in description
+
+    @pytest.mark.slow
+    def test_a_commitment_from_the_form_becomes_the_proposed_plan(self) -> None:
+        at = open_page("price_lab.py")
+        next(b for b in at.button if b.label == "Add and propose this plan").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        plan = pricing_plans_from(at.session_state["scenario.plans_toml"]).plan("try-model-tier")
+        assert plan.charges[0].by is not None  # the default shape: prices by model tier
+        at.radio(key="lab.shape").set_value("commitment").run()
+        at.number_input(key="lab.shape.amount").set_value(900.0).run()
+        next(b for b in at.button if b.label == "Add and propose this plan").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        plan = pricing_plans_from(at.session_state["scenario.plans_toml"]).plan("try-commitment")
+        assert plan.commitment is not None and float(plan.commitment.amount) == 900.0
+        assert metric_value(at, "Revenue, try-commitment").startswith("$")
+
+
+def pricing_plans_from(text: str):  # noqa: ANN201
+    from outcome_pricing.pricing.plans import PlanSet
+
+    return PlanSet.from_toml_text(text)

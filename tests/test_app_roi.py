@@ -123,3 +123,67 @@ class TestRoiCasePage:
         assert any("definition zendesk-ar" in c.value for c in at.caption)
         at = open_roi(account="A0002", definition="strict")
         assert any("definition strict" in c.value for c in at.caption)
+
+
+def implementation_input(at: AppTest):  # noqa: ANN201
+    return next(n for n in at.number_input if n.label.startswith("Implementation cost"))
+
+
+@pytest.mark.usefixtures("app_env")
+class TestTheLinkAndTheSession:
+    """Issue 14: the link carries the definition and every entry; entries stay with their
+    subject; switching modes or pages keeps the case; no link notice without a link."""
+
+    @pytest.mark.slow
+    def test_an_entry_for_one_account_does_not_follow_to_the_next(self) -> None:
+        at = open_roi(account="A0002", plan="per-outcome")
+        implementation_input(at).set_value(90_000).run()
+        assert at.query_params["implementation_cost"] == "90000"
+        at.selectbox(key="roi.account").set_value("A0003").run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert "implementation_cost" not in at.query_params
+        assert implementation_input(at).value == 10_000
+        at.selectbox(key="roi.account").set_value("A0002").run()  # and it is kept for its account
+        assert at.query_params["implementation_cost"] == "90000"
+
+    @pytest.mark.slow
+    def test_an_account_entry_does_not_reach_the_prospect_and_the_account_survives_the_switch(self) -> None:
+        at = open_roi(account="A0003", plan="per-outcome")
+        implementation_input(at).set_value(90_000).run()
+        at.segmented_control(key="roi.mode").set_value("prospect").run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert "implementation_cost" not in at.query_params
+        assert implementation_input(at).value == 10_000
+        at.segmented_control(key="roi.mode").set_value("account").run()
+        assert at.selectbox(key="roi.account").value == "A0003"
+        assert at.query_params["implementation_cost"] == "90000"
+
+    @pytest.mark.slow
+    def test_another_page_and_back_keeps_the_case(self) -> None:
+        at = open_roi(account="A0003", plan="per-conversation", years="5")
+        at.switch_page("views/overview.py")
+        at.run()
+        at.switch_page("views/roi_case.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.selectbox(key="roi.account").value == "A0003"
+        assert at.selectbox(key="roi.plan").value == "per-conversation"
+        assert at.number_input(key="roi.years").value == 5
+
+    def test_no_link_notice_without_a_link(self) -> None:
+        at = open_roi()
+        at.segmented_control(key="roi.mode").set_value("upload").run()
+        assert not any("This link" in i.value for i in at.info)
+        assert not warnings(at)
+
+    def test_the_shared_link_carries_the_definition_and_every_entry(self) -> None:
+        at = open_roi(account="A0002", implementation_cost="25000", **{"def": "zendesk-ar"})
+        link = next(c.value for c in at.code if "mode=account" in c.value)
+        for part in ("def=zendesk-ar", "account=A0002", "implementation_cost=25000", "plan="):
+            assert part in link
+
+    def test_the_price_is_in_words_and_the_pdf_can_be_downloaded(self) -> None:
+        at = open_roi(account="A0002", plan="per-outcome")
+        assert any("$0.99 per resolved conversation" in m.value.replace("\\", "") for m in at.markdown)
+        labels = {b.proto.label for b in at.get("download_button")}
+        assert "Download the report (PDF)" in labels

@@ -28,8 +28,10 @@ from outcome_pricing.pricing import (
     price_sweep_metrics,
     usage_arrays,
 )
-from outcome_pricing.pricing.charges import UsageArrays, bill, bill_total, plan_cents
+from outcome_pricing.pricing.charges import UsageArrays, bill, bill_total, month_lines, plan_cents
+from outcome_pricing.pricing.deals.billing import account_bills
 from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.spanning import span_account
 from outcome_pricing.pricing.terms import Costs, Plan
 from outcome_pricing.rules import Definition, outcomes
 from outcome_pricing.warehouse.handle import Warehouse
@@ -60,9 +62,18 @@ class TestStatementArithmeticEqualsBacktest:
     def test_every_example_plan_on_every_demo_account_month(self, demo_wh: Warehouse) -> None:
         bt = backtest(demo_wh, example_plans(), DEF)
         usage = usage_arrays(bt.metrics)
+        assert usage.account is not None and usage.month is not None and usage.start is not None
         for plan in example_plans().plans:
             revenue = bt.frame.loc[bt.frame["plan"] == plan.name, "revenue_cents"].to_numpy()
-            exact = [int(bill_total(bill(plan, usage.row(i))) * 100) for i in range(len(usage))]
+            exact = []
+            for a in np.unique(usage.account):  # each account's months in order: commitments span them
+                rows = np.nonzero(usage.account == a)[0]
+                if not plan.deal.is_default:  # DESIGN 11: charge start and guarantee windows too
+                    bills = account_bills(plan, bt.metrics.iloc[rows].reset_index(drop=True), bt.metrics["month"].max())
+                    exact += [int(bill_total(lines) * 100) for lines in bills.lines]
+                    continue
+                months = [(int(usage.month[i]), month_lines(plan, usage.row(int(i)))) for i in rows]
+                exact += [int(bill_total(s.lines) * 100) for s in span_account(plan, months, int(usage.start[rows[0]]))]
             assert exact == revenue.tolist(), plan.name
 
     @pytest.mark.slow

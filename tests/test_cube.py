@@ -214,6 +214,23 @@ class TestCubeLifecycle:
             assert total[["tasks", "billable_units"]].iloc[0].tolist() == [0, 0.0]
 
 
+class TestDisputesOnTheCube:
+    @pytest.mark.parametrize("name", ["intercom-fin-2026", "zendesk-ar", "lenient"])
+    def test_accepted_disputes_correct_the_cube_exactly_as_task_level(self, demo_wh: Warehouse, name: str) -> None:
+        """The demo has accepted disputes: the cube answer with its small task-level correction
+        equals the task-level answer for every grouping (reason counts included)."""
+        d = Definition.preset(name)
+        assert answered_from_cube(demo_wh, d)
+        for by in (("account_id", "month"), ("month",), ()):
+            fast, slow = outcomes(demo_wh, d, by=by), outcomes_from_tasks(demo_wh, d, by=by)
+            pd.testing.assert_frame_equal(fast, slow)
+        total = outcomes(demo_wh, d, by=())
+        assert int(total[Reason.DISPUTED.column].iloc[0]) > 0
+        disputed = evaluate_tasks(demo_wh, d, reason="disputed")
+        assert len(disputed) == int(total[Reason.DISPUTED.column].iloc[0])
+        assert (disputed["billable_units"] == 0).all()
+
+
 class TestSensitivityAgrees:
     @pytest.mark.slow
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -175,6 +175,7 @@ class TestReplace:
         assert fresh_wh.summary()["tasks"] == 1_000
         assert fresh_wh.scalar("SELECT count(*) FROM accounts") == 3
         log = fresh_wh.ingest_log()
+        log = log[log["kind"] == "demo"].reset_index(drop=True)  # the demo also logs its audits file
         assert list(log["kind"]) == ["demo", "demo"]
         assert "seed=2" in log["source"].iloc[0]
 
@@ -326,6 +327,27 @@ class TestStory:
         # 120 h per seat per month, up to 25% headroom, rounded up to whole seats.
         assert (s["seat_hours"] >= s["hours"]).all()
         assert (s["seat_hours"] <= 1.25 * s["hours"] + 120).all()
+
+
+class TestPortfolioSize:
+    """Seats follow the workload (one per 120 h of human handling a month), so the number of
+    accounts follows the volume: 150 accounts sharing 300,000 tasks would each need a fraction
+    of a seat, and 135 of them had exactly one (issue 14)."""
+
+    @pytest.mark.parametrize(("tasks", "accounts"), [(20_000, 8), (300_000, 15), (1_000_000, 50), (10**7, 150)])
+    def test_the_default_number_of_accounts_follows_the_volume(self, tasks: int, accounts: int) -> None:
+        assert demo.default_accounts(tasks) == accounts
+
+    @pytest.mark.slow
+    def test_the_default_demo_has_fewer_than_half_its_accounts_on_one_seat(self) -> None:
+        wh = Warehouse.in_memory()
+        demo.build_demo(wh)  # the app's first start: 300,000 tasks
+        seats = wh.query_df("SELECT segment, seats FROM accounts")
+        assert len(seats) == demo.default_accounts(300_000)
+        assert (seats["seats"] == 1).mean() < 0.5
+        median = seats.groupby("segment")["seats"].median()
+        assert median["SMB"] < median["mid-market"] < median["enterprise"]
+        wh.close()
 
 
 class TestCommand:

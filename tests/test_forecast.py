@@ -34,9 +34,11 @@ from outcome_pricing.pricing.charges import (
     bill,
     bill_total,
     charge_cents_vectorised,
+    month_lines,
     plan_revenue_vectorised,
 )
 from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.spanning import span_account
 from outcome_pricing.pricing.terms import Charge, Costs, Metric, Mode, Plan, Tier
 from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse.handle import Warehouse
@@ -131,6 +133,7 @@ def projection(a: Assumptions, plan: Plan, months: int) -> tuple[list[Decimal], 
         growth = a.volume_growth + acc["growth_offset"]
         ceiling = max(a.resolution_ceiling * acc["ceiling_factor"], acc["resolution_rate"])
         seats = acc["seats"]
+        priced = []  # (month, lines): a commitment spans the months (pricing.spanning)
         for t in range(1, months + 1):
             tasks = acc["tasks"] * math.exp(growth * t)
             rate = ceiling - (ceiling - acc["resolution_rate"]) * math.exp(-t / a.learning_months)
@@ -155,8 +158,10 @@ def projection(a: Assumptions, plan: Plan, months: int) -> tuple[list[Decimal], 
                 human_ms=round(hours * 3_600_000),
                 seat_price=Decimal(repr(acc["seat_price"])),
             )
-            revenue[t - 1] += bill_total(bill(plan, usage))
+            priced.append((t, month_lines(plan, usage)))
             cogs[t - 1] += conv * (acc["token_cost_per_conversation"] * drift + acc["other_cost_per_conversation"])
+        for t, spanned in enumerate(span_account(plan, priced, start=1), start=1):
+            revenue[t - 1] += bill_total(spanned.lines)
     return revenue, cogs
 
 
@@ -489,3 +494,51 @@ def test_costs_are_taken_from_the_plan_set_for_margin() -> None:
     a = estimate_assumptions(synthetic_history(), per_ai_task=float(costs.per_ai_task))
     assert a.accounts["other_cost_per_conversation"].tolist() == [0.05] * 3
     assert (a.accounts["token_cost_per_conversation"] == 0.0).all()  # cogs 0.012 < 0.05: clipped, not negative
+
+
+# ----------------------------------------------------------------------------- no seam (issue 14)
+class TestTheForecastContinuesTheHistory:
+    def test_today_is_the_last_actual_month_not_the_trend(self) -> None:
+        hist = synthetic_history(months=18, noise=0.15, seed=5)
+        a = estimate_assumptions(hist)
+        last = hist[hist["month"] == hist["month"].max()].set_index("account_id")
+        acc = a.accounts.set_index("account_id")
+        assert acc["tasks"].to_numpy() == pytest.approx(last.loc[acc.index, "tasks"].to_numpy(), rel=1e-12)
+        rate = (last["outcomes"] / last["conversations"]).loc[acc.index]
+        assert acc["resolution_rate"].to_numpy() == pytest.approx(rate.to_numpy(), rel=1e-9)
+
+    def test_the_first_month_is_one_month_of_growth_after_the_last(self) -> None:
+        hist = synthetic_history(months=18, noise=0.15, seed=5)
+        a = estimate_assumptions(hist).without_volatility()
+        result = simulate(a, PLANS, months=2, scenarios=5, seed=1)
+        per_task = result.revenue[result.revenue["plan"] == "per-task"]["p50"].to_numpy()
+        acc = a.accounts
+        expected = float((acc["tasks"] * np.exp(a.volume_growth + acc["growth_offset"])).sum())
+        assert per_task[0] == pytest.approx(expected, abs=0.01 * len(acc))  # each account's line in cents
+        last_actual = float(hist[hist["month"] == hist["month"].max()]["tasks"].sum())
+        # no seam: within one month of growth of the last actual month
+        assert abs(per_task[0] / last_actual - 1) < 0.05
+
+    def test_the_json_leaves_a_plan_against_itself_empty(self) -> None:
+        result = simulate(ASSUMPTIONS, PLANS, months=3, scenarios=50, seed=2)
+        beats = result.to_dict()["prob_beats"]
+        assert all(beats[p][p] is None for p in beats)
+        text = result.beats_text()
+        assert all(text.loc[p, p] == "" for p in text.index)
+        off = [text.loc[a, b] for a in text.index for b in text.columns if a != b]
+        assert all(v.endswith("%") for v in off)
+        exact_zero = result.beats_table().stack()
+        for (a, b), p in exact_zero.items():
+            assert (text.loc[a, b] == "0%") == (p == 0)
+
+
+@pytest.mark.parametrize(("p", "sentence"), [
+    (0.0, "In none of the 50 scenarios does A earn more than B"),
+    (1.0, "In all 50 scenarios A earns more than B"),
+    (0.004, "<1% chance that A earns more than B"),
+    (0.42, "42% chance that A earns more than B"),
+])
+def test_the_headline_says_none_or_all_rather_than_zero_percent(p: float, sentence: str) -> None:
+    result = simulate(ASSUMPTIONS, PLANS, months=3, scenarios=50, seed=2)
+    beats = pd.DataFrame([[0.0, p], [1 - p, 0.0]], index=["A", "B"], columns=["A", "B"])
+    assert replace(result, prob_beats=beats).chance_sentence("A", "B") == sentence

@@ -496,3 +496,79 @@ class TestHostileLinks:
         at.switch_page(f"views/{view}").run()
         assert not at.exception, [e.value for e in at.exception]
         assert snapshot(demo_wh) == before
+
+
+# ---------------------------------------------------------------------------- messages (issue 13)
+class TestMessagesSayWhatTheFileIs:
+    def test_a_truncated_gzip_is_reported_as_a_truncated_gzip(self, loaded: tuple[Warehouse, Path]) -> None:
+        import gzip
+
+        wh, folder = loaded
+        whole = gzip.compress(csv_bytes(fresh_rows(2000)))
+        path = folder / "cut.csv.gz"
+        path.write_bytes(whole[: len(whole) // 2])
+        err = refused(wh, path)
+        assert "gzip" in str(err) and "truncated" in str(err), err
+        assert "UTF-8" not in str(err), err
+
+    def test_a_corrupt_gzip_is_reported_as_one(self, loaded: tuple[Warehouse, Path]) -> None:
+        wh, folder = loaded
+        path = folder / "junk.csv.gz"
+        path.write_bytes(b"\x1f\x8b\x08\x00" + b"\xff" * 200)
+        err = refused(wh, path)
+        assert "gzip" in str(err) and "UTF-8" not in str(err), err
+
+    @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+    def test_a_utf16_file_says_its_encoding_not_missing_columns(
+        self, loaded: tuple[Warehouse, Path], encoding: str
+    ) -> None:
+        wh, folder = loaded
+        path = folder / "wide.csv"
+        path.write_bytes(csv_bytes(fresh_rows(3)).decode().encode(encoding))
+        err = refused(wh, path)
+        assert len(err.problems) == 1 and ("UTF-16" in err.problems[0].rule or "UTF-32" in err.problems[0].rule), err
+        assert "missing" not in str(err), err
+
+    def test_a_utf16_gzip_says_its_encoding(self, loaded: tuple[Warehouse, Path]) -> None:
+        import gzip
+
+        wh, folder = loaded
+        path = folder / "wide.csv.gz"
+        path.write_bytes(gzip.compress(csv_bytes(fresh_rows(3)).decode().encode("utf-16")))
+        err = refused(wh, path)
+        assert "UTF-16" in str(err) and "missing" not in str(err), err
+
+    @pytest.mark.parametrize("stamp", [
+        "2025-01-02 10:00:00+99:00", "2025-01-02T10:00:00-15:00", "2025-01-02 10:00:00+14:01",
+        "2025-01-02T10:00:00+1430",
+    ])
+    def test_an_offset_beyond_14_hours_is_refused(self, loaded: tuple[Warehouse, Path], stamp: str) -> None:
+        wh, folder = loaded
+        rows = fresh_rows(3)
+        rows[1]["created_at"] = stamp
+        rows[1]["closed_at"] = "2025-01-05 10:00:00"
+        path = folder / "offset.csv"
+        path.write_bytes(csv_bytes(rows))
+        err = refused(wh, path)
+        assert [(p.row, p.column) for p in err.problems] == [(3, "created_at")], err
+        assert "offset" in err.problems[0].rule
+
+    @pytest.mark.parametrize("stamp", [
+        "2025-01-02 10:00:00+14:00", "2025-01-02T10:00:00-12:00", "2025-01-02T10:00:00.250+05:30",
+        "2025-01-02T10:00:00Z", "2025-01-02 10:00:00",
+    ])
+    def test_real_offsets_are_accepted_and_converted(self, loaded: tuple[Warehouse, Path], stamp: str) -> None:
+        import datetime as dt
+
+        wh, folder = loaded
+        rows = fresh_rows(1)
+        rows[0]["created_at"] = stamp
+        rows[0]["closed_at"] = "2025-01-05 10:00:00"
+        path = folder / "offset_ok.csv"
+        path.write_bytes(csv_bytes(rows))
+        ingest.ingest_files(wh, tasks=path)
+        stored = wh.scalar("SELECT created_at FROM tasks WHERE task_id = ?", [rows[0]["task_id"]])
+        expected = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        if expected.tzinfo is not None:
+            expected = expected.astimezone(dt.UTC).replace(tzinfo=None)
+        assert stored == expected

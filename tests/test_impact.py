@@ -379,7 +379,7 @@ class TestCommandLine:
         account = demo_wh.query_df("SELECT min(account_id) AS a FROM tasks")["a"].iloc[0]
         result = CliRunner().invoke(cli, ["--db", str(demo_db_path), "impact", "--account", account])
         assert result.exit_code == 0, result.output
-        assert f"account {account}" in result.output and "missed-issue rate" in result.output
+        assert f"account {account}" in result.output and "Missed-issue rate" in result.output
 
     def test_unknown_account_is_a_clear_error(self, demo_db_path):
         result = CliRunner().invoke(cli, ["--db", str(demo_db_path), "impact", "--account", "NOPE"])

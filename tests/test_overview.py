@@ -132,8 +132,18 @@ class TestTopMovers:
         assert (gainers["change"] > 0).all() and (losers["change"] < 0).all()
         assert list(gainers["change"]) == sorted(gainers["change"], reverse=True)
         assert list(losers["change"]) == sorted(losers["change"])
-        positive = changes[changes["change"] > 0]["change"].nlargest(n)
+        live = changes[~changes["account_id"].isin(ov.not_live()["account_id"])]
+        positive = live[live["change"] > 0]["change"].nlargest(n)
         assert list(gainers["change"]) == list(positive)
+
+    def test_accounts_never_live_are_shown_apart_not_as_movers(self, ov) -> None:
+        metrics = ov.backtest.metrics
+        # plain reading: an account whose tasks never had the AI live
+        never = {a for a, g in metrics.groupby("account_id") if g["ai_tasks"].sum() == 0}
+        assert set(ov.not_live()["account_id"]) == never
+        for window in MOVER_WINDOWS.values():
+            gainers, losers = ov.top_movers(window, 50)
+            assert not never & (set(gainers["account_id"]) | set(losers["account_id"]))
 
     def test_this_month_change_equals_the_kpi_change(self, ov) -> None:
         assert ov.account_changes(1)["change"].sum() == pytest.approx(ov.kpis.revenue_change, abs=0.01)

@@ -336,3 +336,133 @@ class TestInvalidPlans:
 
     def test_example_file_is_what_the_app_loads(self) -> None:
         assert PlanSet.from_toml_text(example_plans_text()) == example_plans()
+
+
+# ----------------------------------------------------------------------------- the keys of DESIGN 8-10
+SHAPED_TEXT = """
+[[plans]]
+name = "shaped"
+close_lag_days = 5
+  [plans.commitment]
+  amount = 1200
+  months = 12
+  rollover = true
+  rollover_max_pct = 0.25
+  [[plans.charges]]
+  metric = "outcomes"
+  by = "model_tier"
+  prices = { advanced = 1.49, default = 0.99 }
+  audit_settlement = "upper_bound"
+  audit_window_months = 6
+  [[plans.charges]]
+  metric = "tasks"
+  block = 100
+  included = 50
+  mode = "volume"
+  tiers = [ { up_to = 10, price = 2, flat = 5 }, { price = 1.5, flat = 7.25 } ]
+"""
+
+
+class TestNewPlanKeys:
+    def test_every_new_key_reads_and_round_trips_through_toml(self) -> None:
+        ps = PlanSet.from_toml_text(SHAPED_TEXT)
+        plan = ps.plans[0]
+        assert plan.close_lag_days == 5
+        assert plan.commitment is not None and plan.commitment.months == 12 and plan.commitment.rollover_max_pct == D("0.25")
+        by, blocks = plan.charges
+        assert by.by is not None and by.by.value == "model_tier" and by.price_of("advanced") == D("1.49")
+        assert by.audit_settlement.value == "upper_bound" and by.audit_window_months == 6
+        assert blocks.block == D(100) and blocks.tiers[1].flat == D("7.25")
+        again = PlanSet.from_toml_text(ps.to_toml())
+        assert again == ps and again.version == ps.version
+
+    def test_a_key_left_at_its_default_leaves_the_version_unchanged(self) -> None:
+        bare = PlanSet.from_toml_text(plan_text())
+        explicit = PlanSet.from_toml_text(plan_text(
+            'metric = "outcomes"\nprice = 0.99\naudit_settlement = "none"\naudit_window_months = 3',
+            plan="close_lag_days = 0"))
+        assert explicit.version == bare.version and explicit.plans[0].version == bare.plans[0].version
+        tiered = PlanSet.from_toml_text(plan_text('metric = "outcomes"\ntiers = [ { price = 1, flat = 0 } ]'))
+        assert "flat" not in tiered.canonical()
+        for key in ("close_lag_days", "commitment", "audit_settlement", "audit_window_months", "block", "flat", "by"):
+            assert key not in example_plans().plan("hybrid").canonical()
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"close_lag_days": 1}, {"commitment": {"amount": 10, "months": 1}}],
+    )
+    def test_a_new_key_changes_the_version_when_set(self, change: dict[str, object]) -> None:
+        ps = example_plans()
+        assert ps.edited("hybrid", change).plan("hybrid").version != ps.plan("hybrid").version
+
+    def test_the_form_api_sets_a_price_by_model_tier_and_a_commitment(self) -> None:
+        ps = example_plans().edited(
+            "per-outcome",
+            fields={"commitment": {"amount": 1000.004, "months": 3, "rollover": True, "rollover_max_pct": 0.5}},
+            charges={0: {"price": None, "by": "model_tier", "prices": {"advanced": 1.4900001, "default": 0.99}}},
+        )
+        plan = ps.plan("per-outcome")
+        assert plan.commitment is not None and plan.commitment.amount == D("1000.00")
+        assert plan.charges[0].prices == (("advanced", D("1.49")), ("default", D("0.99")))
+        assert ps.edited("per-outcome", {"commitment": None}).plan("per-outcome").commitment is None
+
+
+class TestNonsenseCombinationsAreRefused:
+    @pytest.mark.parametrize(
+        ("charge", "names"),
+        [
+            ('metric = "outcomes"\nby = "model_tier"\nprices = { default = 1 }\ntiers = [{price = 1}]', ["'by'", "no `tiers`"]),
+            ('metric = "outcomes"\nby = "model_tier"\nprices = { default = 1 }\nprice = 1', ["'by'", "no `price`"]),
+            ('metric = "outcomes"\nby = "model_tier"\nprices = { default = 1 }\nincluded = 5', ["'included'", "allowance"]),
+            ('metric = "outcomes"\nby = "model_tier"\nprices = { default = 1 }\nblock = 5', ["'block'", "blocks"]),
+            ('metric = "outcomes"\nby = "model_tier"\nprices = { advanced = 1 }', ["'prices'", "`default`"]),
+            ('metric = "outcomes"\nby = "model_tier"', ["'prices'", "must be a table"]),
+            ('metric = "outcomes"\nby = "region"\nprices = { default = 1 }', ["'by'", "not a dimension"]),
+            ('metric = "seats"\nby = "channel"\nprices = { default = 1 }', ["'by'", "cannot be priced by dimension"]),
+            ('metric = "outcomes"\nprice = 1\nprices = { default = 1 }', ["'prices'", "go with `by`"]),
+            ('metric = "outcomes"\nprice = 1\nblock = 0', ["'block'", "> 0"]),
+            ('metric = "outcomes"\nprice = 1\nblock = -2', ["'block'", "> 0"]),
+            ('metric = "seats"\nprice = "account"\nblock = 5', ["'block'", "per seat"]),
+            ('metric = "tasks"\nprice = 1\naudit_settlement = "point"', ["charge 2 (tasks)", "'audit_settlement'", "outcomes"]),
+            ('metric = "outcomes"\nprice = 1\naudit_settlement = "maybe"', ["'audit_settlement'", "'upper_bound'"]),
+            ('metric = "outcomes"\nprice = 1\naudit_window_months = 0', ["'audit_window_months'", "from 1"]),
+            ('metric = "outcomes"\nprice = 1\naudit_window_months = 2.5', ["'audit_window_months'", "whole number"]),
+            ('metric = "outcomes"\ntiers = [{price = 1, flat = -1}]', ["tier 1", "'flat'", ">= 0"]),
+        ],
+    )
+    def test_named_by_plan_charge_and_key(self, charge: str, names: list[str]) -> None:
+        with pytest.raises(ConfigError) as err:
+            PlanSet.from_toml_text(plan_text(charge), source="plans.toml")
+        message = str(err.value)
+        assert message.startswith("plans.toml: plan 'pilot', charge 2")
+        for name in names:
+            assert name in message
+
+    @pytest.mark.parametrize(
+        ("plan", "key", "words"),
+        [
+            ("minimum = 10\n[plans.commitment]\namount = 100\nmonths = 3", "minimum", "takes no minimum"),
+            ("[plans.commitment]\namount = 100", "months", "required"),
+            ("[plans.commitment]\namount = 0\nmonths = 3", "amount", "> 0"),
+            ("[plans.commitment]\namount = 100\nmonths = 0", "months", "from 1"),
+            ("[plans.commitment]\namount = 100\nmonths = 3\nrollover_max_pct = 0.5", "rollover_max_pct", "rollover = true"),
+            ("[plans.commitment]\namount = 100.001\nmonths = 3", "amount", "decimal places"),
+            ("[plans.commitment]\namount = 100\nmonths = 3\nrollover = 1", "rollover", "true or false"),
+            ("close_lag_days = 32", "close_lag_days", "from 0 to 31"),
+            ("close_lag_days = true", "close_lag_days", "whole number"),
+            ("close_lag_days = -1", "close_lag_days", "from 0 to 31"),
+        ],
+    )
+    def test_plan_keys_named(self, plan: str, key: str, words: str) -> None:
+        text = f'[[plans]]\nname = "pilot"\n{plan}\n[[plans.charges]]\nmetric = "tasks"\nprice = 1\n'
+        with pytest.raises(ConfigError) as err:
+            PlanSet.from_toml_text(text, source="plans.toml")
+        assert str(err.value).startswith("plans.toml: plan 'pilot'") and f"key '{key}'" in str(err.value)
+        assert words in str(err.value)
+
+    def test_the_packaged_examples_carry_the_three_new_shapes(self) -> None:
+        ps = example_plans()
+        assert ps.plan("outcome-by-model-tier").charges[0].by is not None
+        committed = ps.plan("committed-rollover").commitment
+        assert committed is not None and committed.rollover
+        assert any(t.flat for t in ps.plan("graduated-flat-fees").charges[0].tiers)

@@ -4,6 +4,7 @@ engine, the CLI (--as-user) and the app (URL, pages, downloads, ingest)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 PLANS = EXAMPLE_PLANS
 ALL_PAGES = {
     "overview", "resolution-rules", "price-lab", "forecast", "statements", "ai-impact", "roi-case", "data",
+    "invoices", "disputes", "proof", "deal-desk",
 }
 
 
@@ -132,8 +134,9 @@ class TestPagesByRole:
     @pytest.mark.parametrize(
         ("role", "pages"),
         [
-            (Role.PRICING, {"overview", "resolution-rules", "price-lab", "forecast", "statements", "data"}),
-            (Role.SALES, {"overview", "ai-impact", "roi-case", "statements"}),
+            (Role.PRICING, {"overview", "resolution-rules", "price-lab", "forecast", "statements", "data",
+                            "invoices", "disputes", "proof", "deal-desk"}),
+            (Role.SALES, {"overview", "ai-impact", "roi-case", "statements", "proof", "deal-desk"}),
             (Role.EXECUTIVE, {"overview", "forecast"}),
         ],
     )
@@ -321,7 +324,7 @@ class TestCliOnBehalf:
             ["--as-user", "seller@example.com", "explain", task, "--definition", "zendesk-ar", "--format", "json"],
             capsys, monkeypatch,
         )
-        assert code != 0 and f"No task with task_id '{task}'" in err and out == ""
+        assert code == 2 and f"No task with task_id '{task}'" in err and out == ""  # like every refusal
         assert other not in err
 
     def test_an_unknown_person_is_refused(
@@ -353,10 +356,13 @@ class TestCliLockedWarehouse:
                 [sys.executable, "-c", "from outcome_pricing.cli import main; main()",
                  "--db", str(db), "outcomes", "--definition", "zendesk-ar"],
                 capture_output=True, text=True, timeout=60,
+                env=dict(os.environ, OUTCOME_PRICING_LOCK_TIMEOUT="0.5"),
             )
         assert run.returncode == 2
-        assert run.stderr.startswith("Warehouse in use:") and str(db) in run.stderr
-        assert "Traceback" not in run.stderr
+        waiting, refusal = run.stderr.splitlines()[0], "\n".join(run.stderr.splitlines()[1:])
+        assert waiting.startswith("Waiting for the warehouse file") and str(db) in waiting
+        assert refusal.startswith("Warehouse in use:") and str(db) in refusal
+        assert "Traceback" not in run.stderr and "Conflicting lock" not in run.stderr
 
 
 # ---------------------------------------------------------------------------- the app
@@ -370,7 +376,8 @@ AUTH = {
 URL_PATHS = {  # view file -> url_path (app/streamlit_app.py PAGES)
     "overview.py": "overview", "resolution_rules.py": "resolution-rules", "price_lab.py": "price-lab",
     "forecast.py": "forecast", "statements.py": "statements", "ai_impact.py": "ai-impact",
-    "roi_case.py": "roi-case", "data.py": "data",
+    "roi_case.py": "roi-case", "data.py": "data", "invoices.py": "invoices", "disputes.py": "disputes",
+    "deal_desk.py": "deal-desk",
 }
 
 
@@ -583,3 +590,80 @@ class TestServedApp:
                     assert page.locator(f"[data-testid={widget}]").count() == 0, (path, widget)
                 assert page.locator(EXCEPTION).count() == 0, path
             browser.close()
+
+
+# ---------------------------------------------------------------------------- identity fails closed (issue 13)
+class TestIdentityFailsClosed:
+    @pytest.mark.parametrize("args", [["--as-user", ""], ["--as-user", "   "]])
+    def test_an_empty_as_user_is_refused(
+        self, app_env: Path, roles_file: Path, args: list[str],
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        code, out, err = run_cli([*args, "outcomes", "--definition", "zendesk-ar"], capsys, monkeypatch)
+        assert code == 2 and "Access denied" in err and "empty identity" in err and out == ""
+
+    def test_an_empty_user_variable_is_refused_not_read_as_everyone(
+        self, app_env: Path, roles_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setenv("OUTCOME_PRICING_USER", "")
+        code, out, err = run_cli(["outcomes", "--definition", "zendesk-ar", "--format", "json"], capsys, monkeypatch)
+        assert code == 2 and "empty identity" in err and out == ""
+
+    @pytest.mark.parametrize("person", ["mallory@example.com", ""])
+    def test_the_app_as_an_unknown_or_empty_person_is_refused_before_it_starts(
+        self, app_env: Path, roles_file: Path, person: str,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from outcome_pricing.cli import serve
+
+        started: list[dict[str, str]] = []
+        monkeypatch.setattr(serve, "serve", lambda cmd, cwd, env: started.append(env) or 0)
+        code, _, err = run_cli(["--as-user", person, "app"], capsys, monkeypatch)
+        assert code == 2 and "Access denied" in err and not started
+
+    def test_the_app_as_a_person_hands_that_person_to_the_server(
+        self, app_env: Path, roles_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from outcome_pricing.cli import serve
+
+        started: list[dict[str, str]] = []
+        monkeypatch.setattr(serve, "serve", lambda cmd, cwd, env: started.append(env) or 0)
+        code, out, _ = run_cli(["--as-user", "Seller@Example.com", "app"], capsys, monkeypatch)
+        assert code == 0 and started and started[0]["OUTCOME_PRICING_USER"] == "seller@example.com"
+        assert "(sales)" in out
+
+    @pytest.mark.slow
+    def test_the_app_served_as_a_sales_person_applies_their_role_and_scope(
+        self, app_env: Path, roles_file: Path, mine: list[str], owners: pd.DataFrame,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from streamlit.testing.v1 import AppTest
+
+        monkeypatch.setenv("OUTCOME_PRICING_USER", "seller@example.com")
+        at = AppTest.from_file(APP, default_timeout=90).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert not any("Single-user local mode" in i.value for i in at.sidebar.info)
+        assert any("seller@example.com" in c.value for c in at.sidebar.caption)
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page("views/data.py")  # sales has no Data page
+        shown = texts(at.switch_page("views/statements.py").run())
+        foreign = [a for a in owners["account_id"] if a not in mine]
+        assert any(a in shown for a in mine) and not [a for a in foreign if a in shown]
+
+    @pytest.mark.parametrize("person", ["", "mallory@example.com"])
+    def test_the_app_with_an_empty_or_unknown_person_is_refused(
+        self, app_env: Path, roles_file: Path, person: str, monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from streamlit.testing.v1 import AppTest
+
+        monkeypatch.setenv("OUTCOME_PRICING_USER", person)
+        at = AppTest.from_file(APP, default_timeout=90).run()
+        assert any("Access denied" in e.value for e in at.error), [e.value for e in at.error]
+        assert not at.metric and not at.dataframe
+
+    def test_an_imposed_person_with_a_login_configured_is_refused(
+        self, app_env: Path, roles_file: Path, monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setenv("OUTCOME_PRICING_USER", "boss@example.com")
+        at = app_as("boss@example.com")
+        assert any("two identities" in e.value for e in at.error) and not at.metric

@@ -25,7 +25,10 @@ class TestOpening:
         with pytest.raises(WarehouseError, match="outcome-pricing .*demo"):
             Warehouse.open(tmp_path / "nope.duckdb", read_only=True)
 
-    def test_file_held_by_another_process_gives_a_message_naming_it(self, small_db: Path) -> None:
+    def test_file_held_by_another_process_gives_a_message_naming_it(
+        self, small_db: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("OUTCOME_PRICING_LOCK_TIMEOUT", "0.3")  # the wait itself: test_locking.py
         with held_by_another_process(small_db), pytest.raises(WarehouseLockedError) as info:
             Warehouse.open(small_db)
         assert str(small_db) in str(info.value)

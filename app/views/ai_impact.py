@@ -12,6 +12,7 @@ from typing import Literal
 
 import fmt
 import frame
+import links
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -71,21 +72,20 @@ def _sd(_wh: Warehouse, account: str | None, version: str) -> float | None:
 
 # ------------------------------------------------------------------ controls
 def _pick_account(accounts: pd.DataFrame) -> str | None:
+    """All accounts, or one: from the link (?account=ID) until the user picks, then mirrored
+    into it; an account the link names but the data lacks gets a notice."""
     labels: dict[str, str] = {ALL: ALL}
     for a, name in zip(accounts["account_id"], accounts["name"], strict=True):
         labels[a] = f"{name} ({a})" if isinstance(name, str) and name else a
     options = list(labels)
-    wanted = st.query_params.get("account", ALL)  # shareable link: ?account=ID
-    index = options.index(wanted) if wanted in options else 0
+    links.start_from_link("account", "impact.account", options[1:], "account")
     choice = st.selectbox(
-        "Account", options, index=index, format_func=lambda a: labels[a], key="impact.account",
+        "Account", options, format_func=lambda a: labels[a], key="impact.account",
         help="Compare one customer's own tasks before and after its AI went live, or all accounts pooled.",
     )
-    if choice is None or choice == ALL:
-        st.query_params.pop("account", None)
-        return None
-    st.query_params["account"] = choice
-    return str(choice)
+    picked = None if choice is None or choice == ALL else str(choice)
+    links.follow("account", "impact.account", picked, labels[picked] if picked else ALL.lower())
+    return picked
 
 
 # ------------------------------------------------------------------ drawing
@@ -100,19 +100,26 @@ def _kpis(s: impact.ImpactSummary) -> None:
     ]
     for col, (key, title) in zip([*st.columns(3), *st.columns(3)], cards, strict=True):
         c = s.comparisons[key]
-        delta = impact.format_change(c.diff, c.unit) if c.diff is not None else None
+        # Colour only a change the data show (interval excluding zero): less human time,
+        # fewer misses, fewer reopens is good; an interval across zero is "no clear change", grey.
         col.metric(
             title,
             impact.format_value(c.ai, c.unit),
-            delta=delta,
-            delta_color="inverse",  # less human time, fewer misses, fewer reopens is good
-            help=f"AI arm; change against baseline ({impact.format_value(c.baseline, c.unit)}). "
-            f"{impact.METRICS[key].definition}",
+            delta=impact.card_change(c),
+            delta_color="inverse" if c.significant else "off",
+            delta_arrow="auto" if c.significant else "off",
+            help=f"AI arm; change against baseline ({impact.format_value(c.baseline, c.unit)}), "
+            f"95% interval {impact.format_interval(c)}. {impact.METRICS[key].definition}",
         )
 
 
 def _all_metrics(s: impact.ImpactSummary) -> None:
-    st.dataframe(s.display_table(), hide_index=True, width="stretch")
+    table = s.display_table()
+    if not table["Warning"].astype(bool).any():
+        table = table.drop(columns=["Warning"])  # an empty column only takes the room the test names need
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"Metric": st.column_config.TextColumn(width="medium"),
+                                "Test": st.column_config.TextColumn(width="medium")})
     st.caption(
         "Change = AI minus baseline. Means: percentile bootstrap interval "
         f"({fmt.count(s.resamples)} resamples, seed {s.seed}) and a Mann-Whitney U test. Rates: Newcombe "
@@ -161,12 +168,13 @@ def _by_topic(wh: Warehouse, account: str | None, window: float, version: str) -
     if topics.empty:
         st.info("No tasks in the selection.")
         return
+    topics = topics.assign(topic=topics["topic"].map(lambda t: fmt.label(str(t))))  # password_reset -> Password reset
     left, right = st.columns(2)
     mix = topics.melt(id_vars="topic", value_vars=["share_baseline", "share_ai"], var_name="arm", value_name="share")
     mix["arm"] = mix["arm"].map({"share_baseline": "baseline", "share_ai": "AI"})
     left.plotly_chart(
         px.bar(mix, x="share", y="topic", color="arm", barmode="group", color_discrete_map=ARM_COLORS,
-               title="Mix of work: share of each arm's tasks", labels={"share": "", "topic": ""})
+               title="Mix of work: share of each arm's tasks", labels={"share": "", "topic": "", "arm": ""})
         .update_xaxes(tickformat=fmt.PERCENT_TICKS),
         width="stretch",
     )
@@ -175,7 +183,7 @@ def _by_topic(wh: Warehouse, account: str | None, window: float, version: str) -
     minutes["arm"] = minutes["arm"].map({"human_minutes_baseline": "baseline", "human_minutes_ai": "AI"})
     right.plotly_chart(
         px.bar(minutes, x="minutes", y="topic", color="arm", barmode="group", color_discrete_map=ARM_COLORS,
-               title="Human minutes per task, by topic", labels={"minutes": "", "topic": ""}),
+               title="Human minutes per task, by topic", labels={"minutes": "", "topic": "", "arm": ""}),
         width="stretch",
     )
     st.caption("If the AI arm leans to topics that were quick anyway, the pooled saving overstates the "
@@ -193,18 +201,24 @@ def _breakdown_table(df: pd.DataFrame, key: str) -> None:
     def label(column: str) -> str:
         for suffix, arm in (("_baseline", " (baseline)"), ("_ai", " (AI)"), ("_diff", ", change")):
             column = column.replace(suffix, arm)
-        return column.replace("_ci_low", " CI low").replace("_ci_high", " CI high").replace("_", " ")
+        column = column.replace("_ci_low", ", interval low").replace("_ci_high", ", interval high")
+        return fmt.label(column.replace(" ", "_")).replace("_", " ")
 
+    shown_df = df[shown].copy()
+    if key == "topic":
+        shown_df["topic"] = shown_df["topic"].map(lambda t: fmt.label(str(t)))
     st.dataframe(
-        df[shown], hide_index=True, width="stretch",
+        shown_df, hide_index=True, width="stretch",
         column_config={
+            "topic": st.column_config.TextColumn("Topic"),
+            "account_id": st.column_config.TextColumn("Account"),
             **{c: fmt.percent_column(label(c))
                for c in shown if "rate" in c or c.startswith("share")},
             **{c: st.column_config.NumberColumn(label(c), format="%.2f")
                for c in shown if "minutes" in c or c.startswith("csat")},
-            **{c: st.column_config.NumberColumn(label(c)) for c in shown if c.startswith("tasks")},
+            **{c: st.column_config.NumberColumn(label(c), format="localized") for c in shown if c.startswith("tasks")},
             "small_sample": st.column_config.CheckboxColumn(
-                "small sample", help="Fewer than 30 tasks in an arm: read with care."),
+                "Small sample", help="Fewer than 30 tasks in an arm: read with care."),
         },
     )
     st.caption("Interval per row: normal approximation (Welch); the headline figures use the bootstrap.")
@@ -296,7 +310,7 @@ def main() -> None:
         account = _pick_account(_accounts(wh, version))
     window = top_right.number_input(
         "Reopen window (hours)", min_value=0.0, max_value=720.0, value=impact.DEFAULT_REOPEN_WINDOW_HOURS,
-        step=12.0, key="impact.window",
+        step=12.0, format="%.0f", key="impact.window",
         help="A next task from the same requester on the same topic within this many hours of closing "
         "counts as a reopen.",
     )

@@ -146,7 +146,8 @@ def show_outcome(outcome: dict[str, Any] | None) -> None:
             pd.DataFrame(outcome["problems"], columns=["file", "row", "column", "rule", "value"]),
             hide_index=True,
             key="refusal_table",
-            column_config={"row": st.column_config.NumberColumn(format="%d")},
+            column_config={"file": "File", "row": st.column_config.NumberColumn("Row", format="%d"),
+                           "column": "Column", "rule": "Rule", "value": "Value"},
         )
 
 
@@ -190,14 +191,15 @@ def history_section(wh: Warehouse) -> None:
         return
     st.dataframe(
         log,
-        hide_index=True,
+        hide_index=True, width="stretch", placeholder="",
         column_config={
+            **{c: fmt.label(c) for c in log.columns},
             "ingest_id": st.column_config.NumberColumn("#", format="%d"),
-            "source": "file",
-            "sha256": st.column_config.TextColumn("sha256", help="Fingerprint of the file as loaded"),
-            "rows_inserted": st.column_config.NumberColumn("inserted", format="localized"),
-            "rows_updated": st.column_config.NumberColumn("updated", format="localized"),
-            "ingested_at": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "source": st.column_config.TextColumn("File", width="large"),
+            "sha256": st.column_config.TextColumn("SHA-256", help="Fingerprint of the file as loaded"),
+            "rows_inserted": st.column_config.NumberColumn("Inserted", format="localized"),
+            "rows_updated": st.column_config.NumberColumn("Updated", format="localized"),
+            "ingested_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         },
     )
 
@@ -211,7 +213,7 @@ def quality_section(wh: Warehouse, version: str) -> None:
     missing = q["missing"].sort_values("share_missing")
     fig = px.bar(
         missing, x="share_missing", y="column", orientation="h",
-        title="Missing values per column", labels={"share_missing": "share missing", "column": ""},
+        title="Missing values per column", labels={"share_missing": "Share missing", "column": ""},
         hover_data={"missing": ":,", "required": True}, height=620,
     )
     fig.update_xaxes(tickformat=fmt.PERCENT_TICKS, range=[0, 1])
@@ -219,13 +221,15 @@ def quality_section(wh: Warehouse, version: str) -> None:
     months = q["months"]
     fig = px.bar(
         months, x="month", y="tasks", color="ai_live", title="Tasks per month (by closing month)",
-        labels={"ai_live": "", "month": ""},
+        labels={"ai_live": "", "month": "", "tasks": "Tasks"},
     )
+    fig.update_yaxes(tickformat=fmt.COUNT_TICKS)
+    fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
     right.plotly_chart(fig, key="chart_months")
     fig = px.bar(
         q["bools"].melt(id_vars="column", var_name="value", value_name="share"),
         x="share", y="column", color="value", orientation="h", title="Boolean columns",
-        labels={"column": "", "value": ""}, height=320,
+        labels={"column": "", "value": "", "share": "Share"}, height=320,
     )
     fig.update_xaxes(tickformat=fmt.PERCENT_TICKS)
     right.plotly_chart(fig, key="chart_bools")
@@ -234,7 +238,7 @@ def quality_section(wh: Warehouse, version: str) -> None:
     if not minutes.empty:
         fig = px.bar(
             minutes, x="minutes_from", y="tasks", title="Human minutes per task",
-            labels={"minutes_from": "minutes (last bar: longest 1 %)"},
+            labels={"minutes_from": "Minutes (last bar: longest 1 %)", "tasks": "Tasks"},
         )
         fig.update_traces(width=float((minutes["minutes_to"] - minutes["minutes_from"]).iloc[0]))
         a.plotly_chart(fig, key="chart_minutes")
@@ -242,15 +246,19 @@ def quality_section(wh: Warehouse, version: str) -> None:
     given = csat[csat["csat"] != "none"]
     fig = px.bar(
         given, x="csat", y="tasks", title=f"CSAT (given on {fmt.pct(float(given['share'].sum()), 0)} of tasks)",
-        hover_data={"share": ":.1%"},
+        hover_data={"share": ":.1%"}, labels={"csat": "CSAT", "tasks": "Tasks", "share": "Share"},
     )
+    fig.update_yaxes(tickformat=fmt.COUNT_TICKS)
     fig.update_xaxes(type="category", categoryorder="category ascending")
     b.plotly_chart(fig, key="chart_csat")
     topics = q["topics"]
+    topics = topics.assign(topic=topics["topic"].map(lambda t: fmt.label(str(t))))
     fig = px.bar(
         topics.sort_values("tasks"), x="tasks", y="topic", orientation="h", title="Topics",
-        hover_data={"ai_share": ":.0%", "human_minutes_per_task": ":.1f"}, labels={"topic": ""},
+        hover_data={"ai_share": ":.0%", "human_minutes_per_task": ":.1f"},
+        labels={"topic": "", "tasks": "Tasks", "ai_share": "AI share", "human_minutes_per_task": "Human minutes per task"},
     )
+    fig.update_xaxes(tickformat=fmt.COUNT_TICKS)
     c.plotly_chart(fig, key="chart_topics")
 
 

@@ -28,6 +28,7 @@ from outcome_pricing.warehouse import Warehouse
 SCENARIO_CHOICES = (250, 500, 1000, 2000, 5000)
 BAND_FILL = "rgba(31, 119, 180, 0.18)"
 BAND_LINE = "rgba(31, 119, 180, 0.0)"
+RANGE_LINE = "rgba(31, 119, 180, 0.4)"  # a plan's P10-P90 range over the horizon: visible beside its P50 dot
 HISTORY_LINE = "rgba(128, 128, 128, 0.9)"  # readable on the light and the dark theme
 MONEY_AXIS = {"tickformat": fmt.MONEY_TICKS}
 # Assumptions that are rates: entered in percent, passed to the engine as fractions.
@@ -116,11 +117,13 @@ def _assumption_controls(estimates: fc.Assumptions) -> tuple[tuple[str, float], 
 
 def _run_controls() -> tuple[int, int, int]:
     left, mid, right = st.columns(3)
-    months = left.slider("Months ahead", 3, 36, 12, key="fc.months",
+    months = left.slider("Months ahead", 3, 36, fc.DEFAULT_MONTHS, key="fc.months",
                          help="The horizon: months after the last month of history.")
-    scenarios = mid.select_slider("Scenarios", SCENARIO_CHOICES, value=1000, key="fc.scenarios",
-                                  help="More scenarios give smoother bands and take longer.")
-    seed = int(right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="fc.seed",
+    scenarios = mid.select_slider("Scenarios", SCENARIO_CHOICES, value=fc.DEFAULT_SCENARIOS, key="fc.scenarios",
+                                  help="More scenarios give smoother bands and take longer (the command line's "
+                                       "default is the same).")
+    seed = int(right.number_input("Seed", min_value=0, max_value=2**31 - 1, value=fc.DEFAULT_SEED, step=1,
+                                  key="fc.seed",
                                   help="The same seed gives the same scenarios, so runs can be compared."))
     return months, scenarios, seed
 
@@ -131,15 +134,14 @@ def _headline(result: fc.ForecastResult, reference: str, proposed: str) -> None:
     horizon = fmt.months(result.months[0], result.months[-1])
     chance = None if proposed == reference else result.prob(proposed, reference)
     if chance is not None:
-        st.markdown(f"#### {fmt.pct(chance, 0)} chance that **{proposed}** earns more than **{reference}** "
-                    f"from {horizon}")
+        st.markdown(f"#### {result.chance_sentence(proposed, reference)} from {horizon}")
     cols = st.columns(4)
     if chance is None:
         cols[0].metric("Chance the proposed plan wins", fmt.NOTHING,
                        help="Pick a proposed plan different from the reference plan in the sidebar.")
     else:
         cols[0].metric(
-            "Chance the proposed plan wins", fmt.pct(chance, 0),
+            "Chance the proposed plan wins", fc.chance_text(chance),
             help=f"Share of scenarios in which {proposed} earns more than {reference} over the whole horizon "
                  "(both plans priced on the same scenarios).",
         )
@@ -184,7 +186,7 @@ def _ranges(result: fc.ForecastResult) -> go.Figure:
         x += [plan, plan, None]  # one vertical segment per plan, None breaks the line
         y += [p10, p90, None]
     fig = go.Figure()
-    fig.add_scatter(x=x, y=y, mode="lines", line={"width": 10, "color": BAND_FILL}, name="P10-P90")
+    fig.add_scatter(x=x, y=y, mode="lines", line={"width": 14, "color": RANGE_LINE}, name="P10-P90")
     fig.add_scatter(x=vol["plan"], y=vol["p50"], mode="markers", marker={"size": 12, "color": "#1f77b4"},
                     name="P50")
     fig.update_layout(title="Revenue over the horizon, every plan",
@@ -223,7 +225,7 @@ def _volatility(result: fc.ForecastResult) -> None:
     st.subheader("Revenue volatility by model")
     st.caption("Over the whole horizon: mean and P10/P50/P90 of total revenue; CV = standard deviation / mean "
                "(of the horizon total, and month by month on average); downside = 1 - P10/P50.")
-    st.dataframe(result.volatility, hide_index=True, column_config={
+    st.dataframe(result.volatility, hide_index=True, height="content", column_config={
         "plan": st.column_config.TextColumn("Plan"),
         "mean": fmt.dollars_column("Mean"),
         "p10": fmt.dollars_column("P10"),
@@ -236,8 +238,8 @@ def _volatility(result: fc.ForecastResult) -> None:
     })
     st.caption("Probability that the row plan earns more than the column plan over the horizon "
                "(no figure where a plan meets itself)")
-    beats = result.beats_table()
-    st.dataframe(beats, placeholder=fmt.NOTHING, column_config={p: fmt.percent_column(p) for p in beats.columns})
+    # Text decided by the engine: blank where a plan meets itself, "0%" only when it is 0.
+    st.dataframe(result.beats_text(), height="content", column_config={"_index": st.column_config.TextColumn("Plan")})
 
 
 def _accounts(result: fc.ForecastResult, reference: str, proposed: str) -> None:

@@ -16,11 +16,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import scenario
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
+from outcome_pricing.analysis.forecast import chance_text
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
-from outcome_pricing.reports import brief
+from outcome_pricing.reports import brief, verdict
 from outcome_pricing.reports import overview as ov_engine
+from outcome_pricing.reports.roi_report import TABLE_STYLE
 from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse import Warehouse
 
@@ -40,13 +43,22 @@ def _overview(
     return ov_engine.overview(_wh, planset, d, reference, proposed)
 
 
+@st.cache_data(show_spinner="Forecasting the coming months…", max_entries=16)
+def _outlook(
+    _wh: Warehouse, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str
+) -> verdict.Outlook | None:
+    planset = PlanSet.from_toml_text(plans_toml, source="plans in use")
+    return verdict.outlook(_wh, planset, Definition.from_toml_text(definition_toml), reference, proposed)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _brief(
     _wh: Warehouse, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str,
     movers_months: int | None,
 ) -> str:
     ov = _overview(_wh, plans_toml, definition_toml, reference, proposed, version)
-    return brief.render_html(ov, movers_months)
+    chance = _outlook(_wh, plans_toml, definition_toml, reference, proposed, version)
+    return brief.render_html(ov, movers_months, chance=chance)
 
 
 # ---------------------------------------------------------------------- cards
@@ -62,53 +74,102 @@ def _spark(values: pd.Series) -> list[float]:
     return [float(v) for v in values.tail(SPARK_MONTHS).fillna(0.0)]
 
 
-def _cards(ov: ov_engine.Overview) -> None:
+def _plan_cards(col: DeltaGenerator, ov: ov_engine.Overview, role: str) -> None:
+    """Revenue and gross margin of one plan, side by side under its name."""
+    k = ov.kpis
+    plan = ov.reference if role == "reference" else ov.proposed
+    col.markdown(f"**{plan}** · {role} plan" + (" (today's contract)" if role == "reference" else ""))
+    left, right = col.columns(2)
+    if role == "reference":
+        left.metric(
+            "Revenue (reference)", fmt.money(k.revenue_reference),
+            delta=_delta(ov.month_change("revenue_reference"), fmt.money),
+            delta_description=None if ov.previous is None else f"vs {fmt.month(ov.previous.month)}",
+            chart_data=_spark(ov.plan_trend(plan)), border=True,
+            help=f"What {plan} bills for {fmt.month(ov.month, full=True)}, all accounts. Line: the last 12 months.",
+        )
+        right.metric(
+            "Gross margin (reference)", fmt.money(k.margin_reference),
+            delta=None if k.margin_pct_reference is None else fmt.pct(k.margin_pct_reference),
+            delta_description="of revenue", delta_color="off", delta_arrow="off",
+            chart_data=_spark(ov.plan_trend(plan, "margin")), border=True,
+            help="Revenue minus the cost to serve (model tokens and per-task costs from the plans file's [costs]).",
+        )
+        return
+    left.metric(
+        "Revenue (proposed)", fmt.money(k.revenue_proposed),
+        delta=_delta(k.revenue_change, fmt.money), delta_description="vs reference",
+        chart_data=_spark(ov.plan_trend(plan)), border=True,
+        help=f"What {plan} would have billed for the same month and usage. Line: the last 12 months.",
+    )
+    right.metric(
+        "Gross margin (proposed)", fmt.money(k.margin),
+        delta=_delta(k.margin_change, fmt.money), delta_description="vs reference",
+        chart_data=_spark(ov.plan_trend(plan, "margin")), border=True,
+        help=f"Revenue minus the cost to serve ({fmt.money(k.cogs)})"
+        + ("" if k.margin_pct is None else f": {fmt.pct(k.margin_pct)} of its revenue") + ".",
+    )
+
+
+def _cards(ov: ov_engine.Overview, chance: verdict.Outlook | None) -> None:
     k, p = ov.kpis, ov.previous
     change = ov.month_change
     when = fmt.month(ov.month)
     before = None if p is None else f"vs {fmt.month(p.month)}"
     act, seats = ov.activity_trend, ov.seat_trend
-    first, second = st.columns(3), st.columns(3)
-    first[0].metric(
-        f"Revenue {when}: {ov.reference} (reference)", fmt.money(k.revenue_reference),
-        delta=_delta(change("revenue_reference"), fmt.money), delta_description=before,
-        chart_data=_spark(ov.plan_trend(ov.reference)), border=True,
-        help="What the reference plan (today's contract) bills for this month, all accounts. "
-        "Line: the last 12 months.",
+    st.subheader(fmt.month(ov.month, full=True), anchor=False)
+    left, right = st.columns(2)
+    _plan_cards(left, ov, "reference")
+    _plan_cards(right, ov, "proposed")
+    second = st.columns(4)
+    second[0].metric(
+        "Chance proposed wins", fmt.NOTHING if chance is None else chance_text(chance.chance),
+        delta=None if chance is None else f"{fmt.month(chance.first)} to {fmt.month(chance.last)}",
+        delta_color="off", delta_arrow="off", border=True,
+        help="The chance that the proposed plan earns more revenue than the reference over the next months: "
+        "the forecast's share of scenarios in which it does (the Forecast page's default run: the same figure there)."
+        if chance is not None else "Pick a proposed plan different from the reference plan in the sidebar.",
     )
-    first[1].metric(
-        f"Revenue {when}: {ov.proposed} (proposed)", fmt.money(k.revenue_proposed),
-        delta=_delta(k.revenue_change, fmt.money), delta_description="vs reference",
-        chart_data=_spark(ov.plan_trend(ov.proposed)), border=True,
-        help="What the proposed plan would have billed for the same month and usage. Line: the last 12 months.",
-    )
-    first[2].metric(
+    second[1].metric(
         f"Seat revenue at risk {when}", fmt.money(k.seat_revenue_at_risk),
         delta=_delta(change("seat_revenue_at_risk"), fmt.money), delta_description=before,
         delta_color="inverse", chart_data=_spark(seats["seat_revenue_at_risk"]), border=True,
         help=f"Contracted seats beyond what the human workload needs (human hours / {fmt.hours(DEFAULT_HOURS_PER_SEAT)} a seat) "
         f"x each account's seat price, out of {fmt.money(k.seat_revenue)} seat revenue.",
     )
-    second[0].metric(
+    second[2].metric(
         f"Billable outcomes {when}", fmt.count(k.outcomes),
         delta=_delta(change("outcomes"), fmt.count), delta_description=before,
         chart_data=_spark(act["billable_units"]), chart_type="bar", border=True,
         help=f"Billable units under the definition {ov.definition_name}.",
     )
-    second[1].metric(
+    second[3].metric(
         f"Resolution rate {when}", fmt.pct(k.resolution_rate),
         delta=_delta(change("resolution_rate"), fmt.points),
         delta_description=before, chart_data=_spark(act["resolution_rate"]), border=True,
         help=f"Tasks counted as one whole outcome / the {fmt.count(k.ai_tasks)} tasks with the AI live.",
     )
-    second[2].metric(
-        f"Gross margin {when}: {ov.proposed}", fmt.money(k.margin),
-        delta=None if k.margin_pct is None else fmt.pct(k.margin_pct), delta_description="of revenue",
-        delta_color="off", delta_arrow="off", chart_data=_spark(ov.plan_trend(ov.proposed, "margin")),
-        border=True,
-        help=f"The proposed plan's revenue minus the cost to serve ({fmt.money(k.cogs)}: model tokens and "
-        "per-task costs from the plans file's [costs]).",
+
+
+YEARLY_SHOWN = ["year", "months", "revenue_reference", "revenue_proposed", "revenue_change",
+                "margin_pct_reference", "margin_pct_proposed"]
+
+
+def _yearly(ov: ov_engine.Overview) -> None:
+    st.subheader("Year by year")
+    st.dataframe(
+        verdict.yearly_figures(ov)[YEARLY_SHOWN], hide_index=True, width="stretch",
+        column_config={
+            "year": st.column_config.NumberColumn("Year", format="%d"),
+            "months": st.column_config.NumberColumn("Months", help="Months of data in the year."),
+            "revenue_reference": fmt.dollars_column(f"Revenue, {ov.reference}"),
+            "revenue_proposed": fmt.dollars_column(f"Revenue, {ov.proposed}"),
+            "revenue_change": fmt.dollars_column("Change"),
+            "margin_pct_reference": fmt.percent_column(f"Margin, {ov.reference}", "Gross margin / revenue."),
+            "margin_pct_proposed": fmt.percent_column(f"Margin, {ov.proposed}", "Gross margin / revenue."),
+        },
     )
+    st.caption("Calendar years of the history up to this month; the brief adds the margins in dollars.")
 
 
 # ---------------------------------------------------------------------- trends
@@ -139,8 +200,9 @@ def _activity_chart(ov: ov_engine.Overview) -> go.Figure:
                 marker_color="#90caf9", hovertemplate=f"%{{y:{fmt.COUNT_TICKS}}}")
     fig.add_scatter(x=act["month"], y=act["resolution_rate"], name="resolution rate", yaxis="y2",
                     line={"color": PROPOSED_COLOUR, "width": 3}, hovertemplate=f"%{{y:{fmt.PERCENT_HOVER}}}")
+    # Round steps of 10 points on the rate's axis (synchronised ticks would read 18%, 37%, 55%).
     fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "tickformat": fmt.PERCENT_TICKS, "rangemode": "tozero",
-                              "showgrid": False})
+                              "showgrid": False, "tickmode": "linear", "dtick": 0.1})
     return _layout(fig, "Billable outcomes and resolution rate", fmt.COUNT_TICKS)
 
 
@@ -191,11 +253,11 @@ def _movers_table(df: pd.DataFrame, empty: str, reference: str, proposed: str) -
         hide_index=True, width="stretch",
         column_config={
             # Fixed widths: two tables side by side must fit half the page without a scroll bar.
-            "account": st.column_config.TextColumn("account", width=160),
+            "account": st.column_config.TextColumn("Account", width=160),
             "reference_revenue": fmt.dollars_column(reference, width=80),
             "revenue": fmt.dollars_column(proposed, width=80),
-            "change": fmt.dollars_column("change", width=80),
-            "change_pct": fmt.percent_column("change %", width=65),
+            "change": fmt.dollars_column("Change", width=80),
+            "change_pct": fmt.percent_column("Change %", width=65),
         },
     )
 
@@ -212,7 +274,8 @@ def _movers(ov: ov_engine.Overview) -> int | None:
     w = ov.window_change(months)
     st.caption(
         f"{brief.window_text(months, ov)}: across all {w.accounts} accounts, {ov.proposed} bills "
-        f"{fmt.money(w.change)} against {ov.reference} ({w.paying_more} pay more, {w.paying_less} pay less)."
+        f"{fmt.money(abs(w.change))} {'more' if w.change >= 0 else 'less'} than {ov.reference} "
+        f"({w.paying_more} pay more, {w.paying_less} pay less)."
     )
     left, right = st.columns(2)
     with left:
@@ -221,6 +284,13 @@ def _movers(ov: ov_engine.Overview) -> int | None:
     with right:
         st.markdown(f"**Would pay less** under {ov.proposed} (the vendor loses)")
         _movers_table(losers, "No account would pay less in this period.", ov.reference, ov.proposed)
+    apart = ov.not_live()
+    if len(apart):
+        st.caption(
+            "Not live, left out of the movers (they never had a task with the AI live, so an outcome price "
+            "says nothing about them yet): " + ", ".join(f"{r.name} ({r.account_id})" for r in apart.itertuples())
+            + "."
+        )
     return months
 
 
@@ -232,8 +302,8 @@ def _in_force(ov: ov_engine.Overview, sc: scenario.Scenario) -> None:
         f"{' · ' + sc.definition.description.rstrip('.') if sc.definition.description else ''}. "
         f"Plan set version `{ov.planset_version}`."
     )
-    st.dataframe(ov.plans, hide_index=True, width="stretch",
-                 column_config={"description": st.column_config.TextColumn(width="large")})
+    # The brief's table: every plan's terms in words (they follow an edit), wrapped, never cut off.
+    st.html(f"<style>{TABLE_STYLE}{brief.PLANS_TABLE_STYLE}</style>{brief.plans_html(ov)}")
     st.caption("Versions are short hashes of the definition's knobs and of each plan's terms: the same "
                "version means the same rules. Change them in the sidebar, on Resolution rules and in the Price lab.")
 
@@ -253,7 +323,10 @@ def main() -> None:
         f"Reference plan **{ov.reference}**, proposed plan **{ov.proposed}**, definition "
         f"**{ov.definition_name}** (`{ov.definition_version}`): change them in the sidebar."
     )
-    _cards(ov)
+    chance = frame.guarded(lambda: _outlook(page.wh, *key))
+    st.info(f"**Verdict:** {verdict.verdict(ov, chance)}", icon=":material/gavel:")
+    _cards(ov, chance)
+    _yearly(ov)
     _trends(ov)
     months = _movers(ov)
     _in_force(ov, sc)

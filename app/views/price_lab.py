@@ -8,153 +8,57 @@ the main knobs, or the TOML itself) and shared with every page via the scenario.
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass
 
 import fmt
 import frame
+import pandas as pd
+import plan_editor
 import plotly.express as px
 import plotly.graph_objects as go
 import scenario
 import streamlit as st
 
 from outcome_pricing import pricing
-from outcome_pricing.errors import ConfigError
+from outcome_pricing.analysis import breakeven
+from outcome_pricing.pricing import words as pricing_words
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse import Warehouse
 
 
+@dataclass(frozen=True)
+class Lab:
+    """What the page draws: the backtest and sweep, break-evens by window, standings."""
+
+    lab: pricing.PriceLab
+    break_evens: dict[breakeven.Window, breakeven.BreakEven]  # empty when no plan has an outcome charge
+    standings: pd.DataFrame
+
+
+LabParts = tuple[pricing.PriceLab, dict[breakeven.Window, breakeven.BreakEven], pd.DataFrame]
+
+
 @st.cache_data(show_spinner="Pricing every plan on the history…", max_entries=16)
-def _lab(_wh: Warehouse, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str) -> pricing.PriceLab:
+def _lab_parts(_wh: Warehouse, plans_toml: str, definition_toml: str, reference: str, proposed: str,
+               version: str) -> LabParts:
+    # A plain tuple of engine objects: st.cache_data pickles its results, and a class of this
+    # page script (run as __main__) would not unpickle.
     planset = PlanSet.from_toml_text(plans_toml)
     d = Definition.from_toml_text(definition_toml)
-    return pricing.price_lab(_wh, planset, d, reference, proposed)
+    lab = pricing.price_lab(_wh, planset, d, reference, proposed)
+    bt = lab.backtest
+    evens = ({} if lab.sweep is None else
+             breakeven.break_evens(bt.metrics, planset, lab.sweep.plan, bt.reference))
+    return lab, evens, breakeven.standings(bt, proposed)
 
 
-# ---------------------------------------------------------------------- editing plans
-def _widget_key(*parts: object) -> str:
-    """Keys that change with the plans, so every input starts from the plan's current value
-    (a key that outlived an edit would hold the old value and undo the edit)."""
-    version = hashlib.sha1(scenario.plans_toml().encode()).hexdigest()[:10]
-    return ".".join(["lab", version, *map(str, parts)])
-
-
-# What each plan-level knob means to the account paying the bill.
-KNOB_HELP = {
-    "platform_fee": "A fixed amount every account pays each month, whatever its usage.",
-    "minimum": "The least an account pays in a month: a lower bill is topped up to this amount "
-               "(a minimum commitment). 0 means no minimum.",
-    "cap": "The most an account pays for usage in a month; usage beyond it is not billed "
-           "(the platform fee comes on top). 0 means no cap.",
-}
-
-
-def _knob_form(planset: PlanSet, plan_name: str) -> PlanSet | None:
-    """Number inputs for one plan's main knobs; the edited plan set, or None if unchanged."""
-    plan = planset.plan(plan_name)
-    fields: dict[str, float] = {}
-    cols = st.columns(3)
-    for col, key in zip(cols, ("platform_fee", "minimum", "cap"), strict=True):
-        value = float(getattr(plan, key))
-        new = col.number_input(key.replace("_", " ").capitalize() + " ($/month)", min_value=0.0, value=value,
-                               step=10.0, format="%.2f", key=_widget_key(plan_name, key), help=KNOB_HELP[key])
-        if new != value:
-            fields[key] = new  # the plan set rounds form amounts (PlanSet.edited)
-    charges: dict[int, dict[str, float]] = {}
-    for i, charge in enumerate(plan.charges):
-        left, right = st.columns(2)
-        included = float(charge.included)
-        new_inc = left.number_input(f"{charge.name}: included units", min_value=0.0, value=included, step=10.0,
-                                    key=_widget_key(plan_name, i, "included"),
-                                    help=f"How many {charge.metric.value.replace('_', ' ')} each account gets free "
-                                         f"every month before the {charge.name} charge starts.")
-        changes: dict[str, float] = {}
-        if new_inc != included:
-            changes["included"] = new_inc
-        if charge.price is not None and not charge.account_price:
-            price = float(charge.price)
-            new_price = right.number_input(f"{charge.name}: unit price ($)", min_value=0.0, value=price, step=0.01,
-                                           format="%.4f", key=_widget_key(plan_name, i, "price"),
-                                           help=f"What each {charge.metric.value.replace('_', ' ')} beyond the "
-                                                "included units costs the account.")
-            if new_price != price:
-                changes["price"] = new_price
-        else:
-            right.caption(f"{charge.name}: {charge.price_text()} (edit tiers in the TOML tab)")
-        if changes:
-            charges[i] = changes
-    if not fields and not charges:
-        return None
-    return planset.edited(plan_name, fields, charges)
-
-
-def _plan_editor(sc: scenario.Scenario) -> None:
-    with st.expander("Edit plans", expanded=False, icon=":material/edit:"):
-        form_tab, toml_tab = st.tabs(["Main knobs", "TOML"])
-        with form_tab:
-            plan_name = st.selectbox("Plan", sc.planset.names, index=sc.planset.names.index(sc.proposed_plan),
-                                     key="lab.edit_plan",
-                                     help="The plan whose prices you change here. Edits apply to every page, "
-                                          "since all pages share the plans chosen in the sidebar.")
-            try:
-                edited = _knob_form(sc.planset, plan_name)
-            except ConfigError as exc:
-                frame.show_error(exc)
-                edited = None
-            if edited is not None:
-                scenario.set_plans_toml(edited.to_toml())
-                st.rerun()
-        with toml_tab:
-            text = st.text_area("Plans TOML", value=scenario.plans_toml(), height=360, key=_widget_key("toml"),
-                                help="Every plan written out: platform fee, minimum, cap and charges (flat or "
-                                     "tiered prices, included units), plus the cost to serve. Edit, then press "
-                                     "Apply TOML; a mistake is named by plan and key and nothing changes.")
-            upload = st.file_uploader("Upload a plans TOML", type=["toml"], key="lab.upload",
-                                      help="A plans file downloaded from here or written by hand in the same "
-                                           "format. Press Use uploaded file to price the history with it.")
-            left, mid, right = st.columns(3)
-            if left.button("Apply TOML", icon=":material/check:"):
-                _apply_text(text)
-            if upload is not None and mid.button("Use uploaded file", icon=":material/upload:"):
-                _apply_text(upload.getvalue().decode("utf-8", errors="replace"), upload.name)
-            right.download_button("Download plans.toml", scenario.plans_toml(), file_name="plans.toml",
-                                  mime="application/toml", icon=":material/download:")
-            if st.button("Back to the example plans", icon=":material/restart_alt:"):
-                scenario.set_plans_toml(pricing.example_plans_text())
-                st.rerun()
-
-
-def _apply_text(text: str, source: str = "plans TOML") -> None:
-    try:
-        PlanSet.from_toml_text(text, source=source)
-    except ConfigError as exc:
-        frame.show_error(exc)
-        return
-    scenario.set_plans_toml(text)
-    st.rerun()
+def _lab(wh: Warehouse, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str) -> Lab:
+    return Lab(*_lab_parts(wh, plans_toml, definition_toml, reference, proposed, version))
 
 
 # ---------------------------------------------------------------------- drawing
-def _outcome_price_input(sc: scenario.Scenario) -> None:
-    """The one knob everybody asks about: the proposed plan's per-outcome price."""
-    plan = sc.planset.plan(sc.proposed_plan)
-    current = plan.outcome_price()
-    if current is None:
-        st.caption(f"Plan **{plan.name}** has no outcome charge; pick one with outcomes to sweep its price.")
-        return
-    new = st.number_input(f"Per-outcome price of **{plan.name}** ($)", min_value=0.0, value=float(current), step=0.05,
-                          format="%.2f", key=_widget_key("outcome_price", plan.name),
-                          help="What the proposed plan charges for each resolved conversation (a billable "
-                               "outcome under the sidebar's definition of resolved). Changing it re-prices the "
-                               "whole history on every page; a tiered price keeps its ladder's shape.")
-    repriced = plan.with_outcome_price(new)  # the plan rounds a form's float (one place)
-    if repriced.outcome_price() != current:
-        edited = sc.planset.replace_plan(repriced)
-        scenario.set_plans_toml(edited.to_toml())
-        st.rerun()
-
-
 def _dollar_axis(fig: go.Figure, axis: str, title: str, cents: bool = False) -> None:
     """Dollar ticks ($1,234, or $0.99 for prices; -$500 below zero, where a tickprefix
     would give $-500) and a readable title on one axis."""
@@ -165,15 +69,42 @@ def _dollar_axis(fig: go.Figure, axis: str, title: str, cents: bool = False) -> 
 
 def _period(lab: pricing.PriceLab) -> str:
     months = lab.backtest.frame["month"]
-    return f"Whole history, {fmt.months(months.min(), months.max(), key=True)}"
+    return f"Whole history, {fmt.months(months.min(), months.max())}"
 
 
+def _window_text(b: breakeven.BreakEven) -> str:
+    """'the AI's live months, Sep 2025 to Oct 2026 (113 account-months)'."""
+    if b.first_month is None or b.last_month is None:
+        return "no account-month with the AI live"
+    what = "each account's months with the AI live" if b.window is breakeven.Window.LIVE else "the last 3 months"
+    return f"{what}, {fmt.months(b.first_month, b.last_month)} ({fmt.count(b.account_months)} account-months)"
 
-def _totals(lab: pricing.PriceLab, proposed: str) -> None:
+
+def _plans_in_words(sc: scenario.Scenario) -> None:
+    """Each plan's terms as the account reads them, from the terms in use (so they follow
+    every edit); a plan changed from the example plans says so."""
+    examples = PlanSet.from_toml_text(pricing.example_plans_text())
+    rows = []
+    for plan in sc.planset.plans:
+        original = examples.plan(plan.name) if plan.name in examples.names else None
+        state = "example" if original is not None and original.version == plan.version else (
+            "edited" if original is not None else "added")
+        rows.append({"Plan": plan.name, "Terms": pricing_words.plan_in_words(plan, sc.definition), "Plans file": state})
+    with st.expander("The plans in words", icon=":material/description:"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                     column_config={"Terms": st.column_config.TextColumn(width="large"),
+                                    "Plans file": st.column_config.TextColumn(
+                                        help="example: as shipped; edited: changed here, so the example "
+                                             "description no longer applies; added: not in the examples.")})
+
+
+def _totals(data: Lab, proposed: str) -> None:
+    lab = data.lab
     totals = lab.backtest.totals().set_index("plan")
     ref = lab.backtest.reference
     period = _period(lab)
-    st.caption(f"**{period}**: every figure below sums all accounts over all months.")
+    st.caption(f"**{period}**: revenue and margin sum all accounts over all months; the break-even "
+               "uses the months with the AI live only.")
     cols = st.columns(4)
     cols[0].metric(f"Revenue, {ref} (reference)", fmt.money(fmt.cell(totals, ref, "revenue")),
                    help=f"{period}: what every account would have paid under {ref}, the plan we compare against.")
@@ -185,12 +116,19 @@ def _totals(lab: pricing.PriceLab, proposed: str) -> None:
                    delta=f"{fmt.pct(fmt.cell(totals, proposed, 'margin_pct'))} of revenue", delta_color="off",
                    delta_arrow="off",
                    help=f"{period}: revenue under {proposed} minus the cost to serve (AI tokens and per-task costs).")
-    sweep = lab.sweep
-    cols[3].metric("Break-even per-outcome price", fmt.NOTHING if sweep is None else fmt.money(sweep.break_even_price, cents=True),
-                   help=f"{period}: the per-outcome price at which the swept plan earns what the reference plan earns.")
+    live = data.break_evens.get(breakeven.Window.LIVE)
+    recent = data.break_evens.get(breakeven.Window.RECENT)
+    cols[3].metric(
+        "Break-even price, AI live",
+        fmt.NOTHING if live is None or not live.found else fmt.money(live.price, cents=True),
+        delta=None if recent is None or not recent.found else f"{fmt.money(recent.price, cents=True)} last 3 months",
+        delta_color="off", delta_arrow="off",
+        help="The per-outcome price at which the swept plan earns what the reference plan earns, over "
+             + ("no live months" if live is None else _window_text(live))
+             + ". Months before an account's go-live bill seats and no outcomes, so no price could win them back.")
     st.dataframe(
         fmt.shown_rounded(totals.reset_index(), ("revenue", "cogs", "margin", "change_vs_reference"), ("margin_pct",)),
-        hide_index=True,
+        hide_index=True, height=fmt.table_height(len(totals)),
         column_config={
             "plan": st.column_config.TextColumn("Plan"),
             "revenue": fmt.dollars_column("Revenue"),
@@ -212,30 +150,49 @@ def _portfolio(lab: pricing.PriceLab) -> None:
     margin = px.line(port, x="month", y="margin", color="plan", markers=True, labels=labels,
                      title="Margin by month (revenue minus cost to serve)")
     _dollar_axis(margin, "y", "Margin")
+    for fig in (revenue, margin):
+        fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
     left, right = st.columns(2)
     left.plotly_chart(revenue, width="stretch")
     right.plotly_chart(margin, width="stretch")
 
 
-def _winners_losers(lab: pricing.PriceLab, proposed: str) -> None:
-    changes = lab.backtest.account_changes(proposed)
+STANDING_COLORS = {
+    breakeven.Standing.PAYS_MORE.value: "#2e7d32",
+    breakeven.Standing.PAYS_LESS.value: "#c62828",
+    breakeven.Standing.SAME.value: "#8c8c8c",
+    breakeven.Standing.NOT_LIVE.value: "#bdbdbd",
+}
+
+
+def _winners_losers(data: Lab, proposed: str) -> None:
+    changes = data.standings.copy()
+    ref = data.lab.backtest.reference
     changes["label"] = changes["name"].fillna(changes["account_id"])
-    direction = changes["change"].gt(0).map({True: "pays more", False: "pays less or the same"})
-    fig = px.bar(changes, x="label", y="change", color=direction,
-                 color_discrete_map={"pays more": "#2e7d32", "pays less or the same": "#c62828"},
-                 title=f"Change per account, {proposed} vs {lab.backtest.reference} (whole history)",
-                 labels={"label": "Account", "color": f"Under {proposed}"})
+    live = changes[changes["ai_live"]]
+    idle = changes[~changes["ai_live"]]
+    fig = px.bar(live, x="label", y="change", color="standing", color_discrete_map=STANDING_COLORS,
+                 title=f"Change per account with the AI live, {proposed} vs {ref} (whole history)",
+                 labels={"label": "Account", "standing": f"Under {proposed}"})
     _dollar_axis(fig, "y", "Change in revenue")
     st.plotly_chart(fig, width="stretch")
-    ref = lab.backtest.reference
+    if not idle.empty:
+        st.info(f"**Not live: {fmt.count(len(idle))} account{'s' if len(idle) != 1 else ''}** never had an AI task "
+                f"({', '.join(idle['label'].astype(str))}). An outcome plan bills them nothing because the AI never "
+                "worked for them, not because they would pay less: they are left out of the chart and the "
+                "break-even, and listed at the bottom of the table.", icon=":material/pause_circle:")
+    table = pd.concat([live, idle], ignore_index=True)
     st.dataframe(
-        fmt.shown_rounded(changes[["account_id", "name", "segment", "reference_revenue", "revenue", "change", "change_pct"]],
-               ("reference_revenue", "revenue", "change"), ("change_pct",)),
-        hide_index=True,
+        fmt.shown_rounded(table[["name", "account_id", "segment", "standing", "reference_revenue", "revenue",
+                                 "change", "change_pct"]],
+                          ("reference_revenue", "revenue", "change"), ("change_pct",)),
+        hide_index=True, width="stretch", placeholder=fmt.NOTHING,
         column_config={
-            "account_id": st.column_config.TextColumn("Account"),
-            "name": st.column_config.TextColumn("Name"),
+            "name": st.column_config.TextColumn("Account"),
+            "account_id": st.column_config.TextColumn("ID"),
             "segment": st.column_config.TextColumn("Segment"),
+            "standing": st.column_config.TextColumn(f"Under {proposed}",
+                                                    help="not live: the account never had an AI task."),
             "reference_revenue": fmt.dollars_column(f"Revenue, {ref}"),
             "revenue": fmt.dollars_column(f"Revenue, {proposed}"),
             "change": fmt.dollars_column("Change", tip="What the account would pay more (or less, negative) over the history."),
@@ -244,10 +201,63 @@ def _winners_losers(lab: pricing.PriceLab, proposed: str) -> None:
     )
 
 
-def _sweep(lab: pricing.PriceLab) -> None:
-    sweep = lab.sweep
-    if sweep is None:
-        st.info("No plan has an outcome charge, so there is no per-outcome price to sweep.")
+def _break_even_view(data: Lab) -> None:
+    if not data.break_evens:
+        st.info("No plan has an outcome charge, so there is no per-outcome price to break even.")
+        return
+    live, recent = data.break_evens[breakeven.Window.LIVE], data.break_evens[breakeven.Window.RECENT]
+    st.markdown(
+        f"The per-outcome price at which **{live.plan}** earns what **{live.reference}** earns. Taken over "
+        "the months with the AI live: before its go-live an account bills seats and no outcomes, so those "
+        "months would push the break-even up with a gap no price can close.")
+    left, right = st.columns(2)
+    for col, b in ((left, live), (right, recent)):
+        col.metric(("AI live months" if b.window is breakeven.Window.LIVE else "Last 3 months"),
+                   fmt.money(b.price, cents=True) if b.found else fmt.NOTHING, help=_window_text(b))
+        col.caption(_window_text(b))
+    segments = live.segments.merge(recent.segments[["segment", "break_even_price"]], on="segment", how="left",
+                                   suffixes=("", "_recent"))
+    st.subheader("By segment")
+    st.dataframe(fmt.shown_rounded(segments, ("reference_revenue",)), hide_index=True, width="stretch",
+                 placeholder=fmt.NOTHING, column_config={
+        "segment": st.column_config.TextColumn("Segment"),
+        "accounts": st.column_config.NumberColumn("Accounts live", format="localized"),
+        "outcomes": st.column_config.NumberColumn("Outcomes, AI live", format="localized", step=1),
+        "reference_revenue": fmt.dollars_column(f"Revenue, {live.reference}, AI live"),
+        "break_even_price": fmt.price_column("Break-even, AI live"),
+        "break_even_price_recent": fmt.price_column("Break-even, last 3 months"),
+    })
+    accounts = live.accounts.merge(recent.accounts[["account_id", "break_even_price"]], on="account_id",
+                                   how="left", suffixes=("", "_recent")).sort_values("break_even_price")
+    st.subheader("By account")
+    accounts["label"] = accounts["name"].fillna(accounts["account_id"])
+    fig = px.bar(accounts, x="label", y="break_even_price",
+                 title="Break-even per-outcome price per account, AI live (line: current price)",
+                 labels={"label": "Account"})
+    _dollar_axis(fig, "y", "Break-even price per outcome", cents=True)
+    if live.sweep is not None:
+        fig.add_hline(y=live.sweep.current_price, line_dash="dot")
+    st.plotly_chart(fig, width="stretch")
+    st.dataframe(fmt.shown_rounded(accounts[["name", "segment", "outcomes", "reference_revenue", "break_even_price",
+                                             "break_even_price_recent"]], ("reference_revenue",)),
+                    hide_index=True, width="stretch", placeholder=fmt.NOTHING, column_config={
+        "name": st.column_config.TextColumn("Account"),
+        "segment": st.column_config.TextColumn("Segment"),
+        "outcomes": st.column_config.NumberColumn("Outcomes", format="localized", step=1),
+        "reference_revenue": fmt.dollars_column(f"Revenue, {live.reference}"),
+        "break_even_price": fmt.price_column(
+            "Break-even, AI live",
+            tip=f"The per-outcome price at which this account pays what it pays under {live.reference}, "
+                "over its months with the AI live."),
+        "break_even_price_recent": fmt.price_column("Break-even, last 3 months"),
+    })
+
+
+def _sweep(data: Lab) -> None:
+    live = data.break_evens.get(breakeven.Window.LIVE)
+    sweep = None if live is None else live.sweep
+    if live is None or sweep is None:
+        st.info("No plan has an outcome charge with the AI live anywhere, so there is no per-outcome price to sweep.")
         return
     port = sweep.portfolio
     fig = go.Figure()
@@ -255,31 +265,15 @@ def _sweep(lab: pricing.PriceLab) -> None:
     fig.add_scatter(x=port["price"], y=port["margin"], name=f"Margin, {sweep.plan}")
     fig.add_scatter(x=port["price"], y=port["reference_revenue"], name=f"Revenue, {sweep.reference}",
                     line={"dash": "dash"})
-    if sweep.break_even_price == sweep.break_even_price:  # not NaN
-        fig.add_vline(x=sweep.break_even_price, line_dash="dot",
-                      annotation_text=f"break-even {fmt.money(sweep.break_even_price, cents=True)}")
+    if live.found:
+        fig.add_vline(x=live.price, line_dash="dot", annotation_text=f"break-even {fmt.money(live.price, cents=True)}")
     fig.add_vline(x=sweep.current_price, line_color="gray",
                   annotation_text=f"current {fmt.money(sweep.current_price, cents=True)}", annotation_position="bottom")
-    fig.update_layout(title=f"Per-outcome price sweep of {sweep.plan} (portfolio, whole history)")
+    fig.update_layout(title=f"Per-outcome price sweep of {sweep.plan} (portfolio, months with the AI live)")
     _dollar_axis(fig, "x", "Price per outcome", cents=True)
-    _dollar_axis(fig, "y", "Revenue and margin, whole history")
+    _dollar_axis(fig, "y", "Revenue and margin, AI live months")
     st.plotly_chart(fig, width="stretch")
-    be = sweep.break_even.sort_values("break_even_price")
-    left, right = st.columns([3, 2])
-    fig = px.bar(be, x="account_id", y="break_even_price", log_y=True,
-                 title="Break-even per-outcome price per account (log scale; line: current price)",
-                 labels={"account_id": "Account"})
-    _dollar_axis(fig, "y", "Break-even price per outcome", cents=True)
-    fig.add_hline(y=sweep.current_price, line_dash="dot")
-    left.plotly_chart(fig, width="stretch")
-    right.dataframe(fmt.shown_rounded(be, ("reference_revenue",)), hide_index=True, column_config={
-        "account_id": st.column_config.TextColumn("Account"),
-        "outcomes": st.column_config.NumberColumn("Outcomes", format="%.1f"),
-        "reference_revenue": fmt.dollars_column(f"Revenue, {sweep.reference}"),
-        "break_even_price": fmt.price_column(
-            "Break-even price",
-            tip=f"The per-outcome price at which this account pays what it pays under {sweep.reference}."),
-    })
+    st.caption(f"Over {_window_text(live)}. Margin is revenue minus the cost to serve in those months.")
 
 
 def _seat_erosion(lab: pricing.PriceLab) -> None:
@@ -288,6 +282,7 @@ def _seat_erosion(lab: pricing.PriceLab) -> None:
                     x="month", y=["Contracted seats", "Seats needed"], markers=True,
                     labels={"month": "Month", "value": "Seats", "variable": ""},
                     title=f"Contracted seats vs seats needed ({fmt.hours(DEFAULT_HOURS_PER_SEAT)} a seat)")
+    seats.update_yaxes(rangemode="tozero", tickformat=fmt.COUNT_TICKS)  # from zero: a cropped axis exaggerates
     at_risk = px.bar(erosion, x="month", y="seat_revenue_at_risk", labels={"month": "Month"},
                      title="Seat revenue at risk (unneeded seats x seat price)")
     _dollar_axis(at_risk, "y", "Seat revenue at risk")
@@ -303,22 +298,25 @@ def main() -> None:
         empty="No history to price yet.",
     )
     sc = page.scenario
-    _plan_editor(sc)
-    _outcome_price_input(sc)
-    lab = frame.guarded(lambda: _lab(page.wh, sc.plans_toml, sc.definition.to_toml(), sc.reference_plan,
-                                     sc.proposed_plan, page.version))
+    plan_editor.plan_editor(sc, page.wh, page.version)
+    plan_editor.outcome_price_input(sc)
+    data = frame.guarded(lambda: _lab(page.wh, sc.plans_toml, sc.definition.to_toml(), sc.reference_plan,
+                                      sc.proposed_plan, page.version))
     st.caption(f"Definition **{sc.definition.name}** (version {sc.definition.version}); "
-               f"reference plan **{lab.backtest.reference}**.")
-    _totals(lab, sc.proposed_plan)
-    tabs = st.tabs(["Revenue and margin", "Winners and losers", "Price sweep", "Seat erosion"])
+               f"reference plan **{data.lab.backtest.reference}**.")
+    _totals(data, sc.proposed_plan)
+    _plans_in_words(sc)
+    tabs = st.tabs(["Revenue and margin", "Winners and losers", "Break-even", "Price sweep", "Seat erosion"])
     with tabs[0]:
-        _portfolio(lab)
+        _portfolio(data.lab)
     with tabs[1]:
-        _winners_losers(lab, sc.proposed_plan)
+        _winners_losers(data, sc.proposed_plan)
     with tabs[2]:
-        _sweep(lab)
+        _break_even_view(data)
     with tabs[3]:
-        _seat_erosion(lab)
+        _sweep(data)
+    with tabs[4]:
+        _seat_erosion(data.lab)
 
 
 main()

@@ -8,6 +8,8 @@ sensitivity to each knob, and the evidence behind any reason code. The engine
 
 from __future__ import annotations
 
+import math
+
 import fmt
 import frame
 import pandas as pd
@@ -158,6 +160,8 @@ def _knob_widget(col: DeltaGenerator, knob: defs.Knob) -> None:
         col.select_slider(knob.label, options, format_func=fmt.hours, key=key, help=tip, on_change=changed)
 
 
+COUNT_TICKS_SIGNED = "+,.0f"  # a change in a count on an axis: +1,200 and -3,400
+
 # ---------------------------------------------------------------------- figures
 def _headline(total: pd.Series) -> None:
     cols = st.columns(4)
@@ -175,19 +179,31 @@ def _by_month(monthly: pd.DataFrame) -> None:
     fig.add_trace(go.Scatter(x=monthly["month"], y=monthly["resolution_rate"], name="Resolution rate",
                              mode="lines+markers"), secondary_y=True)
     # Both axes from zero: a cropped axis would exaggerate the learning curve.
-    fig.update_yaxes(title_text="Billable outcomes", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="Resolution rate", tickformat=".0%", rangemode="tozero", secondary_y=True)
+    fig.update_yaxes(title_text="Billable outcomes", rangemode="tozero", tickformat=fmt.COUNT_TICKS,
+                     secondary_y=False)
+    # Round rate ticks (0%, 10%, 20%, ...) on their own scale, not the bars' gridlines at 7%, 13%, 20%.
+    top = float(monthly["resolution_rate"].max()) if monthly["resolution_rate"].notna().any() else 1.0
+    fig.update_yaxes(title_text="Resolution rate", tickformat=fmt.PERCENT_TICKS, range=[0, max(0.1, math.ceil(top * 10) / 10)],
+                     tickmode="linear", dtick=0.1, showgrid=False, secondary_y=True)
+    fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
     fig.update_layout(title="Billable outcomes and resolution rate by month", legend_orientation="h")
     st.plotly_chart(fig, width="stretch")
 
 
 def _funnel_chart(funnel: pd.DataFrame) -> None:
-    fig = go.Figure(go.Funnel(y=funnel["stage"], x=funnel["tasks"], textinfo="value+percent initial"))
+    fig = go.Figure(go.Funnel(y=funnel["stage"], x=funnel["tasks"],
+                              texttemplate="%{value:,.0f} (%{percentInitial:.0%})",
+                              hovertemplate="%{y}: %{value:,.0f} tasks<extra></extra>"))
     fig.update_layout(title="From all tasks to billable ones (each stage removes one reason code)")
+    fig.update_xaxes(tickformat=fmt.COUNT_TICKS)
     st.plotly_chart(fig, width="stretch")
-    shown = funnel.rename(columns={"removed": "removed here", "reason": "reason code"})
-    st.dataframe(fmt.shown_rounded(shown, (), ("share",)), hide_index=True,
-                 column_config={"share": fmt.percent_column()})
+    shown = funnel.assign(reason=funnel["reason"].map(lambda r: fmt.label(str(r)) if r else ""))
+    st.dataframe(fmt.shown_rounded(shown, (), ("share",)), hide_index=True, width="stretch",
+                 column_config={"stage": st.column_config.TextColumn("Stage"),
+                                "tasks": st.column_config.NumberColumn("Tasks left", format="localized"),
+                                "removed": st.column_config.NumberColumn("Removed here", format="localized"),
+                                "reason": st.column_config.TextColumn("Reason removed"),
+                                "share": fmt.percent_column("Share of all tasks")})
 
 
 def _comparison(page: frame.Page, d: Definition) -> None:
@@ -210,12 +226,17 @@ def _comparison(page: frame.Page, d: Definition) -> None:
     fig = go.Figure(go.Bar(y=top["account_id"], x=top["change"], orientation="h",
                            marker_color=["#2e7d32" if v >= 0 else "#c62828" for v in top["change"]]))
     fig.update_layout(title=f"Outcomes gained or lost per account moving to {other.name} (largest 25)",
-                      xaxis_title="Change in billable outcomes", height=max(300, 22 * len(top) + 120))
+                      xaxis_title="Change in billable outcomes", yaxis_title="Account",
+                      height=max(300, 22 * len(top) + 120))
+    fig.update_xaxes(tickformat=COUNT_TICKS_SIGNED)
     st.plotly_chart(fig, width="stretch")
     st.dataframe(
-        fmt.shown_rounded(per_account.rename(columns={"units_a": d.name, "units_b": other.name}),
-                         (), ("change_pct",)),
-        hide_index=True, column_config={"change_pct": fmt.percent_column()},
+        fmt.shown_rounded(per_account, (), ("change_pct",)), hide_index=True, width="stretch",
+        column_config={"account_id": st.column_config.TextColumn("Account"),
+                       "units_a": st.column_config.NumberColumn(f"Outcomes, {d.name}", format="localized"),
+                       "units_b": st.column_config.NumberColumn(f"Outcomes, {other.name}", format="localized"),
+                       "change": st.column_config.NumberColumn("Change", format="localized"),
+                       "change_pct": fmt.percent_column("Change %")},
     )
 
 
@@ -229,13 +250,21 @@ def _tornado(sens: pd.DataFrame) -> None:
                              hovertemplate="%{y}: %{text} → %{x:+,.0f} outcomes<extra></extra>"))
     fig.update_layout(barmode="overlay", title="Change in billable outcomes when one knob moves to a neighbouring value",
                       yaxis={"categoryorder": "array", "categoryarray": order}, xaxis_title="Change in billable outcomes")
+    fig.update_xaxes(tickformat=COUNT_TICKS_SIGNED)
     st.plotly_chart(fig, width="stretch")
-    st.dataframe(sens.drop(columns=["knob"]), hide_index=True)
+    st.dataframe(sens.drop(columns=["knob"]), hide_index=True, width="stretch",
+                 column_config={"label": st.column_config.TextColumn("Knob"),
+                                "side": st.column_config.TextColumn("Moved to"),
+                                "value": st.column_config.TextColumn("Value"),
+                                "billable_units": st.column_config.NumberColumn("Outcomes", format="localized"),
+                                "base_units": st.column_config.NumberColumn("Outcomes now", format="localized"),
+                                "change": st.column_config.NumberColumn("Change", format="localized")})
 
 
 def _evidence_panel(page: frame.Page, d: Definition) -> None:
     left, right = st.columns(2)
-    reason = left.selectbox("Reason code", REASONS, index=REASONS.index(Reason.ASSUMED), format_func=str,
+    reason = left.selectbox("Reason code", REASONS, index=REASONS.index(Reason.ASSUMED),
+                            format_func=lambda r: f"{fmt.label(str(r))} ({r})",
                             help="Show sample tasks that got this reason code under the definition.")
     accounts = [ALL_ACCOUNTS, *_accounts(page.wh, page.version)]
     account = right.selectbox("Account", accounts,
@@ -243,7 +272,7 @@ def _evidence_panel(page: frame.Page, d: Definition) -> None:
     st.caption(f"Why: {defs.explain_reason(reason, d)}")
     rows = _evidence(page.wh, d.to_toml(), reason, None if account == ALL_ACCOUNTS else account, page.version)
     st.caption(f"First {fmt.count(len(rows))} task(s) by task id (at most {EVIDENCE_ROWS}).")
-    st.dataframe(rows, hide_index=True)
+    st.dataframe(rows, hide_index=True, placeholder="", column_config={c: fmt.label(c) for c in rows.columns})
 
 
 def _toml_panel(d: Definition) -> None:

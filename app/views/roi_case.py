@@ -16,12 +16,14 @@ import hashlib
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import fmt
 import frame
 import pandas as pd
 import plotly.graph_objects as go
 import roi_link
+import roi_session as session
 import scenario
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -29,14 +31,16 @@ from streamlit.delta_generator import DeltaGenerator
 from outcome_pricing.analysis import roi
 from outcome_pricing.kit.cells import to_safe_csv
 from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.reports import pdf
 from outcome_pricing.reports import roi_report as report
+from outcome_pricing.reports.vendor import Vendor, load_vendor
 from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse import Warehouse
 
-SCENARIO_DEFINITION = "the scenario's definition"
+SCENARIO_DEFINITION = session.SCENARIO_DEFINITION
 MODE_LABELS = {roi.SubjectKind.ACCOUNT: "Account in the warehouse", roi.SubjectKind.PROSPECT: "Prospect (by hand)",
                roi.SubjectKind.UPLOAD: "Prospect (upload logs)"}
-K = "roi."  # session-state key prefix of this page
+K = session.K  # session-state key prefix of this page
 MONEY_AXIS = {"tickformat": fmt.MONEY_TICKS}
 
 
@@ -59,43 +63,6 @@ def _measure_prospect(_wh: Warehouse, version: str, prospect: roi.Prospect, plan
                       definition_toml: str) -> roi.Measured:
     ctx = roi.CaseContext(PlanSet.from_toml_text(plans_toml), plan, Definition.from_toml_text(definition_toml))
     return roi.measure_prospect(_wh, prospect, ctx)
-
-
-# ------------------------------------------------------------------ the URL
-def _request_from_url(accounts: list[str], default_account: str | None, sc: scenario.Scenario) -> None:
-    """First run of the page in this session: the widgets start from the link."""
-    query = {k: st.query_params[k] for k in roi_link.URL_KEYS if k in st.query_params}
-    req, notices = roi_link.request_from_query(
-        query, accounts=accounts, plans=list(sc.planset.names),
-        definitions=list(Definition.presets()), default_plan=sc.proposed_plan,
-        default_account=default_account,
-    )
-    st.session_state[K + "notices"] = notices
-    st.session_state.pop(K + "opened", None)
-    st.session_state[K + "overrides"] = dict(req.overrides)
-    defaults = {
-        "mode": str(req.mode), "account": req.account, "plan": req.plan,
-        "definition": req.definition or SCENARIO_DEFINITION, "years": req.years,
-        "rate_pct": fmt.to_percent(req.discount_rate), "risk_pct": fmt.to_percent(req.risk_adjustment),
-        "prospect": req.prospect_name,
-        "human_minutes": req.human_minutes,
-    }
-    for key, value in defaults.items():
-        st.session_state[K + key] = value
-    prospect = req.prospect()
-    for key in roi_link.PROSPECT_KEYS:
-        st.session_state[K + "p." + key] = float(getattr(prospect, key))
-
-
-def _write_url(req: roi_link.CaseRequest) -> None:
-    """Keep the address bar equal to the case on screen (only this page's parameters)."""
-    wanted = req.to_query()
-    for key in roi_link.URL_KEYS:
-        if key not in wanted and key in st.query_params:
-            del st.query_params[key]
-    for key, value in wanted.items():
-        if st.query_params.get(key) != value:
-            st.query_params[key] = value
 
 
 # ------------------------------------------------------------------ inputs
@@ -149,14 +116,14 @@ def _frame_inputs() -> None:
 
 def _prospect_inputs() -> None:
     cols = st.columns(5)
-    cols[0].number_input("Tasks per month", 0.0, roi.SPECS["monthly_volume"].maximum, step=500.0,
+    cols[0].number_input("Tasks per month", 0.0, roi.SPECS["monthly_volume"].maximum, step=500.0, format="%.0f",
                          key=K + "p.monthly_volume", help=roi.SPECS["monthly_volume"].help)
     cols[1].number_input("Human minutes per task today", *roi_link.HUMAN_MINUTES_RANGE, step=0.5,
                          key=K + "human_minutes",
                          help="Handling time without the AI; the portfolio's measured saving is applied to it.")
     cols[2].number_input("Agent hourly cost ($)", 0.0, roi.SPECS["agent_hourly_cost"].maximum, step=1.0,
                          key=K + "p.agent_hourly_cost", help=roi.SPECS["agent_hourly_cost"].help)
-    cols[3].number_input("Seats today", 0.0, roi.SPECS["seats"].maximum, step=1.0,
+    cols[3].number_input("Seats today", 0.0, roi.SPECS["seats"].maximum, step=1.0, format="%.0f",
                          key=K + "p.seats", help=roi.SPECS["seats"].help)
     cols[4].number_input("Seat price per month ($)", 0.0, roi.SPECS["seat_price"].maximum, step=5.0,
                          key=K + "p.seat_price", help=roi.SPECS["seat_price"].help)
@@ -203,38 +170,43 @@ def _upload_inputs() -> tuple[Warehouse, str] | None:
 def _assumption_inputs(measured: roi.Measured, req: roi_link.CaseRequest) -> None:
     """One input per assumption, starting at its measured, default or derived value; a changed
     value becomes an entered one (and goes into the link)."""
-    overrides: dict[str, float] = st.session_state[K + "overrides"]
+    overrides = session.entries(req.mode, req.account)
+    subject = session.subject_key(req.mode, req.account)
     reference = roi.editable_assumptions(measured, req.settings())
     skip = set(roi_link.PROSPECT_KEYS) if req.mode is roi.SubjectKind.PROSPECT else set()
     with st.expander("Assumptions (each with its source; change any value to enter your own)"):
         if st.button("Reset to measured values", key=K + "reset",
                      help="Forget every value entered below: each assumption goes back to its measured, "
                           "default or derived value."):
-            overrides.clear()
+            overrides.clear()  # this subject's entries only
             for widget in [k for k in st.session_state if str(k).startswith(K + "a.")]:
                 del st.session_state[widget]
             st.rerun()
         cols = st.columns(3)
         for i, (key, ref) in enumerate((k, a) for k, a in reference.items() if k not in skip):
-            value = _assumption_input(cols[i % 3], key, ref, overrides.get(key, ref.value))
+            value = _assumption_input(cols[i % 3], subject, key, ref, overrides.get(key, ref.value))
             if abs(value - ref.value) <= 1e-9 * max(1.0, abs(ref.value)):
                 overrides.pop(key, None)
             else:
                 overrides[key] = float(value)
 
 
-def _assumption_input(col: DeltaGenerator, key: str, ref: roi.Assumption, value: float) -> float:
+def _assumption_input(col: DeltaGenerator, subject: str, key: str, ref: roi.Assumption, value: float) -> float:
     """One assumption's input; fractions are entered in percent. Returns the value as the engine takes it."""
     spec = ref.spec
     shown = report.assumption_value(ref.value, spec.unit)
     help_text = f"{spec.help}\n\nWithout an entry: {shown} ({ref.source_text()})"
-    widget_key = f"{K}a.{key}.{ref.value:.12g}"  # a new reference starts a new input
+    # Per subject (another account never inherits an entry) and per reference value (new data
+    # or another plan starts a new input).
+    widget_key = f"{K}a.{subject}.{key}.{ref.value:.12g}"
     if spec.unit == "fraction":
         entered = col.number_input(f"{spec.label} (%)", fmt.to_percent(spec.minimum), fmt.to_percent(spec.maximum),
                                    fmt.to_percent(value), step=1.0, format="%.2f", key=widget_key, help=help_text)
         return fmt.from_percent(entered)
+    whole = spec.unit in roi.WHOLE_UNITS
     return float(col.number_input(f"{spec.label} ({spec.unit})", spec.minimum, spec.maximum, value,
-                                  format="%.2f", key=widget_key, help=help_text))
+                                  step=1.0 if whole else None, format="%.0f" if whole else "%.2f",
+                                  key=widget_key, help=help_text))
 
 
 # ------------------------------------------------------------------ drawing
@@ -284,23 +256,24 @@ def _charts(case: roi.RoiCase) -> None:
     right.plotly_chart(bars, width="stretch")
     bars_t = list(reversed(case.tornado))
     tornado = go.Figure([
-        go.Bar(y=[b.label for b in bars_t], x=[b.delta_low for b in bars_t], base=case.npv, orientation="h",
-               name="assumption at its low end", marker_color="#c62828"),
-        go.Bar(y=[b.label for b in bars_t], x=[b.delta_high for b in bars_t], base=case.npv, orientation="h",
-               name="at its high end", marker_color="#2e7d32"),
+        go.Bar(y=[report.bar_label(b) for b in bars_t], x=[b.delta_low for b in bars_t], base=case.npv,
+               orientation="h", name="assumption at its low end", marker_color="#c62828"),
+        go.Bar(y=[report.bar_label(b) for b in bars_t], x=[b.delta_high for b in bars_t], base=case.npv,
+               orientation="h", name="at its high end", marker_color="#2e7d32"),
     ])
     tornado.update_layout(title="Sensitivity of NPV (tornado)", barmode="overlay",
                           xaxis={**MONEY_AXIS, "title": "Net present value"},
                           height=120 + 28 * len(bars_t), margin={"t": 40, "b": 10})
     st.plotly_chart(tornado, width="stretch")
-    st.caption("Measured assumptions swing over their 95% confidence interval, entered ones by ±20%, "
+    st.caption("Each bar: the NPV with one assumption at the low or high end of the range in brackets. "
+               "Measured assumptions swing over their likely range (95% interval), entered ones by ±20%, "
                "the discount rate from 8% to 16%.")
 
 
 def _details(case: roi.RoiCase) -> None:
     st.subheader("Scenarios")
     st.dataframe(
-        pd.DataFrame([{"Scenario": s.name, "NPV": s.npv, "ROI": s.roi,
+        pd.DataFrame([{"Scenario": s.name.capitalize(), "NPV": s.npv, "ROI": s.roi,
                        "Payback": report.payback_text(s.payback_months, case.years)} for s in case.scenarios]),
         hide_index=True, column_config={
             # step sets the decimals shown: whole dollars (negative as -$2,000), percent to one decimal
@@ -309,35 +282,50 @@ def _details(case: roi.RoiCase) -> None:
         },
     )
     st.subheader("Assumptions and their sources")
-    st.dataframe(
-        pd.DataFrame([{"Assumption": a.spec.label, "Value": report.assumption_value(a.value, a.spec.unit),
-                       "Source": a.source_text()} for a in case.assumptions.values()]),
-        hide_index=True, height="content",
-    )
+    # The report's table: its Source column wraps, where a grid would cut the sentences off.
+    st.html(f"<style>{report.TABLE_STYLE}</style>{report.assumptions_html(case)}")
+    st.caption(roi.UNPROVEN_RULE)
     for note in case.notes:
         st.caption(note)
+    st.caption(f"Versions: definition {case.definition_name} `{case.definition_version}`, plan {case.plan} "
+               f"`{case.plan_version}` (short hashes of the rules and of the plan's terms).")
 
 
 def _share_and_download(case: roi.RoiCase, req: roi_link.CaseRequest) -> None:
     st.subheader("Share and download")
-    query = "&".join(f"{k}={v}" for k, v in req.to_query().items())
+    # The whole address: this case's parameters and the scenario's (its definition included).
+    query = urlencode({**{k: st.query_params[k] for k in st.query_params}, **req.to_query()})
     base = str(st.context.url or "").split("?")[0]
-    st.code(f"{base}?{query}" if base else f"?{query}", language=None)
-    st.caption("This link reopens the same case: the customer, plan, definition and every value you "
-               "entered (a prospect's uploaded file must be uploaded again). Plans edited in the "
+    st.code(f"{base}?{query}" if base else f"?{query}", language=None, wrap_lines=True)
+    st.caption("This link reopens the same case: the customer, plan, definition of resolved and every "
+               "value you entered (a prospect's uploaded file must be uploaded again). Plans edited in the "
                "Price lab stay in this session: the link names the plan, the receiver sees their own.")
-    a, b = st.columns(2)
-    a.download_button("Download the report (HTML)", report.render_html(case), file_name="roi-case.html",
+    vendor = frame.guarded(load_vendor)
+    a, b, c = st.columns(3)
+    a.download_button("Download the report (PDF)", _pdf_maker(case, vendor), file_name="roi-case.pdf",
+                      mime="application/pdf", icon=":material/picture_as_pdf:", key=K + "dl.pdf",
+                      type="primary", on_click="ignore", disabled=not pdf.pdf_available(),
+                      help="The same report as the HTML, printed by Chromium." if pdf.pdf_available() else
+                      "No Chromium on the server to print a PDF with (apt-get install chromium); download "
+                      "the HTML report and print it to PDF from your browser.")
+    b.download_button("Download the report (HTML)", report.render_html(case, vendor), file_name="roi-case.html",
                       mime="text/html", icon=":material/download:", key=K + "dl.html")
-    b.download_button("Download the cash flows (CSV)", to_safe_csv(roi.cash_flow_table(case)),
+    c.download_button("Download the cash flows (CSV)", to_safe_csv(roi.cash_flow_table(case)),
                       file_name="roi-cash-flows.csv", mime="text/csv", icon=":material/download:",
                       key=K + "dl.csv")
+    if not vendor.configured:
+        st.caption(f"The report's sender is not set: {vendor.contact}.")
+
+
+def _pdf_maker(case: roi.RoiCase, vendor: Vendor) -> Callable[[], bytes]:
+    """The PDF, made when the button is clicked (printing takes a few seconds)."""
+    return lambda: report.render_pdf(case, vendor)
 
 
 # ------------------------------------------------------------------ the page
 def _current_request(mode: roi.SubjectKind, definition_choice: str) -> roi_link.CaseRequest:
     s = st.session_state
-    overrides = dict(s[K + "overrides"])
+    overrides = dict(session.entries(mode, s.get(K + "account")))
     if mode is roi.SubjectKind.PROSPECT:
         overrides.update({k: float(s[K + "p." + k]) for k in roi_link.PROSPECT_KEYS})
     return roi_link.CaseRequest(
@@ -371,11 +359,12 @@ def _open_case(page: frame.Page) -> tuple[roi.SubjectKind, roi.CaseContext]:
     """The case's subject, plan and definition: from the link on the first run, then the widgets."""
     sc = page.scenario
     accounts, names, default_account = _accounts(page.wh, page.version)
-    if K + "mode" not in st.session_state:
-        _request_from_url(accounts, default_account, sc)
+    if session.STATE not in st.session_state:
+        session.request_from_url(accounts, default_account, sc)
+    session.restore()
     for notice in st.session_state.get(K + "notices", []):
         st.warning(notice, icon=":material/link_off:")
-    if (st.session_state.get(K + "mode") == roi.SubjectKind.UPLOAD and "mode" in st.query_params
+    if (st.session_state.get(K + "mode") == roi.SubjectKind.UPLOAD and st.session_state.get(session.FROM_LINK)
             and K + "upload.cache" not in st.session_state):
         st.info("This link is for a case built from uploaded logs: upload the same file again below.")
     mode, definition = _choose_case(accounts, names, default_account, sc)
@@ -387,8 +376,9 @@ def _open_case(page: frame.Page) -> tuple[roi.SubjectKind, roi.CaseContext]:
 
 def _draw(case: roi.RoiCase, req: roi_link.CaseRequest) -> None:
     st.subheader(f"Case: {_plain(case.subject)}", anchor=False)
-    st.caption(f"Plan {case.plan} · definition {case.definition_name} (version {case.definition_version}) · "
-               f"prepared {case.prepared_on.isoformat()} · {case.years} years at {fmt.pct(case.discount_rate)}")
+    st.markdown(f"Plan **{_plain(case.plan)}**: {_plain(case.plan_terms)}.")
+    st.caption(f"Plan {case.plan} · definition {case.definition_name} · prepared "
+               f"{case.prepared_on.isoformat()} · {case.years} years at {fmt.pct(case.discount_rate)}")
     _kpis(case)
     _table(case)
     _charts(case)
@@ -404,13 +394,15 @@ def main() -> None:
     req = _current_request(mode, st.session_state[K + "definition"])
     measured = _measure(page, mode, req, ctx)
     if measured is None:
+        session.remember()
         return
     _assumption_inputs(measured, req)
     req = _current_request(mode, st.session_state[K + "definition"])  # with this run's entered values
     case = frame.guarded(lambda: roi.assemble_case(measured, req.settings(), ctx))
     if req.to_query() != st.session_state.setdefault(K + "opened", req.to_query()):
         st.session_state[K + "notices"] = []  # the user has moved on from the link's case
-    _write_url(req)
+    session.write_url(req)
+    session.remember()
     _draw(case, req)
 
 

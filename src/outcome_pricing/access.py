@@ -30,6 +30,8 @@ from outcome_pricing.kit import tomlio
 from outcome_pricing.warehouse.handle import Warehouse
 
 ROLES_ENV = "OUTCOME_PRICING_ROLES"
+# The person a command or the app runs as (the CLI's --as-user sets it for the app).
+USER_ENV = "OUTCOME_PRICING_USER"
 DEFAULT_ROLES = Path("data") / "roles.toml"
 # Longest account id a URL or option may carry; longer input is refused unread.
 MAX_ACCOUNT_ID_CHARS = 256
@@ -46,11 +48,16 @@ class Role(StrEnum):
 ROLE_PAGES: dict[Role, frozenset[str] | None] = {
     Role.ADMIN: None,
     Role.PRICING: frozenset(
-        {"overview", "resolution-rules", "price-lab", "forecast", "statements", "data"}
+        {"overview", "resolution-rules", "price-lab", "forecast", "statements", "data", "proof", "disputes",
+         "invoices", "deal-desk"}
     ),
-    Role.SALES: frozenset({"overview", "ai-impact", "roi-case", "statements"}),
+    Role.SALES: frozenset({"overview", "ai-impact", "roi-case", "statements", "proof", "deal-desk"}),
     Role.EXECUTIVE: frozenset({"overview", "forecast"}),
 }
+# Who may mark a task genuine or not in the app (Proof page); every decision is kept.
+AUDIT_REVIEWERS: frozenset[Role] = frozenset({Role.ADMIN, Role.PRICING})
+# Who may accept or reject a customer's dispute in the app (Disputes page); every decision is kept.
+DISPUTE_REVIEWERS: frozenset[Role] = frozenset({Role.ADMIN, Role.PRICING})
 
 
 class AccessDeniedError(OutcomePricingError):
@@ -225,6 +232,27 @@ def _person(source: str, email: str, entry: Any) -> Principal:
         role=role,
         owners=tuple(o.strip() for o in owners) if role is Role.SALES else (),
     )
+
+
+def requested_identity(option: str | None = None) -> str | None:
+    """Who was asked for: the --as-user value, else $OUTCOME_PRICING_USER if it is set at all.
+
+    A variable set to an empty string counts as asked for (and is then refused), so an
+    empty identity never quietly means "everyone".
+    """
+    if option is not None:
+        return option
+    return os.environ.get(USER_ENV)
+
+
+def principal_for(email: str, roles: Roles | None = None) -> Principal:
+    """The person named by --as-user or $OUTCOME_PRICING_USER; an empty name is refused."""
+    if not email.strip():
+        raise AccessDeniedError(
+            f"An empty identity was given (--as-user \"\" or an empty ${USER_ENV}), so no role "
+            f"applies. Name a person from the roles file, or leave both unset."
+        )
+    return (roles or load_roles()).principal(email)
 
 
 def load_roles(path: str | Path | None = None) -> Roles:

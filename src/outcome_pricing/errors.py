@@ -25,6 +25,12 @@ class UnknownAccountError(OutcomePricingError):
     title = "Unknown account"
 
 
+class UnknownTaskError(OutcomePricingError):
+    """A task id with no task in the warehouse (or not visible to this person)."""
+
+    title = "Unknown task"
+
+
 class ConfigError(OutcomePricingError):
     """A definition, plan, mapping or other TOML input is invalid."""
 

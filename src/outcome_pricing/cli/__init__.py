@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
-from outcome_pricing.cli._common import USER_ENV, Context, run_main
+from outcome_pricing.access import USER_ENV
+from outcome_pricing.cli._common import Context, run_main
 
 # Command modules, one per area; each defines `register(group)`.
-COMMAND_MODULES = ("demo", "ingest", "outcomes", "pricing", "impact", "forecast", "roi", "serve")
+COMMAND_MODULES = ("demo", "ingest", "outcomes", "pricing", "impact", "forecast", "roi", "serve", "audit", "invoices", "deals")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -14,12 +14,11 @@ from typing import Any
 import click
 import pandas as pd
 
+from outcome_pricing.access import Principal, principal_for, requested_identity
 from outcome_pricing.errors import ConfigError, OutcomePricingError
 from outcome_pricing.pricing import example_plans
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.warehouse import Warehouse, default_db_path
-
-USER_ENV = "OUTCOME_PRICING_USER"
 
 DEF_HELP = "A preset name (e.g. zendesk-ar, intercom-fin-2025) or the path of a definition TOML."
 PLANS_HELP = (
@@ -47,10 +46,20 @@ class Context:
     def db_path(self) -> Path:
         return self.db or default_db_path()
 
+    def principal(self) -> Principal | None:
+        """The person this command runs as, or None when nobody was named.
+
+        An empty or unknown name is refused (AccessDeniedError), never read as "everyone".
+        """
+        wanted = requested_identity(self.as_user)
+        return None if wanted is None else principal_for(wanted)
+
     def open(self, read_only: bool = True) -> Warehouse:
         """The warehouse, as the --as-user person may see it (everything without --as-user)."""
+        if requested_identity(self.as_user) is not None:
+            self.principal()  # refuse a bad identity before the file is opened
         wh = Warehouse.open(self.db_path, read_only=read_only)
-        if self.as_user is None:
+        if requested_identity(self.as_user) is None:
             return wh
         try:
             return self._on_behalf(wh, read_only)
@@ -63,9 +72,10 @@ class Context:
 
         The scoped handle owns no connection, so the real one is closed with the command.
         """
-        from outcome_pricing.access import AccessDeniedError, load_roles
+        from outcome_pricing.access import AccessDeniedError
 
-        person = load_roles().principal(self.as_user or "")
+        person = self.principal()
+        assert person is not None
         if not read_only and not person.can_ingest:
             raise AccessDeniedError(f"{person.describe()} may not change the warehouse; only admins ingest.")
         scoped = person.scope(wh)
@@ -107,12 +117,18 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts: numbers as numbers, months as "YYYY-MM", NaN as null."""
+def month_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with the month (and any date column) as "YYYY-MM": one month format in every output."""
     out = df.copy()
     for col in out.columns:
         if col == "month" or pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m")
+    return out
+
+
+def frame_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts: numbers as numbers, months as "YYYY-MM", NaN as null."""
+    out = month_keys(df)
     records = out.astype(object).where(out.notna(), None).to_dict(orient="records")
     return [{str(k): _jsonable(v) for k, v in r.items()} for r in records]
 
@@ -124,10 +140,35 @@ def echo_frame(df: pd.DataFrame, fmt: str) -> None:
     elif fmt == "csv":
         from outcome_pricing.kit.cells import safe_frame
 
-        click.echo(safe_frame(df).to_csv(index=False), nl=False)
+        click.echo(safe_frame(month_keys(df)).to_csv(index=False), nl=False)
     else:
         shown = pd.DataFrame(frame_records(df)) if len(df) else df
         click.echo(shown.to_string(index=False) if len(df) else "(no rows)")
+
+
+class Rate(click.ParamType[float]):
+    """A yearly rate or a share, written as the app shows it ("10%") or as a fraction ("0.10");
+    between 0 and 100%. A bare number above 1 ("10") is refused: it could mean either."""
+
+    name = "RATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        percent = text.endswith("%")
+        try:
+            number = float(text.removesuffix("%").strip())
+        except ValueError:
+            self.fail(f"{text!r} is not a rate: write 10% or 0.10.", param, ctx)
+        rate = number / 100.0 if percent else number
+        if not (0.0 <= rate <= 1.0) or rate != rate:
+            hint = f" (did you mean {number:g}%?)" if not percent and 1.0 < number <= 100.0 else ""
+            self.fail(f"{text!r} is not between 0% and 100%: write 10% or 0.10{hint}.", param, ctx)
+        return rate
+
+
+RATE = Rate()
 
 
 def parse_assignments(

@@ -14,15 +14,17 @@ from outcome_pricing.cli._common import Context, pass_context
 @click.command("demo")
 @click.option("--tasks", type=click.IntRange(min=1), default=300_000, show_default=True,
               help="Number of tasks (conversations) to generate.")
-@click.option("--accounts", type=click.IntRange(min=1), default=150, show_default=True,
-              help="Number of customer accounts; a few large ones carry most of the volume.")
+@click.option("--accounts", type=click.IntRange(min=1), default=None,
+              help="Number of customer accounts; a few large ones carry most of the volume. "
+                   f"Default: one per {demo.TASKS_PER_ACCOUNT:,} tasks (8 to 150), so each account's "
+                   "workload, and its seats (one per 120 h of human handling a month), is a real customer's.")
 @click.option("--months", type=click.IntRange(min=1, max=120), default=18, show_default=True,
               help=f"Months of history, ending {demo.DEFAULT_END_MONTH:%Y-%m}; "
                    "each account has human-only months before its AI goes live.")
 @click.option("--seed", type=int, default=7, show_default=True,
               help="Random seed: the same seed and sizes give exactly the same data.")
 @pass_context
-def demo_command(ctx: Context, tasks: int, accounts: int, months: int, seed: int) -> None:
+def demo_command(ctx: Context, tasks: int, accounts: int | None, months: int, seed: int) -> None:
     """Generate synthetic task logs and write them into the warehouse.
 
     REPLACES all tasks and accounts in the warehouse (the ingest history is

@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from outcome_pricing.analysis.forecast import CONTROL_NAMES, ForecastResult, forecast
+from outcome_pricing.analysis.forecast import (
+    CONTROL_NAMES,
+    DEFAULT_MONTHS,
+    DEFAULT_SCENARIOS,
+    DEFAULT_SEED,
+    ForecastResult,
+    forecast,
+)
 from outcome_pricing.cli._common import (
     DEF_HELP,
     PLANS_OPTION,
@@ -35,8 +42,8 @@ def _table(result: ForecastResult) -> str:
         "Horizon revenue per plan",
         vol.round(3).to_string(index=False),
         "",
-        "Probability that the row plan earns more than the column plan over the horizon",
-        result.prob_beats.round(3).to_string(),
+        "Probability that the row plan earns more than the column plan over the horizon (blank: itself)",
+        result.beats_text().to_string(),
         "",
         "Median (P50) monthly revenue",
         bands.round(0).to_string(),
@@ -50,11 +57,13 @@ def _table(result: ForecastResult) -> str:
 @click.command("forecast")
 @PLANS_OPTION
 @click.option("--definition", required=True, metavar="DEF", help=DEF_HELP)
-@click.option("--months", type=click.IntRange(1, 120), default=12, show_default=True, help="Months ahead.")
+@click.option("--months", type=click.IntRange(1, 120), default=DEFAULT_MONTHS, show_default=True,
+              help="Months ahead.")
 @click.option(
-    "--scenarios", type=click.IntRange(1, 100_000), default=2000, show_default=True, help="Monte Carlo scenarios."
+    "--scenarios", type=click.IntRange(1, 100_000), default=DEFAULT_SCENARIOS, show_default=True,
+    help="Monte Carlo scenarios (the Forecast page's default too).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same numbers.")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Same seed, same numbers.")
 @click.option(
     "--reference", default=None, metavar="NAME", help="Plan today's bills are compared with (default: the first)."
 )

@@ -43,7 +43,7 @@ def impact_command(ctx: Context, account: str | None, fmt: str, reopen_window: f
         return
     scope = f"account {account}" if account else "all accounts"
     click.echo(f"AI impact, {scope}: {summary.tasks:,} tasks\n")
-    click.echo(summary.display_table().drop(columns=["warning"]).to_string(index=False))
+    click.echo(summary.display_table().drop(columns=["Warning"]).to_string(index=False))
     click.echo("\n" + click.wrap_text(summary.to_dict()["summary"], width=100))
     for warning in summary.warnings:
         click.echo(click.wrap_text(f"Warning: {warning}", width=100, subsequent_indent="  "))

@@ -15,8 +15,8 @@ FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
 @click.option(
     "--tasks",
     "tasks",
-    type=FILE,
-    required=True,
+    type=click.Path(exists=False, path_type=Path),  # a directory or a glob with --engine spark
+    default=None,
     help="Task-log file, CSV (UTF-8, header row) or Parquet, with the columns of the data "
     "contract (task_id, account_id, requester_id, topic, created_at, closed_at, ai_enabled, "
     "ai_answered, handoff, ...). A task_id already stored is replaced and reported as updated.",
@@ -37,8 +37,55 @@ FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
     help="Optional mapping TOML for exports from other tools: our column = their column, value "
     "maps (e.g. \"Yes\" = true), unit scales, a timestamp format. See data/helpdesk_mapping.toml.",
 )
+@click.option(
+    "--audits",
+    "audits",
+    type=FILE,
+    default=None,
+    help="Optional audits file (CSV or Parquet: task_id, audited_at, genuine, auditor, note): "
+    "people's judgments of billed tasks, loaded after the tasks, all or nothing. A later "
+    "ingest adds rows; for one task the latest audited_at wins.",
+)
+@click.option(
+    "--disputes",
+    "disputes",
+    type=FILE,
+    default=None,
+    help="Optional disputes file (CSV or Parquet: dispute_id, task_id, filed_at, status "
+    "open|accepted|rejected, decided_at, reason, reviewer): customers contesting billed outcomes, "
+    "loaded after the tasks, all or nothing. A dispute_id already stored is replaced.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="Where the definition-independent build runs. spark: on Apache Spark (local[*], or a "
+    "cluster with --spark-remote), over --tasks files, a directory or a glob; the derived tasks "
+    "and the cube are written as Parquet by month (--parquet) and loaded into the warehouse. "
+    "Needs the `scale` extra and Java 17.",
+)
+@click.option(
+    "--spark-remote",
+    "spark_remote",
+    default=None,
+    metavar="URL",
+    help="Spark Connect URL of a cluster (sc://HOST:15002); default $SPARK_REMOTE, else local[*].",
+)
+@click.option(
+    "--parquet",
+    "parquet",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --engine spark: the Parquet dataset directory (default: next to the warehouse, "
+    "DB.parquet). Later ingests rewrite only the months they change.",
+)
 @pass_context
-def ingest(ctx: Context, tasks: Path, accounts: Path | None, mapping: Path | None) -> None:
+def ingest(
+    ctx: Context, tasks: Path | None, accounts: Path | None, mapping: Path | None, audits: Path | None = None,
+    disputes: Path | None = None, engine: str = "duckdb", spark_remote: str | None = None,
+    parquet: Path | None = None,
+) -> None:
     """Validate and load a task-log file (and optionally accounts) into the warehouse.
 
     Every row is checked against the data contract first; a file with any
@@ -48,9 +95,26 @@ def ingest(ctx: Context, tasks: Path, accounts: Path | None, mapping: Path | Non
     """
     from outcome_pricing.ingest import ingest_files
 
+    if tasks is None and accounts is None and audits is None and disputes is None:
+        raise click.UsageError("Give --tasks FILE (and optionally --accounts, --audits), or --audits FILE.")
     with ctx.open(read_only=False) as wh:
-        result = ingest_files(wh, tasks=tasks, accounts=accounts, mapping=mapping)
-        click.echo(result.summary())
+        if engine == "spark" and tasks is not None:
+            from outcome_pricing.scale.ingest import ingest_on_spark
+
+            if mapping is not None:
+                raise click.UsageError("--mapping works with --engine duckdb only: map the files first.")
+            click.echo(ingest_on_spark(wh, tasks, accounts, remote=spark_remote, dataset=parquet).summary())
+        elif tasks is not None or accounts is not None:
+            result = ingest_files(wh, tasks=tasks, accounts=accounts, mapping=mapping)
+            click.echo(result.summary())
+        if audits is not None:
+            from outcome_pricing.ingest.audits import ingest_audits
+
+            click.echo(ingest_audits(wh, audits).summary())
+        if disputes is not None:
+            from outcome_pricing.ingest.disputes import ingest_disputes
+
+            click.echo(ingest_disputes(wh, disputes).summary())
         summary = wh.summary()
     click.echo(
         f"Warehouse {ctx.db_path}: {summary['tasks']:,} tasks, {summary['accounts']:,} accounts, "

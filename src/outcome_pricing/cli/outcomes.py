@@ -16,6 +16,7 @@ from outcome_pricing.cli._common import (
     frame_records,
     pass_context,
 )
+from outcome_pricing.errors import UnknownTaskError
 from outcome_pricing.rules import (
     EVIDENCE_FIELDS,
     Definition,
@@ -50,8 +51,8 @@ def outcomes_command(ctx: Context, definition: str, by: str, fmt: str) -> None:
     d = load_definition(definition)
     with ctx.open(read_only=True) as wh:
         df = outcomes(wh, d, by=GROUPINGS[by])
-    if fmt == "table":
-        click.echo(f"Definition {d.name}, version {d.version}", err=True)
+    if fmt == "table":  # the heading belongs to the table (stderr is for progress and errors)
+        click.echo(f"Definition {d.name}, version {d.version}")
     echo_frame(df, fmt)
 
 
@@ -66,7 +67,8 @@ def explain_command(ctx: Context, task_id: str, definition: str, fmt: str) -> No
     with ctx.open(read_only=True) as wh:
         rows = evaluate_tasks(wh, d, task_ids=[task_id])
     if rows.empty:
-        raise click.ClickException(
+        # Exit 2 like every refusal; the same words whether the task is absent or not visible.
+        raise UnknownTaskError(
             f"No task with task_id '{task_id}' in {ctx.db_path}. Check the id "
             f"(ids are case-sensitive) or the --db warehouse."
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -21,7 +22,8 @@ from outcome_pricing.rules import load_definition
 
 BACKTEST_COLUMNS = [
     "account_id", "month", "plan", "revenue", "cogs", "margin", "margin_pct",
-    "usage", "cap_credit", "platform_fee", "minimum_true_up",
+    "usage", "cap_credit", "platform_fee", "minimum_true_up", "commitment", "drawdown", "breakage",
+    "guarantee_credit", "implementation",  # DESIGN 11: a guarantee's credit line; a funded deployment (COGS)
     "seats", "seats_needed", "conversations", "outcomes", "input_tokens_m", "output_tokens_m", "tasks",
 ]
 
@@ -44,10 +46,10 @@ def backtest_command(ctx: Context, plans_file: Path | None, definition: str, ref
         result = backtest(wh, planset, d, reference=reference)
     frame = result.frame[BACKTEST_COLUMNS].copy()
     frame["plan"] = frame["plan"].astype(str)
-    if fmt == "table":
-        click.echo(f"Definition {d.name}, version {d.version}; reference plan {result.reference}", err=True)
+    if fmt == "table":  # the summary is part of the table output (stderr is for progress and errors)
+        click.echo(f"Definition {d.name}, version {d.version}; reference plan {result.reference}")
         totals = result.totals()
-        click.echo(totals.round(2).to_string(index=False), err=True)
+        click.echo(totals.round(2).to_string(index=False) + "\n")
     echo_frame(frame, fmt)
 
 
@@ -63,9 +65,15 @@ def backtest_command(ctx: Context, plans_file: Path | None, definition: str, ref
     default=None,
     help="Also write the statement to FILE: .csv (one file) or .xlsx (Summary, Lines, Tasks).",
 )
+@click.option(
+    "--as-issued", "as_issued", is_flag=True, default=False,
+    help="The statement as issued at the month's close: the month as known then, plus one "
+    "adjustment line per earlier month corrected since (late outcomes, clawbacks, disputes).",
+)
 @pass_context
 def statement_command(
-    ctx: Context, account: str, month: str, plans_file: Path | None, plan_name: str, definition: str, out: Path | None
+    ctx: Context, account: str, month: str, plans_file: Path | None, plan_name: str, definition: str, out: Path | None,
+    as_issued: bool = False,
 ) -> None:
     """One account-month's statement: header, charge lines, total and every task with its
     reason code and billable units. The total equals the backtest's to the cent."""
@@ -75,7 +83,12 @@ def statement_command(
     planset.plan(plan_name)  # fail fast on an unknown plan, before any query
     d = load_definition(definition)
     with ctx.open(read_only=True) as wh:
-        result = statement(wh, planset, plan_name, d, account, month)
+        if as_issued:
+            from outcome_pricing.pricing.issued import issued_statement
+
+            result: Any = issued_statement(wh, planset, plan_name, d, account, month)
+        else:
+            result = statement(wh, planset, plan_name, d, account, month)
     click.echo(result.to_text(), nl=False)
     if out is not None:
         data = result.to_xlsx() if out.suffix.lower() == ".xlsx" else result.to_csv()

@@ -8,15 +8,23 @@ The same (seed, sizes) always give the same rows.
 """
 
 from outcome_pricing.demo.build import GENERATE_SHARE, Progress, build_demo
-from outcome_pricing.demo.portfolio import DEFAULT_END_MONTH, GENERATOR_VERSION, DemoSpec
+from outcome_pricing.demo.portfolio import (
+    DEFAULT_END_MONTH,
+    GENERATOR_VERSION,
+    TASKS_PER_ACCOUNT,
+    DemoSpec,
+    default_accounts,
+)
 from outcome_pricing.demo.tasks import chunk_sizes
 
 __all__ = [
     "DEFAULT_END_MONTH",
     "GENERATE_SHARE",
     "GENERATOR_VERSION",
+    "TASKS_PER_ACCOUNT",
     "DemoSpec",
     "Progress",
     "build_demo",
     "chunk_sizes",
+    "default_accounts",
 ]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from outcome_pricing.demo.audits import write_demo_audits
+from outcome_pricing.demo.disputes import write_demo_disputes
 from outcome_pricing.demo.portfolio import (
     CHANNELS,
     DEFAULT_END_MONTH,
@@ -22,6 +24,7 @@ from outcome_pricing.demo.portfolio import (
     DemoSpec,
     account_ids,
     accounts_file,
+    default_accounts,
     make_accounts,
 )
 from outcome_pricing.demo.tasks import chunk_sizes, chunks_ahead
@@ -90,7 +93,7 @@ def _create_stage(cur: duckdb.DuckDBPyConnection) -> None:
 def build_demo(
     wh: Warehouse,
     tasks: int = 300_000,
-    accounts: int = 150,
+    accounts: int | None = None,
     months: int = 18,
     seed: int = 7,
     progress: Progress | None = None,
@@ -102,9 +105,11 @@ def build_demo(
 
     With `replace` (the default) every earlier task and account is removed in
     the same transaction: a warehouse holds one data set, and demo rows mixed
-    with real logs would mislead. Same arguments, same rows.
+    with real logs would mislead. Same arguments, same rows. Without
+    `accounts`, one account per `portfolio.TASKS_PER_ACCOUNT` tasks (8 to 150).
     """
-    spec = DemoSpec(tasks, accounts, months, seed, end_month)
+    n_accounts = default_accounts(tasks) if accounts is None else accounts
+    spec = DemoSpec(tasks, n_accounts, months, seed, end_month)
     spec.check()
     report = progress or (lambda fraction, message: None)
     started = time.perf_counter()
@@ -121,7 +126,7 @@ def build_demo(
             cur.unregister("demo_chunk")
             done += size
             report(GENERATE_SHARE * done / tasks, f"generated {done:,} of {tasks:,} tasks")
-        accounts_table = accounts_file(spec, acc, acc_rng, _baseline_hours(cur, accounts))
+        accounts_table = accounts_file(spec, acc, acc_rng, _baseline_hours(cur, n_accounts))
         cur.register("demo_accounts_arrow", accounts_table)
         cur.execute("INSERT INTO demo_accounts SELECT * FROM demo_accounts_arrow")
         cur.unregister("demo_accounts_arrow")
@@ -132,6 +137,8 @@ def build_demo(
         result = wh.apply_staged(
             cur, tasks="demo_stage", accounts="demo_accounts", source=spec.source, sha256=None, kind="demo"
         )
+        write_demo_audits(cur, seed, replace)
+        write_demo_disputes(cur, seed, replace)
         cur.execute("DROP TABLE temp.main.demo_stage")
         cur.execute("DROP TABLE temp.main.demo_accounts")
     report(1.0, f"done in {time.perf_counter() - started:.1f} s")

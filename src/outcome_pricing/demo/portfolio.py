@@ -1,11 +1,14 @@
 """The synthetic portfolio: topics, channels, segments and the accounts that use them.
 
-The story the numbers tell is the one the field reports (research/market.md):
+The story the numbers tell is the one the field reports:
 a few enterprise accounts carry most of the volume; every account has
 human-only baseline months before its AI agent goes live (some late, a few
 never); after go-live the AI's resolution rate climbs a learning curve toward
 a ceiling of 55-75% (chat first, email weeks later, voice months later or
-never). Seats were sized to each account's pre-AI workload.
+never). Seats were sized to each account's pre-AI workload (one seat per 120 h
+of human handling a month, with some headroom), and the number of accounts
+follows the volume (`default_accounts`), so seat revenue and its erosion are
+a real customer's.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from outcome_pricing.errors import ConfigError
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 
 # Bumped whenever the same seed starts giving different rows (named in the ingest log).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 # The demo window ends here, whatever today's date, so a seed always means the same rows.
 DEFAULT_END_MONTH = date(2026, 10, 1)
 US_PER_SECOND = 1_000_000
@@ -80,10 +83,26 @@ P_ANSWERED = 0.94  # the AI gives a substantive answer (not greeting-only, not "
 HUMAN_SIGMA = 0.45  # spread of human handling time (lognormal)
 
 
+# Portfolio size follows the volume: one account per this many tasks of history (between
+# the bounds), so an account's workload, and so its seats, is that of a real customer at
+# any --tasks: seats are sized to the pre-AI human hours (one seat per DEFAULT_HOURS_PER_SEAT),
+# and 150 accounts sharing 300,000 tasks would each need a fraction of one seat.
+TASKS_PER_ACCOUNT = 20_000
+MIN_DEFAULT_ACCOUNTS, MAX_DEFAULT_ACCOUNTS = 8, 150
+# Spread of account sizes (lognormal sigma): enterprise accounts carry several times the
+# workload of mid-market ones, and those several times that of SMB ones.
+SIZE_SIGMA = 1.0
+
+
+def default_accounts(tasks: int) -> int:
+    """The number of demo accounts for `tasks` tasks when none is given."""
+    return int(min(MAX_DEFAULT_ACCOUNTS, max(MIN_DEFAULT_ACCOUNTS, round(tasks / TASKS_PER_ACCOUNT))))
+
+
 @dataclass(frozen=True)
 class DemoSpec:
     tasks: int = 300_000
-    accounts: int = 150
+    accounts: int = 15  # default_accounts(300_000)
     months: int = 18
     seed: int = 7
     end_month: date = DEFAULT_END_MONTH
@@ -147,7 +166,7 @@ def _expected_baseline_minutes() -> float:
 def make_accounts(spec: DemoSpec, rng: np.random.Generator) -> Accounts:
     n, m = spec.accounts, spec.months
     # Heavy-tailed sizes: a few enterprise accounts carry most of the volume.
-    size = rng.lognormal(0.0, 1.5, n)
+    size = rng.lognormal(0.0, SIZE_SIGMA, n)
     order = np.argsort(-size)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)

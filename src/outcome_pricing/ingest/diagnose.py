@@ -7,13 +7,15 @@ transaction rolled back, giving the line and the fix instead of DuckDB's text.
 from __future__ import annotations
 
 import csv
+import gzip
+import zlib
 from pathlib import Path
 
 import duckdb
 
 from outcome_pricing.errors import Problem, ValidationError
 from outcome_pricing.ingest.mapping import Mapping
-from outcome_pricing.ingest.read import InputFile, file_delimiter
+from outcome_pricing.ingest.read import InputFile, file_delimiter, opener
 
 MAX_LINE_BYTES = 2_000_000  # DuckDB's CSV reader refuses longer lines
 
@@ -27,7 +29,11 @@ def diagnose(item: InputFile, m: Mapping, cause: duckdb.Error) -> ValidationErro
     first = str(cause).splitlines()[0][:300] if str(cause) else type(cause).__name__
     if item.is_parquet:
         return _one_problem(item, None, f"not a readable Parquet file: {first}")
-    with item.path.open("rb") as fh:
+    if item.path.suffix.lower() == ".gz":
+        broken = _gzip_problem(item.path)
+        if broken is not None:
+            return _one_problem(item, None, broken)
+    with opener(item.path)(item.path, "rb") as fh:
         start = fh.read(64)
     if not start.removeprefix(b"\xef\xbb\xbf").strip():
         return _one_problem(item, None, "the file is empty (no header row)")
@@ -46,10 +52,24 @@ def _one_problem(item: InputFile, row: int | None, rule: str) -> ValidationError
     return ValidationError(item.name, [Problem(item.name, row, None, rule)])
 
 
+def _gzip_problem(path: Path) -> str | None:
+    """What is wrong with a gzip file as a whole (truncated, corrupt), or None if it reads."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    except EOFError:
+        return ("truncated gzip file: the compressed data ends before the end of the stream "
+                "(an interrupted download or copy?); compress or copy the file again")
+    except (gzip.BadGzipFile, zlib.error, OSError) as exc:
+        return f"corrupt gzip file, not readable as gzip ({exc}); compress or copy the file again"
+    return None
+
+
 def find_invalid_utf8(path: Path) -> tuple[int, str] | None:
-    """(line number, rule) of the first invalid UTF-8 sequence, or None."""
+    """(line number, rule) of the first invalid UTF-8 sequence, or None (a .gz file is read unzipped)."""
     offset = 0
-    with path.open("rb") as fh:
+    with opener(path)(path, "rb") as fh:
         for number, line in enumerate(fh, start=1):
             try:
                 line.decode("utf-8")
@@ -63,7 +83,7 @@ def find_invalid_utf8(path: Path) -> tuple[int, str] | None:
 
 
 def _find_long_line(path: Path) -> tuple[int, str] | None:
-    with path.open("rb") as fh:
+    with opener(path)(path, "rb") as fh:
         for number, line in enumerate(fh, start=1):
             if len(line) > MAX_LINE_BYTES:
                 return number, (
@@ -75,7 +95,7 @@ def _find_long_line(path: Path) -> tuple[int, str] | None:
 
 def _find_csv_break(path: Path, delimiter: str) -> tuple[int, str] | None:
     """The line where the CSV structure breaks: an unclosed quote or a wrong field count."""
-    with path.open(encoding="utf-8-sig", newline="") as fh:
+    with opener(path)(path, "rt", encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter, strict=True)
         width = None
         start = 1

@@ -6,9 +6,9 @@ How a file gets in (DESIGN sections 2 and 3, issue 2):
    into a staging table with our column types (booleans, DOUBLE for numbers,
    TIMESTAMPTZ converted to UTC), collecting every line it cannot read (bad
    UTF-8, wrong field count, a value of the wrong type) in a rejects table
-   instead of stopping (`store_rejects`). Parquet files, mapped values and
-   constants are read as text and parsed by our SQL, with the raw text of a
-   value that does not parse kept in a `_raw_<column>` side column.
+   instead of stopping (`store_rejects`). Parquet files, mapped values,
+   constants and timestamps are read as text and parsed by our SQL, with the raw
+   text of a value that does not parse kept in a `_raw_<column>` side column.
 2. Rejected lines refuse the file. Otherwise one set-based query counts every
    rule at once; only when something is wrong do we fetch the first rows of
    each failing rule.
@@ -37,10 +37,15 @@ Documented behaviour (the decisions a user can rely on):
   interpretation).
 - Booleans: true/false, 1/0, yes/no, any case (DuckDB's reader also takes
   t/f and y/n). Integers may be written "3" or "3.0" but not "3.5". Numbers
-  must be finite.
+  must be finite and inside the contract's bounds (schema.py MAX_*).
+- The same value rules hold on every path: a Parquet column, a mapped value or a
+  constant is checked like a CSV value once parsed (never rounded into range).
 - Timestamps: `YYYY-MM-DD HH:MM:SS` or ISO 8601 with `T`, `Z` or an offset;
-  offsets are converted to UTC, times without an offset are taken as UTC.
-  A mapping's timestamp_format (strptime) replaces this for created_at/closed_at.
+  offsets (within +-14:00) are converted to UTC, times without an offset are
+  taken as UTC. A mapping's timestamp_format (strptime) replaces this for
+  created_at/closed_at. Timestamps are parsed from text on every path, since
+  only the text shows the offset that was written.
+- A UTF-16/UTF-32 file, and a truncated or corrupt gzip file, are refused as such.
 - A task_id (account_id) already stored is replaced by the new row and counted
   as updated. A row identical to the stored one is counted as unchanged and
   not rewritten, so ingesting the same file twice reports
@@ -62,8 +67,8 @@ import duckdb
 from outcome_pricing.errors import ConfigError, Problem, ValidationError
 from outcome_pricing.ingest.diagnose import diagnose
 from outcome_pricing.ingest.mapping import Mapping, load_mapping
-from outcome_pricing.ingest.read import ACCOUNTS, TASKS, FileSpec, InputFile, Unreadable, stage_file
-from outcome_pricing.ingest.validate import raise_rejects, validate_staged
+from outcome_pricing.ingest.read import ACCOUNTS, TASKS, FileSpec, InputFile, Unreadable
+from outcome_pricing.ingest.validate import stage_validated
 from outcome_pricing.warehouse.handle import IngestResult, Warehouse
 
 
@@ -125,7 +130,7 @@ def _ingest(wh: Warehouse, items: list[InputFile], m: Mapping) -> IngestReport:
     with wh.transaction() as cur:
         # Naive timestamps mean UTC; the setting is per cursor, so it cannot leak.
         cur.execute("SET TimeZone = 'UTC'")
-        staged = [(item, _stage(cur, item, m)) for item in items]
+        staged = [(item, stage_validated(cur, item, m)) for item in items]
         for item, n_rows in staged:
             unchanged[item.spec.kind] = _drop_unchanged(cur, item.spec) if n_rows else 0
             assert item.sha256 is not None
@@ -142,19 +147,6 @@ def _ingest(wh: Warehouse, items: list[InputFile], m: Mapping) -> IngestReport:
             )
             cur.execute(f"DROP TABLE {item.spec.stage_table}")
     return _combine(items, results, unchanged)
-
-
-def _stage(cur: duckdb.DuckDBPyConnection, item: InputFile, m: Mapping) -> int:
-    """Read, parse and validate one file into its staging table; return its row count."""
-    src, from_text = stage_file(cur, item, m)
-    if not item.is_parquet:
-        raise_rejects(cur, item, src)
-    n_rows = int(cur.execute(f"SELECT count(*) FROM {item.spec.stage_table}").fetchone()[0])  # type: ignore[index]
-    if n_rows == 0:
-        item.notes.append(f"{item.name}: the file has a header but no data rows; nothing to load.")
-        return 0
-    validate_staged(cur, item, from_text)
-    return n_rows
 
 
 def _combine(items: list[InputFile], results: list[IngestResult], unchanged: dict[str, int]) -> IngestReport:

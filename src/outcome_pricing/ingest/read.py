@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,19 +31,48 @@ BOOL_FALSE = ("false", "0", "no")
 
 
 @dataclass(frozen=True)
-class FileSpec:
-    """What one kind of file holds: its contract columns and key."""
+class Rule:
+    """One rule over a staging table: the rows where `condition` holds are refused.
 
-    kind: str  # "tasks" | "accounts": also the ingest_log kind
+    `column` and `text` name the problem in the message; `shown` is SQL giving the
+    offending value as text. Conditions use identifiers from the schema only.
+    """
+
+    column: str
+    text: str
+    condition: str
+    shown: str
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """What one kind of file holds: its contract columns, key and cross-column rules.
+
+    Every column gets the value rules of its kind and bounds (validate.value_rules);
+    `rules` adds the file's own (closed_at >= created_at and the like).
+    """
+
+    kind: str  # "tasks" | "accounts" | ...: also the ingest_log kind
     columns: tuple[Column, ...]
     key: str
+    rules: tuple[Rule, ...] = ()
 
     @property
     def stage_table(self) -> str:
         return f"_stage_{self.kind}"
 
 
-TASKS = FileSpec("tasks", TASK_COLUMNS, "task_id")
+# Plausible task times: anything outside is a typo or a placeholder (epoch, 9999-12-31).
+TIMESTAMP_RANGE = ("2000-01-01", "2100-01-01")
+_LO, _HI = TIMESTAMP_RANGE
+TASKS = FileSpec("tasks", TASK_COLUMNS, "task_id", rules=(
+    Rule("closed_at", "closed_at is before created_at",
+         f"closed_at < created_at AND closed_at >= TIMESTAMP '{_LO}' AND created_at < TIMESTAMP '{_HI}'",
+         "closed_at::VARCHAR || ' < ' || created_at::VARCHAR"),
+    Rule("n_issues_resolved", "n_issues_resolved is greater than n_issues",
+         "n_issues_resolved > n_issues AND n_issues >= 1",
+         "CAST(n_issues_resolved AS VARCHAR) || ' > ' || CAST(n_issues AS VARCHAR)"),
+))
 ACCOUNTS = FileSpec("accounts", ACCOUNT_COLUMNS, "account_id")
 
 
@@ -86,9 +116,43 @@ def file_delimiter(item: InputFile, m: Mapping) -> str:
     return "\t" if item.path.suffix.lower() == ".tsv" else ","
 
 
+# Byte-order marks of the encodings a spreadsheet may save "Unicode text" in.
+WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+)
+
+
+def opener(path: Path) -> Any:
+    """open, or gzip.open for a .gz file: the file's bytes as the reader sees them."""
+    return gzip.open if path.suffix.lower() == ".gz" else open
+
+
+def check_text_encoding(item: InputFile) -> None:
+    """Refuse a UTF-16 or UTF-32 file by name (its header would read as no column at all).
+
+    Looks at the first bytes only (a BOM, or the NUL bytes of wide text without one).
+    A gzip file that cannot even start to decompress is left to the reader and diagnose.
+    """
+    try:
+        with opener(item.path)(item.path, "rb") as fh:
+            start = fh.read(4096)
+    except (OSError, EOFError, zlib.error):
+        return
+    encoding = next((name for bom, name in WIDE_BOMS if start.startswith(bom)), None)
+    if encoding is None and start and start.count(0) * 4 >= len(start):
+        encoding = "UTF-16"  # wide text without a BOM: every other byte is 0 for ASCII
+    if encoding is not None:
+        raise ValidationError(item.name, [Problem(
+            item.name, 1, None,
+            f"the file is {encoding} text, not UTF-8; save it as \"CSV UTF-8\" (or re-encode it to UTF-8)",
+        )])
+
+
 def _header(cur: duckdb.DuckDBPyConnection, item: InputFile, m: Mapping) -> list[str]:
     """The file's column names as written (DuckDB would rename a repeated name to name_1)."""
     if not item.is_parquet:
+        check_text_encoding(item)
         header = _csv_header(item, file_delimiter(item, m))
         if header is not None:
             return header
@@ -110,11 +174,10 @@ def _header(cur: duckdb.DuckDBPyConnection, item: InputFile, m: Mapping) -> list
 
 def _csv_header(item: InputFile, delimiter: str) -> list[str] | None:
     """The first record, read by Python's csv module (no sniffing); None to let DuckDB try."""
-    opener = gzip.open if item.path.suffix.lower() == ".gz" else open
     try:
-        with opener(item.path, "rt", encoding="utf-8-sig", newline="") as fh:
+        with opener(item.path)(item.path, "rt", encoding="utf-8-sig", newline="") as fh:
             return next(csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True), None)
-    except (UnicodeDecodeError, csv.Error, OSError, EOFError):
+    except (UnicodeDecodeError, csv.Error, OSError, EOFError, zlib.error):
         return None
 
 
@@ -189,6 +252,8 @@ def _parsed_from_text(col: Column, item: InputFile, src: Sources, ts_format: str
 
     Parquet columns (any type), mapped values and constants are parsed from text;
     dates are few (accounts only) and accept a timestamp too, so they also take this path.
+    Timestamps always do: the reader converts any offset silently (even "+99:00"), and
+    only the text shows which offset was written.
     """
     if col.kind is Kind.TEXT:
         return False
@@ -197,7 +262,7 @@ def _parsed_from_text(col: Column, item: InputFile, src: Sources, ts_format: str
         or col.name in item.section.values
         or col.name in src.constant
         or col.kind not in NATIVE_TYPE
-        or (col.kind is Kind.TIMESTAMP and ts_format is not None)
+        or col.kind is Kind.TIMESTAMP
     )
 
 
@@ -233,8 +298,8 @@ def _from_text(col: Column, s: str, factor: float | None, ts_format: str | None,
         case Kind.TIMESTAMP if ts_format:
             return f"TRY_STRPTIME({s}, {p.add(ts_format)})::TIMESTAMP"
         case Kind.TIMESTAMP:
-            # "epoch", "infinity" and friends cast, but are not timestamps anyone logged.
-            return f"CASE WHEN left({s}, 1) BETWEEN '0' AND '9' THEN timezone('UTC', TRY_CAST({s} AS TIMESTAMPTZ)) END"
+            # "epoch", "infinity" and friends cast: the range rule refuses them as placeholders.
+            return f"timezone('UTC', TRY_CAST({s} AS TIMESTAMPTZ))"
         case Kind.DATE:
             return f"CASE WHEN left({s}, 1) BETWEEN '0' AND '9' THEN TRY_CAST({s} AS DATE) END"
         case _:
@@ -254,6 +319,17 @@ def _native(col: Column, raw: str, factor: float | None, p: _Params) -> str:
             return raw
 
 
+def _offset_seconds(s: str, utc: str, ts_format: str | None) -> str:
+    """The UTC offset written in text `s`, in seconds (the clock time as written minus UTC).
+
+    Only text longer than "YYYY-MM-DD HH:MM:SS" can carry one, so plain timestamps
+    (the common case) cost nothing. NULL with a strptime format (no offsets there).
+    """
+    if ts_format:
+        return "NULL::BIGINT"
+    return f"CASE WHEN length({s}) > 19 THEN date_diff('second', {utc}, TRY_CAST({s} AS TIMESTAMP)) END"
+
+
 def _select_list(item: InputFile, src: Sources, ts_format: str | None, p: _Params) -> list[str]:
     """One expression per contract column (with its default), plus `_raw_<col>` for text-parsed ones."""
     out = []
@@ -264,6 +340,8 @@ def _select_list(item: InputFile, src: Sources, ts_format: str | None, p: _Param
             s = f"nullif(trim({raw}), '')"
             value = _from_text(col, s, factor, ts_format, p)
             out.append(f"CASE WHEN ({value}) IS NULL THEN {s} END AS _raw_{col.name}")
+            if col.kind is Kind.TIMESTAMP:
+                out.append(f"{_offset_seconds(s, value, ts_format)} AS _offset_{col.name}")
         else:
             value = _native(col, raw, factor, p)
         if col.default is not None:

@@ -9,13 +9,20 @@ a value of the wrong type) are reported first, by their line in the file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
 from outcome_pricing.errors import Problem, ValidationError
-from outcome_pricing.ingest.read import TASKS, FileSpec, InputFile, Sources
+from outcome_pricing.ingest.mapping import Mapping
+from outcome_pricing.ingest.read import (
+    TIMESTAMP_RANGE,
+    FileSpec,
+    InputFile,
+    Rule,
+    Sources,
+    stage_file,
+)
 from outcome_pricing.warehouse.schema import Column, Kind
 
 MAX_PROBLEMS_PER_RULE = 20
@@ -61,14 +68,6 @@ def _reject_rule(kind: str, message: str) -> str:
             return f"{kind.lower()}: {message}"
 
 
-@dataclass(frozen=True)
-class _Rule:
-    column: str
-    text: str
-    condition: str  # SQL over the staging table (identifiers from the schema only)
-    shown: str  # SQL giving the offending value as text
-
-
 _KIND_WORDS = {
     Kind.BOOL: "boolean (true/false, 1/0, yes/no)",
     Kind.INT: "whole number",
@@ -76,62 +75,85 @@ _KIND_WORDS = {
     Kind.TIMESTAMP: "timestamp (YYYY-MM-DD HH:MM:SS or ISO 8601, e.g. 2025-03-01T09:30:00Z)",
     Kind.DATE: "date (YYYY-MM-DD)",
 }
-# Plausible task times: anything outside is a typo or a placeholder (epoch, 9999-12-31).
-TIMESTAMP_RANGE = ("2000-01-01", "2100-01-01")
+# Real UTC offsets run from -12:00 to +14:00; DuckDB would convert "+99:00" without a word.
+MAX_UTC_OFFSET_HOURS = 14
 # Only whitespace, as Python's str.isspace means it: SQL's trim() keeps tabs, line breaks
 # and the \x1c-\x1f separators, so a tab-only task_id would pass as a value.
 BLANK_TEXT = r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\x{2028}\x{2029}\p{Zs}]*"
 
 
-def _type_rule(col: Column, from_text: bool) -> _Rule | None:
-    """Values of the wrong type: unparsed text, or a typed value the contract does not allow."""
+def number_text(value: float) -> str:
+    """A bound as a person reads it: 315,360,000 rather than 3.1536e+08."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,g}"
+
+
+def _typed_shown(col: Column) -> str:
+    """SQL showing a typed value as text; whole numbers (read as DOUBLE) as 9, not 9.0."""
     c = col.name
-    words = f"not a valid {_KIND_WORDS.get(col.kind, col.kind)}"
-    if from_text:
-        return _Rule(c, words, f"_raw_{c} IS NOT NULL", f"_raw_{c}")
+    if col.kind is Kind.INT:
+        return (f"CASE WHEN isfinite({c}) AND {c} = trunc({c}) AND abs({c}) < 1e15 "
+                f"THEN CAST({c} AS BIGINT)::VARCHAR ELSE {c}::VARCHAR END")
+    return f"{c}::VARCHAR"
+
+
+def _typed_condition(col: Column) -> str | None:
+    """A typed value the contract does not allow, whatever path it came by (NaN, inf, 3.5)."""
+    c = col.name
     match col.kind:
         case Kind.NUMBER:
-            return _Rule(c, words, f"NOT isfinite({c})", f"{c}::VARCHAR")
+            return f"NOT isfinite({c})"
         case Kind.INT:
-            return _Rule(c, words, f"NOT isfinite({c}) OR {c} <> trunc({c}) OR abs({c}) >= 1e15", f"{c}::VARCHAR")
+            return f"NOT isfinite({c}) OR {c} <> trunc({c})"
     return None
 
 
-def _rules(spec: FileSpec, from_text: set[str]) -> list[_Rule]:
-    """Every rule of DESIGN section 3, as conditions over the staging table."""
-    rules: list[_Rule] = []
-    lo, hi = TIMESTAMP_RANGE
-    for col in spec.columns:
-        c = col.name
-        typed = _type_rule(col, c in from_text)
-        if typed:
-            rules.append(typed)
-        if col.required:
-            missing = f"{c} IS NULL OR regexp_full_match({c}, '{BLANK_TEXT}')" if col.kind is Kind.TEXT else f"{c} IS NULL"
-            if c in from_text:
-                missing = f"{c} IS NULL AND _raw_{c} IS NULL"
-            rules.append(_Rule(c, "required value is empty", missing, "NULL"))
-        if col.kind is Kind.TIMESTAMP:
-            rules.append(_Rule(c, f"timestamp outside {lo} .. {hi} (a placeholder such as epoch?)",
-                               f"NOT ({c} >= TIMESTAMP '{lo}' AND {c} < TIMESTAMP '{hi}')", f"{c}::VARCHAR"))
-        # Whole numbers are read as DOUBLE: show 9, not 9.0.
-        shown = f"CASE WHEN {c} = trunc({c}) THEN CAST({c} AS BIGINT)::VARCHAR ELSE {c}::VARCHAR END" \
-            if col.kind is Kind.INT else f"{c}::VARCHAR"
-        if col.minimum is not None:
-            rules.append(_Rule(c, f"must be >= {col.minimum:g}", f"{c} < {col.minimum!r}", shown))
-        if col.maximum is not None:
-            rules.append(_Rule(c, f"must be <= {col.maximum:g}", f"{c} > {col.maximum!r}", shown))
-    if spec is TASKS:
-        rules += [
-            _Rule("closed_at", "closed_at is before created_at",
-                  f"closed_at < created_at AND closed_at >= TIMESTAMP '{lo}' AND created_at < TIMESTAMP '{hi}'",
-                  "closed_at::VARCHAR || ' < ' || created_at::VARCHAR"),
-            _Rule("n_issues_resolved", "n_issues_resolved is greater than n_issues",
-                  "n_issues_resolved > n_issues AND n_issues >= 1",
-                  "n_issues_resolved || ' > ' || n_issues"),
-        ]
+def value_rules(col: Column, from_text: bool) -> list[Rule]:
+    """The rules on one column's values: type, required, range, bounds.
+
+    The same rules whether DuckDB's reader typed the value (CSV) or our SQL parsed
+    it from text (Parquet, a mapped value, a constant): a value that parsed still
+    has to be finite, whole where the contract says int, and inside the bounds.
+    """
+    c = col.name
+    rules: list[Rule] = []
+    typed, shown = _typed_condition(col), _typed_shown(col)
+    words = f"not a valid {_KIND_WORDS.get(col.kind, col.kind)}"
+    if from_text:
+        cond = f"_raw_{c} IS NOT NULL" + (f" OR {typed}" if typed else "")
+        rules.append(Rule(c, words, cond, f"coalesce(_raw_{c}, {shown})"))
+    elif typed:
+        rules.append(Rule(c, words, typed, shown))
+    if col.required:
+        missing = f"{c} IS NULL OR regexp_full_match({c}, '{BLANK_TEXT}')" if col.kind is Kind.TEXT else f"{c} IS NULL"
+        if from_text:
+            missing = f"{c} IS NULL AND _raw_{c} IS NULL"
+        rules.append(Rule(c, "required value is empty", missing, "NULL"))
+    if col.kind is Kind.TIMESTAMP:
+        lo, hi = TIMESTAMP_RANGE
+        rules.append(Rule(c, f"timestamp outside {lo} .. {hi} (a placeholder such as epoch?)",
+                          f"NOT ({c} >= TIMESTAMP '{lo}' AND {c} < TIMESTAMP '{hi}')", f"{c}::VARCHAR"))
+        if from_text:
+            rules.append(Rule(
+                c, f"UTC offset beyond +-{MAX_UTC_OFFSET_HOURS}:00 (real time zones run from -12:00 to +14:00)",
+                f"_offset_{c} IS NOT NULL AND abs(_offset_{c}) > {MAX_UTC_OFFSET_HOURS * 3600}",
+                f"printf('UTC%s%02d:%02d', CASE WHEN _offset_{c} < 0 THEN '-' ELSE '+' END, "
+                f"abs(_offset_{c}) // 3600, abs(_offset_{c}) % 3600 // 60)"))
+    # NaN and infinity are refused as "not a valid number" above, not twice.
+    if col.minimum is not None:
+        rules.append(Rule(c, f"must be >= {number_text(col.minimum)}",
+                          f"isfinite({c}) AND {c} < {col.minimum!r}", shown))
+    if col.maximum is not None:
+        rules.append(Rule(c, f"must be <= {number_text(col.maximum)}",
+                          f"isfinite({c}) AND {c} > {col.maximum!r}", shown))
+    return rules
+
+
+def _rules(spec: FileSpec, from_text: set[str]) -> list[Rule]:
+    """Every rule of the file: each column's value rules, the file's own, then the key."""
+    rules = [r for col in spec.columns for r in value_rules(col, col.name in from_text)]
+    rules += list(spec.rules)
     key = spec.key
-    rules.append(_Rule(
+    rules.append(Rule(
         key, f"{key} appears more than once in this file",
         f"{key} IN (SELECT {key} FROM {spec.stage_table} GROUP BY {key} HAVING count(*) > 1)", key,
     ))
@@ -172,6 +194,26 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, item: InputFile, from_text: 
     problems.sort(key=lambda t: (t[0], t[1]))
     shown = [p for _, _, p in problems][: ValidationError.SHOWN]
     raise ValidationError(item.name, shown, total=total)
+
+
+def stage_validated(cur: duckdb.DuckDBPyConnection, item: InputFile, m: Mapping) -> int:
+    """Read, parse and validate one file into its staging table; return its row count.
+
+    The one entry for every kind of file (tasks, accounts, disputes, audits): any
+    problem raises ValidationError naming file, row and column (roll the transaction
+    back); a file DuckDB cannot read at all raises read.Unreadable (explain it with
+    diagnose.diagnose after the rollback). The staged rows are in
+    `item.spec.stage_table`, typed as the contract says.
+    """
+    src, from_text = stage_file(cur, item, m)
+    if not item.is_parquet:
+        raise_rejects(cur, item, src)
+    n_rows = int(cur.execute(f"SELECT count(*) FROM {item.spec.stage_table}").fetchone()[0])  # type: ignore[index]
+    if n_rows == 0:
+        item.notes.append(f"{item.name}: the file has a header but no data rows; nothing to load.")
+        return 0
+    validate_staged(cur, item, from_text)
+    return n_rows
 
 
 def refused_problems(exc: ValidationError) -> list[dict[str, Any]]:

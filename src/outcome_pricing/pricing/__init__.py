@@ -2,11 +2,17 @@
 
 One import for everything pricing; the work lives in
 
-* ``terms``: the values of one plan's terms: Metric, Charge, Tier, Plan, Costs;
-* ``plans``: PlanSet, read from TOML and validated, and the default reference and
-  proposed plans (``PlanSet.default_reference()`` / ``default_proposed()``);
-* ``charges``: the charge arithmetic (exact Decimal lines, integer-cent arrays);
-* ``metrics``: every priced quantity per account-month (one cached usage scan + outcomes);
+* ``terms``: the values of one plan's terms: Metric, Charge, Tier, Plan, Commitment, Costs;
+* ``plans``: PlanSet, read from TOML and validated (``bounds``: the bound of every value),
+  and the default reference and proposed plans (``PlanSet.default_reference()`` /
+  ``default_proposed()``);
+* ``charges``: the charge arithmetic of one account-month, exact (Decimal lines); ``cents``:
+  the same for many account-months in integer cents; ``simulate``: in floats; ``spanning``:
+  the terms that span months (a prepaid commitment), exact and vectorised; ``lines``,
+  ``usage``: what a bill lists and what it prices;
+* ``metrics``: every priced quantity per account-month (one cached usage scan + outcomes;
+  ``outcomes_metric`` is where an outcomes charge's metric is formed); ``splits``: metrics
+  split by model tier, channel or topic for charges priced ``by`` one;
 * ``backtest``: every plan on the history, portfolio views, seat erosion;
 * ``sweep``: per-outcome price sweeps, break-even prices, the Price lab bundle;
 * ``statements``: one account-month's statement with its evidence and exports;
@@ -28,9 +34,12 @@ The API other areas build on (forecast, ROI, overview)::
     statement(wh, planset, "per-outcome", d, "A0001", "2026-03").to_csv() / .to_xlsx() / .to_text()
 
 Charge functions: ``bill(plan, Usage) -> lines`` and ``bill_total(lines)`` (exact Decimal,
-one account-month); ``plan_cents(plan, UsageArrays) -> PlanCents`` (integer cents for
-many account-months; ``usage_arrays(metrics)`` builds the input). Both follow DESIGN 5
-and agree to the cent (tests/test_backtest.py).
+one account-month, a commitment's month as the first of its period); ``span_account(plan,
+[(month number, month_lines(plan, usage)), ...], start)`` (one account's months in order,
+with the commitment's balance); ``plan_cents(plan, UsageArrays) -> PlanCents`` (integer cents
+for many account-months, commitment included; ``usage_arrays(metrics)`` builds the input
+from ``account_month_metrics(wh, d, costs, plans=planset.plans)``). All follow DESIGN 5
+and 10 and agree to the cent (tests/test_backtest.py, tests/test_charge_shapes.py).
 """
 
 from __future__ import annotations
@@ -48,15 +57,18 @@ from outcome_pricing.pricing.charges import (
     bill,
     bill_total,
     charge_line,
+    month_lines,
     plan_cents,
 )
 from outcome_pricing.pricing.metrics import (
     METRIC_COLUMNS,
     account_month_metrics,
+    outcomes_metric,
     usage_arrays,
     usage_by_tier,
 )
 from outcome_pricing.pricing.plans import PlanSet
+from outcome_pricing.pricing.spanning import CommitmentMonth, SpannedMonth, span_account
 from outcome_pricing.pricing.statements import Statement, parse_month, statement
 from outcome_pricing.pricing.sweep import (
     PriceLab,
@@ -65,7 +77,18 @@ from outcome_pricing.pricing.sweep import (
     price_sweep,
     price_sweep_metrics,
 )
-from outcome_pricing.pricing.terms import Charge, Costs, LineKind, Metric, Mode, Plan, Tier
+from outcome_pricing.pricing.terms import (
+    Charge,
+    Commitment,
+    Costs,
+    Dimension,
+    LineKind,
+    Metric,
+    Mode,
+    Plan,
+    Settlement,
+    Tier,
+)
 
 # Package data, read through importlib.resources so an installed wheel finds the
 # example plans wherever it runs (not relative to a source checkout).
@@ -88,7 +111,10 @@ __all__ = [
     "METRIC_COLUMNS",
     "Backtest",
     "Charge",
+    "Commitment",
+    "CommitmentMonth",
     "Costs",
+    "Dimension",
     "Line",
     "LineKind",
     "Metric",
@@ -98,6 +124,8 @@ __all__ = [
     "PlanSet",
     "PriceLab",
     "PriceSweep",
+    "Settlement",
+    "SpannedMonth",
     "Statement",
     "Tier",
     "Usage",
@@ -110,12 +138,15 @@ __all__ = [
     "charge_line",
     "example_plans",
     "example_plans_text",
+    "month_lines",
+    "outcomes_metric",
     "parse_month",
     "plan_cents",
     "price_lab",
     "price_sweep",
     "price_sweep_metrics",
     "round_half_up",
+    "span_account",
     "statement",
     "usage_arrays",
     "usage_by_tier",

@@ -16,8 +16,14 @@ import pandas as pd
 
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit.money import cents_to_float
-from outcome_pricing.pricing.charges import plan_cents, seats_needed_array
-from outcome_pricing.pricing.metrics import METRIC_COLUMNS, account_month_metrics, usage_arrays
+from outcome_pricing.pricing.charges import seats_needed_array
+from outcome_pricing.pricing.deals.billing import priced
+from outcome_pricing.pricing.metrics import (
+    METRIC_COLUMNS,
+    account_month_metrics,
+    require_metrics_for,
+    usage_arrays,
+)
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 
@@ -31,8 +37,10 @@ class Backtest:
     """N plans on the same history, per account and month.
 
     ``frame``: account_id, month, plan, revenue, cogs, margin, margin_pct,
-    usage, cap_credit, platform_fee, minimum_true_up (dollars, from exact
-    cents), revenue_cents, cogs_cents, and the metrics used. ``metrics``: the
+    usage, cap_credit, platform_fee, minimum_true_up, commitment, drawdown
+    (dollars, from exact cents; a commitment's line and its drawdown credit),
+    breakage (commitment expired at a period's end: reported, not in revenue;
+    0 except in a period's last month), revenue_cents, cogs_cents, and the metrics used. ``metrics``: the
     account_month_metrics frame. ``reference``: the plan changes are measured
     against (default: the first plan).
     """
@@ -140,11 +148,14 @@ def backtest_metrics(
     """Price every plan of ``planset`` on an account_month_metrics frame (no warehouse needed)."""
     reference = reference or planset.default_reference()
     planset.plan(reference)  # a clear error for an unknown reference
+    require_metrics_for(metrics, planset.plans)
     usage = usage_arrays(metrics)
-    bills = [plan_cents(p, usage) for p in planset.plans]
+    deals = [priced(p, metrics, usage) for p in planset.plans]  # DESIGN 11 stages included
+    bills = [d.bill for d in deals]
     n, k = len(metrics), len(bills)
-    revenue = _stack([b.total for b in bills])
-    cogs = np.tile(metrics["cogs_cents"].to_numpy(np.int64), k)
+    revenue = _stack([d.total for d in deals])
+    implementation = _stack([d.implementation for d in deals])  # a funded deployment is COGS
+    cogs = np.tile(metrics["cogs_cents"].to_numpy(np.int64), k) + implementation
     codes = np.repeat(np.arange(k), n)
     # One frame built from whole arrays: far cheaper than one frame per plan then concat.
     columns: dict[str, Any] = {
@@ -159,6 +170,11 @@ def backtest_metrics(
         "cap_credit": cents_to_float(_stack([b.cap_credit for b in bills])),
         "platform_fee": cents_to_float(_stack([b.platform_fee for b in bills])),
         "minimum_true_up": cents_to_float(_stack([b.minimum_true_up for b in bills])),
+        "commitment": cents_to_float(_stack([b.commitment for b in bills])),
+        "drawdown": cents_to_float(_stack([b.drawdown for b in bills])),
+        "breakage": cents_to_float(_stack([b.breakage for b in bills])),
+        "guarantee_credit": cents_to_float(_stack([d.guarantee_credit for d in deals])),
+        "implementation": cents_to_float(implementation),
         "revenue_cents": revenue,
         "cogs_cents": cogs,
     }
@@ -179,5 +195,5 @@ def backtest(wh: Warehouse, planset: PlanSet, d: Definition, reference: str | No
     Revenue per account-month equals the total of ``statement(...)`` for the
     same account, month and plan, to the cent.
     """
-    metrics = account_month_metrics(wh, d, planset.costs)
+    metrics = account_month_metrics(wh, d, planset.costs, planset.plans)
     return backtest_metrics(metrics, planset, reference, d.name, d.version)

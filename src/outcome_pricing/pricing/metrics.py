@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit.money import (
     MICRO,
     cents_to_float,
@@ -27,8 +29,10 @@ from outcome_pricing.kit.money import (
     pico_to_cents,
     to_micro,
 )
-from outcome_pricing.pricing.charges import UsageArrays, seats_needed_array
-from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT, Costs, Metric
+from outcome_pricing.pricing.deals.columns import add_deal_columns
+from outcome_pricing.pricing.splits import add_splits, split_column, split_keys, splits_of
+from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT, Costs, Metric, Plan, Settlement
+from outcome_pricing.pricing.usage import UsageArrays, seats_needed_array
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
@@ -130,7 +134,9 @@ def _full_grid(sums: pd.DataFrame) -> pd.DataFrame:
     return sums.reindex(grid, fill_value=0)
 
 
-def account_month_metrics(wh: Warehouse, d: Definition, costs: Costs | None = None) -> pd.DataFrame:
+def account_month_metrics(
+    wh: Warehouse, d: Definition, costs: Costs | None = None, plans: Iterable[Plan] = ()
+) -> pd.DataFrame:
     """Every metric per account and month, with the cost to serve.
 
     Rows: every month from an account's first task to the warehouse's last
@@ -142,6 +148,11 @@ def account_month_metrics(wh: Warehouse, d: Definition, costs: Costs | None = No
     cogs (dollars); and the exact integers the charges use: human_ms,
     input_tokens, output_tokens, outcomes_micro (millionths of a unit),
     seat_price_micro, cogs_cents. Sorted by account_id, month.
+
+    ``plans``: the plans to be priced on the frame; what they need beyond the
+    metrics above is added as columns: the settled outcomes metric of charges with
+    an audit settlement (``settled_column``, see ``outcomes_metric``) and the metrics
+    split by a dimension for charges priced ``by`` one (``splits.split_column``).
     """
     from outcome_pricing.rules import outcomes
 
@@ -160,7 +171,60 @@ def account_month_metrics(wh: Warehouse, d: Definition, costs: Costs | None = No
     df = df.merge(out, on=KEYS, how="left")
     df["outcomes_micro"] = floats_to_micro(df["billable_units"])
     df["seat_price_micro"] = floats_to_micro(df["seat_price"])
-    return _finish_metrics(df)
+    df = _finish_metrics(df)
+    plans = tuple(plans)
+    _add_settled(wh, d, df, plans)
+
+    def settle(keys: pd.DataFrame, units: np.ndarray, settlement: Settlement, window: int) -> np.ndarray:
+        return outcomes_metric(wh, d, keys, units, settlement, window)
+
+    df = add_splits(wh, d, df, plans, settle)
+    return add_deal_columns(wh, df)  # DESIGN 11: savings, hourly cost, go-live
+
+
+# ====================================================================== the outcomes metric
+def outcomes_metric(
+    wh: Warehouse, d: Definition, keys: pd.DataFrame, units_micro: np.ndarray, settlement: Settlement, window_months: int
+) -> np.ndarray:
+    """THE place where the outcomes metric of an account-month is formed for an outcomes charge.
+
+    ``keys``: account_id and month (first of the month) per row; ``units_micro``: the
+    billable units under ``d`` per row, in millionths of a unit (the whole account-month,
+    or one dimension value of it for a charge priced ``by``). Returns the quantity the
+    charge prices, in millionths, before the allowance and tiers.
+
+    Audit settlement (DESIGN 9) hooks in here: with ``settlement`` "point" or
+    "upper_bound", the metric is multiplied by (1 - r), r the account's false-resolution
+    rate over the calendar months M-w+1..M (w = ``window_months``; the point estimate
+    or the Wilson upper bound; 0 without audits), and rounded to whole millionths
+    here, once, so the statement and the backtest price the same integers.
+    Every outcomes charge with a settlement reaches this function (account_month_metrics
+    makes one column per (settlement, window) the plans use; the same for each value of
+    a charge priced by dimension), so nothing else needs to change to add it.
+    """
+    if settlement is Settlement.NONE:
+        return units_micro
+    # proof.audit is the same layer; imported here so loading pricing never loads the audits.
+    from outcome_pricing.proof.audit.settlement import settled_micro, settlement_rates
+
+    rates = settlement_rates(wh, d, keys, settlement.value, window_months)
+    return settled_micro(units_micro, rates)
+
+
+def settled_column(key: tuple[str, int]) -> str:
+    """The metrics column of the outcomes metric under one (settlement, window)."""
+    return f"outcomes_micro|{key[0]}|{key[1]}"
+
+
+def _settled_keys(plans: Iterable[Plan]) -> list[tuple[str, int]]:
+    keys = {c.settlement_key for p in plans for c in p.charges}
+    return sorted(k for k in keys if k is not None)
+
+
+def _add_settled(wh: Warehouse, d: Definition, df: pd.DataFrame, plans: Iterable[Plan]) -> None:
+    for key in _settled_keys(plans):
+        units = df["outcomes_micro"].to_numpy(np.int64)
+        df[settled_column(key)] = outcomes_metric(wh, d, df[KEYS], units, Settlement(key[0]), key[1])
 
 
 def _finish_metrics(df: pd.DataFrame) -> pd.DataFrame:
@@ -179,8 +243,37 @@ def _finish_metrics(df: pd.DataFrame) -> pd.DataFrame:
     return df[cols].sort_values(KEYS, ignore_index=True)
 
 
+def require_metrics_for(metrics: pd.DataFrame, plans: Iterable[Plan]) -> None:
+    """A clear error when a metrics frame lacks what the plans price (made without `plans`)."""
+    plans = tuple(plans)
+    missing = [settled_column(k) for k in _settled_keys(plans) if settled_column(k) not in metrics.columns]
+    missing += [
+        split_column(k, "") for k in split_keys(plans) if split_column(k, "") not in metrics.columns
+    ]
+    if missing:
+        raise ConfigError(
+            f"These metrics were made without what the plans price ({', '.join(missing)}): "
+            "make them with account_month_metrics(wh, d, costs, plans=planset.plans)."
+        )
+
+
+def month_numbers(months: pd.Series) -> np.ndarray:
+    """First-of-month timestamps as month numbers (year x 12 + month - 1)."""
+    m = pd.to_datetime(months)
+    return (m.dt.year.to_numpy(np.int64) * 12 + m.dt.month.to_numpy(np.int64) - 1).astype(np.int64)
+
+
+def first_charged_month(metrics: pd.DataFrame) -> np.ndarray:
+    """Per row, the month number of its account's first charged month: where the terms that
+    span months (a commitment's periods) start. Today the account's first month in the
+    frame (the month of its first task); DESIGN 11's go-live start replaces it here."""
+    numbers = pd.Series(month_numbers(metrics["month"]), index=metrics.index)
+    return numbers.groupby(metrics["account_id"]).transform("min").to_numpy(np.int64)
+
+
 def usage_arrays(metrics: pd.DataFrame) -> UsageArrays:
-    """The exact integer usage the charges price, from an account_month_metrics frame."""
+    """The exact integer usage the charges price, from an account_month_metrics frame
+    (with the columns made for the plans, and each row's account, month and start)."""
     micro = {
         Metric.SEATS: metrics["seats"].to_numpy(np.int64) * MICRO,
         Metric.CONVERSATIONS: metrics["conversations"].to_numpy(np.int64) * MICRO,
@@ -190,8 +283,20 @@ def usage_arrays(metrics: pd.DataFrame) -> UsageArrays:
         Metric.INPUT_TOKENS_M: metrics["input_tokens"].to_numpy(np.int64),
         Metric.OUTPUT_TOKENS_M: metrics["output_tokens"].to_numpy(np.int64),
     }
+    settled = {}
+    for column in metrics.columns:
+        if isinstance(column, str) and column.startswith("outcomes_micro|"):
+            _, settlement, window = column.split("|")
+            settled[(settlement, int(window))] = metrics[column].to_numpy(np.int64)
     return UsageArrays(
         micro=micro,
         human_ms=metrics["human_ms"].to_numpy(np.int64),
         seat_price_micro=metrics["seat_price_micro"].to_numpy(np.int64),
+        settled=settled,
+        by=splits_of(metrics),
+        account=pd.factorize(metrics["account_id"])[0].astype(np.int64),
+        month=month_numbers(metrics["month"]),
+        start=first_charged_month(metrics),
+        saved_ms=metrics["saved_ms"].to_numpy(dtype=object) if "saved_ms" in metrics else None,
+        hourly_cost=metrics["agent_hourly_cost"].to_numpy(dtype=object) if "agent_hourly_cost" in metrics else None,
     )

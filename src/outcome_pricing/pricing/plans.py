@@ -34,6 +34,7 @@ ConfigError naming the plan, the charge (number and metric) and the key.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -46,21 +47,31 @@ from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit import tomlio
 from outcome_pricing.kit.digest import canonical as canonical_json
 from outcome_pricing.kit.digest import digest
-from outcome_pricing.kit.money import MICRO_PLACES, form_amount, places, to_decimal
+from outcome_pricing.kit.money import MICRO_PLACES, form_amount
+from outcome_pricing.pricing import bounds
+from outcome_pricing.pricing.deal_terms import DEAL_KEYS, read_deal
 from outcome_pricing.pricing.terms import (
     ACCOUNT_PRICE,
+    BY_METRICS,
+    DEFAULT_AUDIT_WINDOW_MONTHS,
+    DEFAULT_CLOSE_LAG_DAYS,
     DEFAULT_HOURS_PER_SEAT,
+    DEFAULT_PRICE_KEY,
+    DEFAULT_ROLLOVER_MAX_PCT,
     Charge,
+    Commitment,
     Costs,
+    Dimension,
     Metric,
     Mode,
     Plan,
+    Settlement,
     Tier,
     costs_dict,
     plan_dict,
 )
 
-CENT_KEYS = frozenset({"platform_fee", "minimum", "cap"})  # whole cents; other amounts 6 decimals
+CENT_KEYS = frozenset({"platform_fee", "minimum", "cap", "amount"})  # whole cents; other amounts 6 decimals
 
 
 @dataclass(frozen=True)
@@ -104,17 +115,22 @@ class PlanSet:
     ) -> PlanSet:
         """A copy with one plan's keys changed, validated like a TOML file.
 
-        ``fields``: plan keys (platform_fee, minimum, cap, description);
-        ``charges``: charge index (0-based) -> charge keys (included, price, ...).
-        Numbers may be floats from a form: fees, minimum and cap are rounded to
-        whole cents, other amounts to 6 decimals (`form_amount`), then validated.
+        ``fields``: plan keys (platform_fee, minimum, cap, description, close_lag_days,
+        commitment = {"amount": 1000.0, "months": 12, "rollover": True, ...});
+        ``charges``: charge index (0-based) -> charge keys (included, price, block,
+        by = "model_tier" with prices = {"advanced": 1.49, "default": 0.99}, tiers
+        with flat, ...). A value of None removes the key (e.g. ``price=None`` when
+        switching a flat charge to ``by``; ``commitment=None`` drops the commitment).
+        Numbers may be floats from a form: fees, minimum, cap and the commitment
+        amount are rounded to whole cents, other amounts to 6 decimals
+        (`form_amount`), then validated.
         """
         data = _planset_dict(self)
         index = self.names.index(self.plan(plan).name)
         target = data["plans"][index]
-        target.update(_from_form(fields or {}))
+        _update(target, fields or {})
         for i, changes in (charges or {}).items():
-            target["charges"][i].update(_from_form(changes))
+            _update(target["charges"][i], changes)
         return _Parser(source).planset(data)
 
     # ------------------------------------------------------------------ TOML
@@ -143,12 +159,24 @@ class PlanSet:
         return digest(self.canonical())
 
 
-def _from_form(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Form floats rounded to what their key allows: cents for `CENT_KEYS`, else 6 decimals."""
-    return {
-        key: form_amount(v, 2 if key in CENT_KEYS else MICRO_PLACES) if isinstance(v, float) else v
-        for key, v in values.items()
-    }
+def _from_form(key: str, value: Any) -> Any:
+    """Form floats rounded to what their key allows: cents for `CENT_KEYS`, else 6 decimals
+    (inside tables and lists too: a commitment, prices by dimension, tiers)."""
+    if isinstance(value, float):
+        return form_amount(value, 2 if key in CENT_KEYS else MICRO_PLACES) if math.isfinite(value) else value
+    if isinstance(value, Mapping):
+        return {k: _from_form(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_from_form(key, v) for v in value]
+    return value
+
+
+def _update(target: dict[str, Any], changes: Mapping[str, Any]) -> None:
+    for key, value in changes.items():
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = _from_form(key, value)
 
 
 def _planset_dict(ps: PlanSet) -> dict[str, Any]:
@@ -156,8 +184,14 @@ def _planset_dict(ps: PlanSet) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- reading
-PLAN_KEYS = {"name", "description", "platform_fee", "minimum", "cap", "charges"}
-CHARGE_KEYS = {"metric", "name", "included", "price", "tiers", "mode", "hours_per_seat"}
+PLAN_KEYS = {"name", "description", "platform_fee", "minimum", "cap", "charges", "close_lag_days", "commitment"}
+PLAN_KEYS |= DEAL_KEYS  # DESIGN 11: charge_from, free_months, implementation_cost, hourly_cost_default, guarantee
+CHARGE_KEYS = {
+    "metric", "name", "included", "price", "tiers", "mode", "hours_per_seat", "block", "by", "prices",
+    "audit_settlement", "audit_window_months",
+}
+TIER_KEYS = {"up_to", "price", "flat"}
+COMMITMENT_KEYS = {"amount", "months", "rollover", "rollover_max_pct"}
 COST_KEYS = {"input_per_million", "output_per_million", "per_ai_task"}
 
 
@@ -177,6 +211,7 @@ class _Parser:
         raw_plans = data.get("plans")
         if not isinstance(raw_plans, list) or not raw_plans:
             raise self.fail("top level", "plans", "at least one [[plans]] table is required.")
+        bounds.count(self.fail, "top level", "plans", raw_plans, bounds.MAX_PLANS)
         plans = tuple(self.plan(i, raw) for i, raw in enumerate(raw_plans, start=1))
         seen: set[str] = set()
         for p in plans:
@@ -192,20 +227,46 @@ class _Parser:
         if not isinstance(name, str) or not name.strip():
             raise self.fail(f"plan {index}", "name", "every plan needs a non-empty name.")
         where = f"plan '{name}'"
+        bounds.text(self.fail, where, raw, "name")
         self.no_unknown(where, raw, PLAN_KEYS)
-        description = raw.get("description", "")
-        if not isinstance(description, str):
-            raise self.fail(where, "description", "must be text.")
         charges_raw = raw.get("charges", [])
         if not isinstance(charges_raw, list):
             raise self.fail(where, "charges", "must be a list of [[plans.charges]] tables.")
-        return Plan(
+        bounds.count(self.fail, where, "charges", charges_raw, bounds.MAX_CHARGES)
+        plan = Plan(
             name=name.strip(),
-            description=description,
+            description=bounds.text(self.fail, where, raw, "description"),
             platform_fee=self.cents(where, raw, "platform_fee"),
             minimum=self.cents(where, raw, "minimum"),
             cap=self.cents(where, raw, "cap"),
             charges=tuple(self.charge(where, i, c) for i, c in enumerate(charges_raw, start=1)),
+            close_lag_days=bounds.integer(
+                self.fail, where, raw, "close_lag_days", DEFAULT_CLOSE_LAG_DAYS, 0, bounds.MAX_CLOSE_LAG_DAYS
+            ),
+            commitment=self.commitment(where, raw["commitment"]) if "commitment" in raw else None,
+            deal=read_deal(self.fail, where, raw, [c.get("metric") for c in charges_raw if isinstance(c, dict)]),
+        )
+        if plan.commitment is not None and plan.minimum > 0:
+            raise self.fail(where, "minimum", "a plan with a [plans.commitment] takes no minimum "
+                            "(the commitment is the least it bills); remove one of them.")
+        return plan
+
+    def commitment(self, plan_where: str, raw: Any) -> Commitment:
+        where = f"{plan_where}, commitment"
+        if not isinstance(raw, dict):
+            raise self.fail(where, "commitment", "must be a table [plans.commitment] with amount and months.")
+        self.no_unknown(where, raw, COMMITMENT_KEYS)
+        amount = bounds.number(self.fail, where, raw, "amount", None, 2, bounds.MAX_FEE, positive=True)
+        rollover = bounds.boolean(self.fail, where, raw, "rollover", False)
+        if "rollover_max_pct" in raw and not rollover:
+            raise self.fail(where, "rollover_max_pct", "only applies with rollover = true.")
+        return Commitment(
+            amount=amount,
+            months=bounds.integer(self.fail, where, raw, "months", None, 1, bounds.MAX_MONTHS),
+            rollover=rollover,
+            rollover_max_pct=bounds.number(
+                self.fail, where, raw, "rollover_max_pct", DEFAULT_ROLLOVER_MAX_PCT, MICRO_PLACES, Decimal(1)
+            ),
         )
 
     def charge(self, plan_where: str, index: int, raw: Any) -> Charge:
@@ -222,61 +283,121 @@ class _Parser:
             ) from None
         where = f"{plan_where}, charge {index} ({metric.value})"
         self.no_unknown(where, raw, CHARGE_KEYS)
-        label = raw.get("name", "")
-        if not isinstance(label, str):
-            raise self.fail(where, "name", "must be text.")
-        has_price, has_tiers = "price" in raw, "tiers" in raw
-        if has_price == has_tiers:
-            raise self.fail(where, "price", "give exactly one of `price` (flat) or `tiers`.")
-        if "mode" in raw and not has_tiers:
+        self.check_shape(where, raw, metric)
+        # Three decimals keep seats_needed an exact integer ceiling (see charges.py).
+        hours = bounds.number(self.fail, where, raw, "hours_per_seat", DEFAULT_HOURS_PER_SEAT, 3,
+                              bounds.MAX_HOURS_PER_SEAT, positive=True)
+        charge = Charge(
+            metric=metric,
+            included=self.quantity(where, raw, "included", Decimal(0)),
+            hours_per_seat=hours,
+            label=bounds.text(self.fail, where, raw, "name"),
+            block=self.quantity(where, raw, "block", None, positive=True) if "block" in raw else None,
+            audit_settlement=self.settlement(where, raw),
+            audit_window_months=bounds.integer(
+                self.fail, where, raw, "audit_window_months", DEFAULT_AUDIT_WINDOW_MONTHS, 1, bounds.MAX_MONTHS
+            ),
+        )
+        if "tiers" in raw:
+            return replace(charge, tiers=self.tiers(where, raw["tiers"]), mode=self.mode(where, raw))
+        if "by" in raw:
+            return replace(charge, by=self.dimension(where, raw), prices=self.prices(where, raw.get("prices")))
+        if raw["price"] == ACCOUNT_PRICE:
+            return replace(charge, account_price=True)
+        return replace(charge, price=self.price(where, raw, "price"))
+
+    def check_shape(self, where: str, raw: dict[str, Any], metric: Metric) -> None:
+        """Refuse combinations of keys that make no sense, naming the key to remove."""
+        shapes = [k for k in ("price", "tiers", "by") if k in raw]
+        if "by" in raw and len(shapes) > 1:
+            other = "tiers" if "tiers" in raw else "price"
+            raise self.fail(where, "by", f"a charge priced `by` a dimension takes no `{other}` "
+                            "(its `prices` are flat per unit); remove one of them.")
+        if len(shapes) != 1:
+            raise self.fail(where, "price", "give exactly one of `price` (flat), `tiers`, or `by` with `prices`.")
+        if "prices" in raw and "by" not in raw:
+            raise self.fail(where, "prices", "`prices` go with `by` (e.g. by = \"model_tier\"); "
+                            "for one price write `price`.")
+        if "mode" in raw and "tiers" not in raw:
             raise self.fail(where, "mode", "only tiered charges have a mode; remove it or add `tiers`.")
         if "hours_per_seat" in raw and metric is not Metric.SEATS_NEEDED:
             raise self.fail(where, "hours_per_seat", "only applies to metric = \"seats_needed\".")
-        # Three decimals keep seats_needed an exact integer ceiling (see charges.py).
-        hours = self.amount(where, raw, "hours_per_seat", DEFAULT_HOURS_PER_SEAT, 3)
-        if hours <= 0:
-            raise self.fail(where, "hours_per_seat", f"must be greater than 0 (e.g. {DEFAULT_HOURS_PER_SEAT} hours a month).")
-        charge = Charge(
-            metric=metric,
-            included=self.amount(where, raw, "included", Decimal(0), MICRO_PLACES),
-            hours_per_seat=hours,
-            label=label,
-        )
-        if has_tiers:
-            return replace(charge, tiers=self.tiers(where, raw["tiers"]), mode=self.mode(where, raw))
-        if raw["price"] == ACCOUNT_PRICE:
-            return replace(charge, account_price=True)
-        return replace(charge, price=self.amount(where, raw, "price", None, MICRO_PLACES))
+        if "by" in raw:
+            for key in ("included", "block"):
+                if key in raw:
+                    raise self.fail(where, key, "a charge priced `by` a dimension takes no "
+                                    f"{'allowance' if key == 'included' else 'blocks'} (flat per unit); remove it.")
+            if metric.value not in BY_METRICS:
+                raise self.fail(where, "by", f"metric {metric.value!r} cannot be priced by dimension; "
+                                f"use one of {', '.join(sorted(BY_METRICS))}.")
+        if "block" in raw and raw.get("price") == ACCOUNT_PRICE:
+            raise self.fail(where, "block", "the account's seat price is per seat; remove `block` "
+                            "or write a price per block.")
+        for key in ("audit_settlement", "audit_window_months"):
+            if key in raw and metric is not Metric.OUTCOMES:
+                raise self.fail(where, key, "audit settlement only applies to metric = \"outcomes\".")
+
+    def settlement(self, where: str, raw: dict[str, Any]) -> Settlement:
+        value = raw.get("audit_settlement", Settlement.NONE.value)
+        try:
+            return Settlement(value if isinstance(value, str) else "")
+        except ValueError:
+            raise self.fail(where, "audit_settlement", f"{value!r} is not a settlement; use "
+                            f"{', '.join(repr(s.value) for s in Settlement)}.") from None
+
+    def dimension(self, where: str, raw: dict[str, Any]) -> Dimension:
+        value = raw["by"]
+        try:
+            return Dimension(value if isinstance(value, str) else "")
+        except ValueError:
+            raise self.fail(where, "by", f"{value!r} is not a dimension; use "
+                            f"{', '.join(repr(d.value) for d in Dimension)}.") from None
+
+    def prices(self, where: str, raw: Any) -> tuple[tuple[str, Decimal], ...]:
+        if not isinstance(raw, dict) or not raw:
+            raise self.fail(where, "prices", "must be a table like { advanced = 1.49, default = 0.99 }.")
+        bounds.count(self.fail, where, "prices", raw, bounds.MAX_PRICES)
+        if DEFAULT_PRICE_KEY not in raw:
+            raise self.fail(where, "prices", f"needs a `{DEFAULT_PRICE_KEY}` price for every value not listed (and empty ones).")
+        listed = []
+        for value in raw:
+            if not value.strip() or len(value) > bounds.MAX_TEXT:
+                raise self.fail(where, "prices", f"{value!r} is not a value to price; use a non-empty name.")
+            if value != DEFAULT_PRICE_KEY:
+                listed.append((value, self.price(f"{where}, prices", raw, value)))
+        return (*sorted(listed), (DEFAULT_PRICE_KEY, self.price(f"{where}, prices", raw, DEFAULT_PRICE_KEY)))
 
     def mode(self, where: str, raw: dict[str, Any]) -> Mode:
         try:
             return Mode(raw.get("mode", Mode.GRADUATED.value))
-        except ValueError:
+        except (ValueError, TypeError):
             raise self.fail(where, "mode", f"{raw.get('mode')!r} is not a mode; use \"graduated\" or \"volume\".") from None
 
     def tiers(self, where: str, raw: Any) -> tuple[Tier, ...]:
         if not isinstance(raw, list) or not raw:
             raise self.fail(where, "tiers", "must be a non-empty list like [ { up_to = 1000, price = 0.99 }, { price = 0.79 } ].")
+        bounds.count(self.fail, where, "tiers", raw, bounds.MAX_TIERS)
         tiers: list[Tier] = []
         previous = Decimal(0)
         for i, t in enumerate(raw, start=1):
             tw = f"{where}, tier {i}"
             if not isinstance(t, dict):
                 raise self.fail(tw, "tiers", "each tier must be a table { up_to = ..., price = ... }.")
-            self.no_unknown(tw, t, {"up_to", "price"})
-            if "price" not in t:
-                raise self.fail(tw, "price", "every tier needs a price.")
-            price = self.amount(tw, t, "price", None, MICRO_PLACES)
+            self.no_unknown(tw, t, TIER_KEYS)
+            if "price" not in t and "flat" not in t:
+                raise self.fail(tw, "price", "every tier needs a price (or a flat fee).")
+            price = self.price(tw, t, "price", Decimal(0))
+            flat = bounds.number(self.fail, tw, t, "flat", Decimal(0), MICRO_PLACES, bounds.MAX_FEE)
             last = i == len(raw)
             if last and "up_to" in t:
                 raise self.fail(tw, "up_to", "the last tier must not have up_to (it covers everything above).")
             if not last and "up_to" not in t:
                 raise self.fail(tw, "up_to", "every tier but the last needs up_to.")
-            up_to = None if last else self.amount(tw, t, "up_to", None, MICRO_PLACES)
+            up_to = None if last else self.quantity(tw, t, "up_to", None)
             if up_to is not None and up_to <= previous:
                 raise self.fail(tw, "up_to", f"must be greater than the previous bound ({previous}).")
             previous = up_to if up_to is not None else previous
-            tiers.append(Tier(up_to, price))
+            tiers.append(Tier(up_to, price, flat))
         return tuple(tiers)
 
     def costs(self, raw: Any) -> Costs:
@@ -288,13 +409,15 @@ class _Parser:
             table = raw.get(key, {})
             if not isinstance(table, dict):
                 raise self.fail("[costs]", key, "must be a table of model tier = price per million tokens.")
+            bounds.count(self.fail, "[costs]", key, table, bounds.MAX_PRICES)
             tables[key] = {
-                str(tier): self.amount(f"[costs].{key}", table, tier, None, MICRO_PLACES) for tier in table
+                str(tier): bounds.number(self.fail, f"[costs].{key}", table, tier, None, MICRO_PLACES, bounds.MAX_COST)
+                for tier in table
             }
         return Costs(
             input_per_million=tables["input_per_million"],
             output_per_million=tables["output_per_million"],
-            per_ai_task=self.amount("[costs]", raw, "per_ai_task", Decimal(0), MICRO_PLACES),
+            per_ai_task=bounds.number(self.fail, "[costs]", raw, "per_ai_task", Decimal(0), MICRO_PLACES, bounds.MAX_COST),
         )
 
     # -------------------------------------------------------------- values
@@ -303,25 +426,15 @@ class _Parser:
         if unknown:
             raise self.fail(where, unknown[0], f"unknown key; allowed keys are {', '.join(sorted(allowed))}.")
 
-    def amount(
-        self, where: str, raw: dict[str, Any], key: str, default: Decimal | None, max_places: int
-    ) -> Decimal:
-        if key not in raw:
-            if default is None:
-                raise self.fail(where, key, "is required.")
-            return default
-        if isinstance(raw[key], str):
-            raise self.fail(where, key, f"{raw[key]!r} is text; write a number without quotes.")
-        try:
-            value = to_decimal(raw[key])
-        except (TypeError, ArithmeticError):
-            raise self.fail(where, key, f"{raw[key]!r} is not a number.") from None
-        if not value.is_finite() or value < 0:
-            raise self.fail(where, key, f"{raw[key]!r} must be a number >= 0.")
-        if places(value) > max_places:
-            raise self.fail(where, key, f"{raw[key]!r} has more than {max_places} decimal places.")
-        return value
+    def price(self, where: str, raw: dict[str, Any], key: str, default: Decimal | None = None) -> Decimal:
+        """A unit price: at most 6 decimals, at most MAX_PRICE."""
+        return bounds.number(self.fail, where, raw, key, default, MICRO_PLACES, bounds.MAX_PRICE)
+
+    def quantity(self, where: str, raw: dict[str, Any], key: str, default: Decimal | None,
+                 positive: bool = False) -> Decimal:
+        """A count of units (included, up_to, block): at most 6 decimals, at most MAX_QUANTITY."""
+        return bounds.number(self.fail, where, raw, key, default, MICRO_PLACES, bounds.MAX_QUANTITY, positive)
 
     def cents(self, where: str, raw: dict[str, Any], key: str) -> Decimal:
         """Fees, minimums and caps are whole cents (2 decimal places at most)."""
-        return self.amount(where, raw, key, Decimal(0), 2)
+        return bounds.number(self.fail, where, raw, key, Decimal(0), 2, bounds.MAX_FEE)

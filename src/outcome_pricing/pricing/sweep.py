@@ -16,9 +16,8 @@ from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit.money import ceil_decimal
 from outcome_pricing.pricing.backtest import Backtest, backtest_metrics
 from outcome_pricing.pricing.charges import plan_cents
-from outcome_pricing.pricing.metrics import account_month_metrics, usage_arrays
+from outcome_pricing.pricing.metrics import account_month_metrics, require_metrics_for, usage_arrays
 from outcome_pricing.pricing.plans import PlanSet
-from outcome_pricing.pricing.terms import Metric
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
@@ -58,9 +57,9 @@ def default_prices(current: Decimal, steps: int = 60, reach: Decimal = Decimal(0
 
 
 def _outcome_price(planset: PlanSet, plan: str) -> Decimal:
-    for charge in planset.plan(plan).charges:
-        if charge.metric is Metric.OUTCOMES and not charge.account_price:
-            return charge.price if charge.price is not None else charge.tiers[0].price
+    price = planset.plan(plan).outcome_price()
+    if price is not None:
+        return price
     raise ConfigError(
         f"Plan {plan!r} has no outcome charge to sweep; pick a plan with a charge on metric = \"outcomes\"."
     )
@@ -80,6 +79,7 @@ def price_sweep_metrics(
     current = _outcome_price(planset, plan)
     explicit = prices
     prices = list(prices) if prices is not None else default_prices(current)
+    require_metrics_for(metrics, (ref_plan, base))
     usage = usage_arrays(metrics)
     codes, account_ids = pd.factorize(metrics["account_id"], sort=True)
 
@@ -156,7 +156,7 @@ def price_sweep(
 ) -> PriceSweep:
     """Sweep the per-outcome price of ``plan`` (default: the first plan with an outcome
     charge) and find where it earns what ``reference`` (default: the first plan) earns."""
-    metrics = account_month_metrics(wh, d, planset.costs)
+    metrics = account_month_metrics(wh, d, planset.costs, planset.plans)
     return price_sweep_metrics(metrics, planset, plan, reference, prices)
 
 
@@ -178,7 +178,7 @@ def price_lab(
 ) -> PriceLab:
     """The backtest of every plan plus the per-outcome price sweep of ``proposed``
     (default: the first plan with an outcome charge) against ``reference``."""
-    metrics = account_month_metrics(wh, d, planset.costs)
+    metrics = account_month_metrics(wh, d, planset.costs, planset.plans)
     bt = backtest_metrics(metrics, planset, reference, d.name, d.version)
     if proposed is None or not planset.plan(proposed).has_outcome_charge:
         proposed = planset.default_proposed()

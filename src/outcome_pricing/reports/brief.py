@@ -16,6 +16,7 @@ from html import escape
 
 import pandas as pd
 
+from outcome_pricing.analysis.forecast import chance_text
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 from outcome_pricing.reports.overview import TOP_MOVERS, Overview
 from outcome_pricing.reports.roi_report import (
@@ -33,17 +34,22 @@ from outcome_pricing.reports.roi_report import (
     text,
     y_axis,
 )
+from outcome_pricing.reports.verdict import Outlook, verdict, yearly_figures
 
 H, PAD_T = 220, 26  # shorter than the report's charts, with room for the legend on top
 REFERENCE_COLOUR = "#888"
 AI_COLOUR = NET_COLOUR
 BASELINE_COLOUR = "#999"
-BRIEF_STYLE = STYLE + """
+# The plans table wraps its terms (shared with the Overview page, which draws the same table).
+PLANS_TABLE_STYLE = "table.roi.plans td:nth-child(2){text-align:left}table.roi.plans td:nth-child(4){white-space:nowrap}"
+BRIEF_STYLE = STYLE + PLANS_TABLE_STYLE + """
 .kpi small{display:block;color:#555;font-size:.8em}
 .two{display:flex;flex-wrap:wrap;gap:18px}.two>div{flex:1 1 460px}
 h1 small{font-size:.55em;color:#555;font-weight:normal}
 table.movers td:nth-child(2),table.movers th:nth-child(2){text-align:left}
 h3{font-size:1em;margin:10px 0 4px}
+.kpis{display:grid;grid-template-columns:repeat(4,minmax(0,1fr))}.kpi{min-width:0}
+.verdict{font-size:1.1em;border-left:4px solid #1565c0;padding:6px 12px;margin:10px 0;background:rgba(21,101,192,.06)}
 """
 
 Series = tuple[str, Sequence[float], str, bool]  # name, values, colour, dashed
@@ -126,18 +132,27 @@ def _versus_before(ov: Overview, field: str, fmt: Callable[[float], str]) -> str
     return f"{'+' if change >= 0 else ''}{fmt(change)} vs the month before"
 
 
-def kpis_html(ov: Overview) -> str:
+def _signed(value: float) -> str:
+    return f"{'+' if value >= 0 else ''}{money(value)}"
+
+
+def kpis_html(ov: Overview, chance: Outlook | None = None) -> str:
     k = ov.kpis
     cards = [
         (f"Revenue, {ov.reference} (reference)", money(k.revenue_reference),
          _versus_before(ov, "revenue_reference", money)),
         (f"Revenue, {ov.proposed} (proposed)", money(k.revenue_proposed),
-         f"{'+' if k.revenue_change >= 0 else ''}{money(k.revenue_change)} vs the reference"),
+         f"{_signed(k.revenue_change)} vs the reference"),
+        (f"Gross margin, {ov.reference} (reference)", money(k.margin_reference),
+         "" if k.margin_pct_reference is None else f"{pct(k.margin_pct_reference)} of revenue"),
+        (f"Gross margin, {ov.proposed} (proposed)", money(k.margin),
+         ("" if k.margin_pct is None else f"{pct(k.margin_pct)} of revenue; ")
+         + f"{_signed(k.margin_change)} vs the reference"),
+        ("Chance the proposed plan earns more", "—" if chance is None else chance_text(chance.chance),
+         "" if chance is None else f"forecast, {month_label(chance.first)} to {month_label(chance.last)}"),
         ("Billable outcomes", count(k.outcomes), _versus_before(ov, "outcomes", count)),
         ("Resolution rate", "—" if k.resolution_rate is None else pct(k.resolution_rate),
          _versus_before(ov, "resolution_rate", lambda v: pct(v).replace("%", " pp"))),
-        (f"Gross margin, {ov.proposed}", money(k.margin),
-         "" if k.margin_pct is None else f"{pct(k.margin_pct)} of revenue"),
         ("Seat revenue at risk", money(k.seat_revenue_at_risk),
          f"of {money(k.seat_revenue)} seat revenue" if k.seat_revenue else ""),
     ]
@@ -146,6 +161,22 @@ def kpis_html(ov: Overview) -> str:
         f"<small>{escape(note)}</small></div>"
         for label, value, note in cards
     )
+
+
+def yearly_html(ov: Overview) -> str:
+    """Revenue and margin under both plans per calendar year."""
+    rows = [
+        [f"{r['year']}" + ("" if r["months"] == 12 else f" ({r['months']} months)"),
+         money(r["revenue_reference"]), money(r["revenue_proposed"]), _signed(r["revenue_change"]),
+         money(r["margin_reference"]), money(r["margin_proposed"]),
+         "—" if pd.isna(r["margin_pct_reference"]) else pct(r["margin_pct_reference"]),
+         "—" if pd.isna(r["margin_pct_proposed"]) else pct(r["margin_pct_proposed"])]
+        for r in yearly_figures(ov).to_dict("records")
+    ]
+    headers = ["Year", f"Revenue, {ov.reference}", f"Revenue, {ov.proposed}", "Change",
+               f"Margin, {ov.reference}", f"Margin, {ov.proposed}", f"Margin %, {ov.reference}",
+               f"Margin %, {ov.proposed}"]
+    return table(headers, rows)
 
 
 def movers_html(ov: Overview, months: int | None, n: int = TOP_MOVERS) -> str:
@@ -172,8 +203,9 @@ def movers_html(ov: Overview, months: int | None, n: int = TOP_MOVERS) -> str:
 
 
 def plans_html(ov: Overview) -> str:
-    rows = [[r["plan"], r["role"], r["version"], r["description"]] for r in ov.plans.to_dict("records")]
-    return table(["Plan", "Role", "Version", "Description"], rows, kind="text")
+    """Every plan with its role, its terms in words and its version."""
+    rows = [[r["plan"], r["role"], r["terms"], r["version"]] for r in ov.plans.to_dict("records")]
+    return table(["Plan", "Role", "Terms", "Version"], rows, kind="text plans")
 
 
 def window_text(months: int | None, ov: Overview) -> str:
@@ -181,8 +213,10 @@ def window_text(months: int | None, ov: Overview) -> str:
     return month_label(last) if first == last else f"{month_label(first)} to {month_label(last)}"
 
 
-def render_html(ov: Overview, movers_months: int | None = 1, prepared_on: dt.date | None = None) -> str:
-    """The brief as one HTML document (self-contained, printable to one or two pages)."""
+def render_html(ov: Overview, movers_months: int | None = 1, prepared_on: dt.date | None = None,
+                chance: Outlook | None = None) -> str:
+    """The brief as one HTML document (self-contained, printable to one or two pages).
+    ``chance``: the forecast's outlook (reports.verdict.outlook), in the verdict and a card."""
     prepared = (prepared_on or dt.date.today()).isoformat()
     partial = "" if ov.month_complete else " (the only month in the data, and not complete)"
     return f"""<!DOCTYPE html>
@@ -191,10 +225,14 @@ def render_html(ov: Overview, movers_months: int | None = 1, prepared_on: dt.dat
 <title>Executive brief: {escape(month_label(ov.month))}</title><style>{BRIEF_STYLE}</style></head>
 <body>
 <h1>Executive brief <small>{escape(month_label(ov.month))}{escape(partial)}</small></h1>
+<p class="verdict"><b>Verdict:</b> {escape(verdict(ov, chance))}</p>
 <div class="meta">Definition of resolved <b>{escape(ov.definition_name)}</b> (version
 {escape(ov.definition_version)}) · reference plan <b>{escape(ov.reference)}</b> · proposed plan
 <b>{escape(ov.proposed)}</b> · plan set version {escape(ov.planset_version)} · prepared {escape(prepared)}</div>
-<div class="kpis">{kpis_html(ov)}</div>
+<h2>{escape(month_label(ov.month))}</h2>
+<div class="kpis">{kpis_html(ov, chance)}</div>
+<h2>Year by year</h2>
+{yearly_html(ov)}
 <h2>Trends by month</h2><div class="charts">{charts_html(ov)}</div>
 <h2>Top movers: {escape(ov.proposed)} against {escape(ov.reference)}, {escape(window_text(movers_months, ov))}</h2>
 {movers_html(ov, movers_months)}
@@ -209,6 +247,8 @@ backtest of each plan on the logged history, per account and month, exact to the
 {DEFAULT_HOURS_PER_SEAT} h a seat, rounded up) x each account's seat price.</li>
 <li>Quality compares tasks with the AI live against the human-only baseline; the reopen rate uses a
 {ov.reopen_window_hours:g}-hour window.</li>
+<li>The chance that the proposed plan earns more is the share of the forecast's seeded scenarios
+(the Forecast page's default run) in which its revenue over the horizon exceeds the reference's.</li>
 <li>Versions are short hashes of the definition's knobs and of each plan's terms: the same version
 means the same rules.</li>
 </ul>

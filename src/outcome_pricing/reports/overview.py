@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from outcome_pricing.analysis.breakeven import Standing, standings
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.pricing.backtest import Backtest, backtest
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.pricing.terms import Plan
+from outcome_pricing.pricing.words import plan_in_words
 from outcome_pricing.proof import impact
 from outcome_pricing.rules import outcomes
 
@@ -56,8 +58,10 @@ def planset_version(planset: PlanSet) -> str:
     return planset.version
 
 
-def plans_in_force(planset: PlanSet, reference: str, proposed: str) -> pd.DataFrame:
-    """Every plan with its role in the scenario and its version: plan, role, version, description."""
+def plans_in_force(planset: PlanSet, reference: str, proposed: str, d: Definition | None = None) -> pd.DataFrame:
+    """Every plan with its role in the scenario and its version: plan, role, version,
+    description, terms (the plan's terms in words, from the terms themselves: they follow
+    an edit, where a description may not)."""
     roles = {reference: "reference", proposed: "proposed"}
     if reference == proposed:
         roles[reference] = "reference and proposed"
@@ -67,6 +71,7 @@ def plans_in_force(planset: PlanSet, reference: str, proposed: str) -> pd.DataFr
             "role": [roles.get(p.name, "") for p in planset.plans],
             "version": [p.version for p in planset.plans],
             "description": [p.description for p in planset.plans],
+            "terms": [plan_in_words(p, d) for p in planset.plans],
         }
     )
 
@@ -96,7 +101,7 @@ class Kpis:
     """The headline figures of one month (dollars; rates as fractions).
 
     revenue_* and margin come from the backtest; margin and margin_pct are the
-    proposed plan's; seat_revenue_at_risk is the backtest's seat erosion
+    proposed plan's, margin_reference and margin_pct_reference the reference's; seat_revenue_at_risk is the backtest's seat erosion
     (contracted seats beyond the seats the human workload needs, at each
     account's seat price).
     """
@@ -112,6 +117,13 @@ class Kpis:
     margin_pct: float | None
     seat_revenue: float
     seat_revenue_at_risk: float
+    margin_reference: float = 0.0  # the reference plan's margin, beside the proposed one's
+    margin_pct_reference: float | None = None
+
+    @property
+    def margin_change(self) -> float:
+        """Proposed minus reference margin: > 0 means the proposed plan keeps more."""
+        return self.margin - self.margin_reference
 
     @property
     def revenue_change(self) -> float:
@@ -140,7 +152,7 @@ class Overview:
     seat_trend: month, seats, seats_needed, seat_revenue, seat_revenue_at_risk.
     quality_trend: month, and for arm in (ai, baseline): missed_issue_rate_<arm>,
     csat_<arm>, reopen_rate_<arm>, tasks_<arm>, audited_<arm>.
-    plans: plan, role, version, description (plans_in_force).
+    plans: plan, role, version, description, terms (plans_in_force).
     """
 
     backtest: Backtest
@@ -214,8 +226,22 @@ class Overview:
 
     def top_movers(self, months: int | None = 1, n: int = TOP_MOVERS) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The `n` accounts that would pay most more (the vendor gains), and most less (the
-        vendor loses), under the proposed plan than under the reference, over the window."""
-        return self.windowed(months).winners_losers(self.proposed, n, self.reference)
+        vendor loses), under the proposed plan than under the reference, over the window.
+        Accounts that never had the AI live are left out (see `not_live`): their change
+        says nothing about outcome pricing, only that they had nothing to bill yet."""
+        more, less = self.windowed(months).winners_losers(self.proposed, len(self.backtest.metrics), self.reference)
+        out = set(self.not_live()["account_id"])
+
+        def live(t: pd.DataFrame) -> pd.DataFrame:
+            return t[~t["account_id"].isin(out)].head(n).reset_index(drop=True)
+
+        return live(more), live(less)
+
+    def not_live(self) -> pd.DataFrame:
+        """Accounts that never had a task with the AI live (account_id, name), shown apart
+        from the movers (breakeven.standings gives the Price lab the same rule)."""
+        standing = standings(self.backtest, self.proposed)
+        return standing.loc[standing["standing"] == Standing.NOT_LIVE.value, ["account_id", "name"]]
 
 
 # ---------------------------------------------------------------------- computing
@@ -231,6 +257,7 @@ def _kpis(bt: Backtest, activity: pd.DataFrame, erosion: pd.DataFrame, month: pd
 
     rate = float(act["resolution_rate"].iloc[0]) if len(act) else float("nan")
     margin_pct = plan_value(proposed, "margin_pct") if proposed in here.index else float("nan")
+    ref_pct = plan_value(reference, "margin_pct") if reference in here.index else float("nan")
     return Kpis(
         month=month,
         revenue_reference=plan_value(reference, "revenue"),
@@ -243,6 +270,8 @@ def _kpis(bt: Backtest, activity: pd.DataFrame, erosion: pd.DataFrame, month: pd
         margin_pct=None if pd.isna(margin_pct) else margin_pct,
         seat_revenue=float(seats["seat_revenue"].sum()),
         seat_revenue_at_risk=float(seats["seat_revenue_at_risk"].sum()),
+        margin_reference=plan_value(reference, "margin"),
+        margin_pct_reference=None if pd.isna(ref_pct) else ref_pct,
     )
 
 
@@ -302,7 +331,7 @@ def overview(
         reference=reference,
         proposed=proposed,
         planset_version=planset.version,
-        plans=plans_in_force(planset, reference, proposed),
+        plans=plans_in_force(planset, reference, proposed, d),
         month=month,
         month_complete=complete,
         kpis=_kpis(bt, activity, erosion, month, reference, proposed),

@@ -6,9 +6,9 @@ link. Every string that came from a user or a data file (account names,
 plan and definition names, notes) goes through `html.escape` before it
 reaches the page: a hostile account name shows as text, never runs.
 
-PDF: not produced. Faithful HTML-to-PDF needs a browser engine (Chromium via
-Playwright) or WeasyPrint (not installed); the page prints cleanly to PDF from
-any browser (print styles below), which is the supported route.
+PDF: `render_pdf` prints this same page with headless Chromium (reports/pdf.py),
+so the PDF and the HTML carry the same content and figures. The sender (vendor
+name and contact) comes from the vendor settings file (reports/vendor.py).
 """
 
 from __future__ import annotations
@@ -25,8 +25,11 @@ from outcome_pricing.analysis.roi import (
     TornadoBar,
     cash_flow_table,
     period_labels,
+    value_text,
 )
+from outcome_pricing.analysis.roi.estimation import UNPROVEN_RULE
 from outcome_pricing.kit.cells import to_safe_csv
+from outcome_pricing.reports.vendor import Vendor, load_vendor
 
 BENEFIT_COLOUR = "#2e7d32"
 COST_COLOUR = "#c62828"
@@ -54,17 +57,32 @@ def payback_text(months: float | None, years: int) -> str:
 
 
 def assumption_value(value: float, unit: str) -> str:
-    """An assumption as its unit reads: $ amounts, fractions as %, yes/no, counts."""
-    if unit.startswith("$"):
-        return money(value) if abs(value) >= 100 else f"${value:,.4g}"
-    if unit == "fraction":
-        return pct(value, 2)
-    if unit == "yes/no":
-        return "yes" if value else "no"
-    if not float(value).is_integer():
-        return f"{value:,.2f} {unit}"
-    one = value == 1 and unit.endswith("s")  # 1 seat, 1 task, 1 minute
-    return f"{value:,.0f} {unit[:-1] if one else unit}"
+    """An assumption as its unit reads (one rule for the report, the page and the sources)."""
+    return value_text(value, unit)
+
+
+def money_short(value: float) -> str:
+    """Axis labels: $0, $500, $40k, $1.2M, -$25k."""
+    a = abs(value)
+    if a >= 1e6:
+        shown = f"${a / 1e6:.1f}M".replace(".0M", "M")
+    elif a >= 1e3:
+        shown = f"${a / 1e3:.0f}k" if a >= 1e4 else f"${a / 1e3:.1f}k".replace(".0k", "k")
+    else:
+        shown = f"${a:,.0f}"
+    return f"-{shown}" if value < 0 and shown != "$0" else shown
+
+
+def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
+    """Round values (1, 2, 2.5 or 5 x a power of ten apart) covering lo..hi, at most ``most``."""
+    span = hi - lo
+    if span <= 0:
+        return [lo]
+    raw = span / max(most - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(int((hi - first) // step) + 1)]
 
 
 # ------------------------------------------------------------------ SVG
@@ -147,32 +165,48 @@ def cumulative_svg(cumulative: Sequence[float], payback_months: float | None) ->
     return svg(body, "Cumulative net cash flow")
 
 
+def bar_label(b: TornadoBar) -> str:
+    """'Tasks per month (225 to 337)': the assumption and the range it swings over."""
+    if b.key == "discount_rate":
+        return f"{b.label} ({b.low_value:.0%} to {b.high_value:.0%})"
+    from outcome_pricing.analysis.roi import SPECS
+
+    unit = SPECS[b.key].unit
+    return f"{b.label} ({value_text(b.low_value, unit, bare=True)} to {value_text(b.high_value, unit, bare=True)})"
+
+
 def tornado_svg(bars: Sequence[TornadoBar], base_npv: float) -> str:
-    """NPV with each assumption at its low and high end, widest swing on top."""
+    """NPV with each assumption at its low and high end, widest swing on top, on an NPV axis."""
     if not bars:
         return ""
-    row_h, left = 24, 190
-    height = PAD_T + row_h * len(bars) + PAD_B
+    row_h, left, axis_h = 24, 250, 22
+    height = PAD_T + row_h * len(bars) + axis_h + PAD_B
     values = [v for b in bars for v in (b.npv_at_low, b.npv_at_high)] + [base_npv]
-    lo, hi = min(values), max(values)
+    ticks = nice_ticks(min(values), max(values), 7)
+    lo, hi = min([*values, *ticks]), max([*values, *ticks])
     span = (hi - lo) or 1.0
 
     def x(v: float) -> float:
         return left + (v - lo) / span * (W - left - PAD_R)
 
     body = []
+    bottom = PAD_T + row_h * len(bars)
+    for t in ticks:
+        body.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{PAD_T}" y2="{bottom}" stroke="#eee"/>')
+        body.append(text(x(t), bottom + 14, money_short(t), "middle", 10, MUTED))
     for i, b in enumerate(bars):
         top = PAD_T + i * row_h
         for v, colour in ((b.npv_at_low, COST_COLOUR), (b.npv_at_high, BENEFIT_COLOUR)):
             a, c = sorted((x(v), x(base_npv)))
             body.append(f'<rect x="{a:.1f}" y="{top + 4}" width="{max(c - a, 1):.1f}" '
                         f'height="{row_h - 8}" fill="{colour}" opacity="0.8"/>')
-        body.append(text(left - 6, top + row_h / 2 + 4, b.label, "end", 11))
+        body.append(text(left - 6, top + row_h / 2 + 4, bar_label(b), "end", 10))
     bx = x(base_npv)
-    body.append(f'<line x1="{bx:.1f}" x2="{bx:.1f}" y1="{PAD_T}" y2="{height - PAD_B}" stroke="#333"/>')
-    body.append(text(bx, height - PAD_B + 16, f"base NPV {money(base_npv)}", "middle", 10, MUTED))
-    body.append(text(left, height - 6, "■ assumption at its low end", "start", 10, COST_COLOUR))
-    body.append(text(W - PAD_R, height - 6, "■ at its high end", "end", 10, BENEFIT_COLOUR))
+    body.append(f'<line x1="{bx:.1f}" x2="{bx:.1f}" y1="{PAD_T}" y2="{bottom}" stroke="#333"/>')
+    body.append(text(left + (W - left - PAD_R) / 2, bottom + axis_h + 6,
+                     f"NPV (base {money(base_npv)})", "middle", 10, MUTED))
+    body.append(text(left, height - 4, "■ assumption at its low end", "start", 10, COST_COLOUR))
+    body.append(text(W - PAD_R, height - 4, "■ at its high end", "end", 10, BENEFIT_COLOUR))
     return svg(body, "Sensitivity of NPV (tornado)", height)
 
 
@@ -217,7 +251,7 @@ def assumptions_html(case: RoiCase) -> str:
 
 def scenarios_html(case: RoiCase) -> str:
     rows = [
-        [s.name, money(s.npv), pct(s.roi), payback_text(s.payback_months, case.years)]
+        [s.name.capitalize(), money(s.npv), pct(s.roi), payback_text(s.payback_months, case.years)]
         for s in case.scenarios
     ]
     return table(["Scenario", "NPV", "ROI", "Payback"], rows)
@@ -250,16 +284,26 @@ h1{font-size:1.6em;margin:0 0 4px}h2{font-size:1.15em;margin:22px 0 8px;border-b
 .charts{display:flex;flex-wrap:wrap;gap:18px}
 .charts figure{margin:0;flex:1 1 480px}figcaption{font-size:.85em;color:#555}
 .notes{font-size:.85em;color:#444}
-@media print{body{margin:0;max-width:none}a{display:none}h2{break-after:avoid}table,svg{break-inside:avoid}}
+.sender{display:flex;justify-content:space-between;align-items:baseline;gap:12px;flex-wrap:wrap;
+border-bottom:3px solid #1565c0;padding-bottom:6px;margin-bottom:14px}
+.sender b{font-size:1.15em}.sender span{color:#555;font-size:.85em}
+.sender.unset{border-bottom-color:#c62828}.sender.unset b,.sender.unset span{color:#c62828}
+.terms{font-size:1.02em;margin:6px 0 8px}.footnote{font-size:.8em;color:#555;margin:8px 0 0}
+.charts figure.wide{flex:1 1 100%}
+@page{size:A4;margin:10mm 11mm}
+@media print{body{margin:0;max-width:none;font-size:8.5pt;padding:0}a{display:none}
+h1{font-size:15pt}h2{font-size:10.5pt;margin:10px 0 5px;break-after:avoid}
+.kpis{gap:6px;margin:8px 0;flex-wrap:nowrap}.kpi{min-width:0;flex:1 1 0;padding:4px 8px}.kpi b{font-size:12pt}
+table.roi{font-size:8pt}table.roi th,table.roi td{padding:2px 5px}
+table,svg,figure,.kpis{break-inside:avoid}.charts{gap:10px}.charts figure{flex:1 1 45%}
+.charts figure.wide{flex:1 1 100%;max-width:66%}figcaption{font-size:7.5pt}
+.notes{font-size:7.5pt;margin:4px 0;padding-left:16px}.footnote{font-size:7pt}}
 """
 
 
-def render_html(case: RoiCase) -> str:
-    """The whole report as one HTML document (self-contained)."""
+def _kpis_html(case: RoiCase) -> str:
     f = case.flows
-    labels = period_labels(case.years)
-    risk = ", ".join(f"{line} {pct(case.assumptions[key].value, 0)}" for line, key in RISK_KEYS.items())
-    kpis = "".join(
+    return "".join(
         f'<div class="kpi"><span>{escape(k)}</span><b>{escape(v)}</b></div>'
         for k, v in (
             ("Net present value", money(f.npv)),
@@ -269,36 +313,72 @@ def render_html(case: RoiCase) -> str:
             ("PV of costs", money(f.pv_costs)),
         )
     )
-    charts = "".join(
-        f"<figure>{drawing}<figcaption>{escape(cap)}</figcaption></figure>"
-        for drawing, cap in (
-            (cumulative_svg([y.cumulative for y in f.years], f.payback_months),
+
+
+def _charts_html(case: RoiCase) -> str:
+    f = case.flows
+    labels = period_labels(case.years)
+    return "".join(
+        f'<figure class="{kind}">{drawing}<figcaption>{escape(cap)}</figcaption></figure>'
+        for kind, drawing, cap in (
+            ("half", cumulative_svg([y.cumulative for y in f.years], f.payback_months),
              "Cumulative net cash flow (undiscounted), payback marked."),
-            (benefits_costs_svg(labels, [y.benefits for y in f.years], [y.costs for y in f.years]),
+            ("half", benefits_costs_svg(labels, [y.benefits for y in f.years], [y.costs for y in f.years]),
              "Risk-adjusted benefits and costs by year (undiscounted)."),
-            (tornado_svg(case.tornado, f.npv),
-             "NPV with each assumption at its low and high end (measured: its 95% CI; entered: "
-             "±20%; discount rate 8% to 16%)."),
+            ("wide", tornado_svg(case.tornado, f.npv),
+             "NPV with each assumption at its low and high end (in brackets): measured ones over their "
+             "likely range (95% interval), entered ones ±20%, the discount rate 8% to 16%."),
         )
     )
+
+
+def _sender_html(vendor: Vendor) -> str:
+    contact = vendor.contact_line()
+    cls = "sender" if vendor.configured else "sender unset"
+    return (f'<div class="{cls}"><b>{escape(vendor.name)}</b>'
+            + (f"<span>{escape(contact)}</span>" if contact else "") + "</div>")
+
+
+def _terms_html(case: RoiCase) -> str:
+    terms = f": {escape(case.plan_terms)}" if case.plan_terms else ""
+    return (f'<p class="terms">Plan <b>{escape(case.plan)}</b>{terms}. What counts as resolved: '
+            f"<b>{escape(case.definition_name)}</b><sup>1</sup>.</p>")
+
+
+def _footnote_html(case: RoiCase, vendor: Vendor) -> str:
+    plan = f"; plan {escape(case.plan)} version {escape(case.plan_version)}" if case.plan_version else ""
+    by = f"by {escape(vendor.name)} " if vendor.configured else ""
+    return (f'<p class="footnote"><sup>1</sup> Versions: definition of resolved {escape(case.definition_name)} '
+            f"version {escape(case.definition_version)}{plan}. A version is a short hash of the rules "
+            "(or of the plan's terms): the same version means the same rules.<br>"
+            f"Prepared {by}with Outcome Pricing Lab. Figures are projections from the customer's logs and "
+            "the assumptions above; every number can be recomputed from this page.</p>")
+
+
+def render_html(case: RoiCase, vendor: Vendor | None = None) -> str:
+    """The whole report as one HTML document (self-contained). ``vendor``: the sender
+    (default: the vendor settings file, see reports/vendor.py)."""
+    vendor = vendor or load_vendor()
+    risk = ", ".join(f"{line} {pct(case.assumptions[key].value, 0)}" for line, key in RISK_KEYS.items())
     notes = "".join(f"<li>{escape(n)}</li>" for n in case.notes)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ROI case: {escape(case.subject)}</title><style>{STYLE}</style></head>
 <body>
+{_sender_html(vendor)}
 <h1>ROI case: {escape(case.subject)}</h1>
-<div class="meta">Plan <b>{escape(case.plan)}</b> · definition of resolved
-<b>{escape(case.definition_name)}</b> (version {escape(case.definition_version)}) ·
-prepared {escape(case.prepared_on.isoformat())} · {case.years} years · discount rate
-{pct(case.discount_rate)} · risk adjustment {escape(risk)}</div>
-<div class="kpis">{kpis}</div>
+{_terms_html(case)}
+<div class="meta">Prepared {escape(case.prepared_on.isoformat())}{escape(" by " + vendor.name) if vendor.configured else ""}
+· {case.years} years ·
+discount rate {pct(case.discount_rate)} · risk adjustment {escape(risk)}</div>
+<div class="kpis">{_kpis_html(case)}</div>
 <h2>Cash flows (risk-adjusted)</h2>
 {cash_flow_html(case)}
 <p class="meta">{csv_data_link(case)}</p>
-<h2>Charts</h2><div class="charts">{charts}</div>
 <h2>Scenarios</h2>
 {scenarios_html(case)}
+<h2>Charts</h2><div class="charts">{_charts_html(case)}</div>
 <h2>Assumptions and their sources</h2>
 {assumptions_html(case)}
 <h2>Method</h2>
@@ -311,11 +391,18 @@ not adjusted.</li>
 payback = months until the cumulative undiscounted net cash flow reaches zero, interpolated within
 the year.</li>
 <li>Labour = tasks x minutes saved / 60 x agent hourly cost. Quality = tasks x missed issues avoided
-per task x cost per missed issue. AI spend = tasks x AI spend per task, where AI spend per task is the
-plan's bill (without seat charges) for one projected month divided by its tasks.</li>
+per task x cost per missed issue.</li>
+<li>{escape(UNPROVEN_RULE)}</li>
 {notes}
 </ul>
-<p class="meta">Prepared with Outcome Pricing Lab. Figures are projections from the logs and the
-entered assumptions above; every number can be recomputed from this page.</p>
+{_footnote_html(case, vendor)}
 </body></html>
 """
+
+
+def render_pdf(case: RoiCase, vendor: Vendor | None = None) -> bytes:
+    """The same report as a PDF, printed by headless Chromium (reports/pdf.py); raises
+    PdfUnavailableError, saying what to install, where there is no Chromium."""
+    from outcome_pricing.reports.pdf import html_to_pdf
+
+    return html_to_pdf(render_html(case, vendor))

@@ -30,11 +30,11 @@ from outcome_pricing.rules.definition import (
 from outcome_pricing.rules.evaluate import (
     GROUP_COLUMNS,
     answered_from_cube,
-    evaluate_tasks,
-    explain_reason,
     outcomes,
     outcomes_from_tasks,
+    unit_counts,
 )
+from outcome_pricing.rules.evidence import evaluate_tasks, explain_reason
 from outcome_pricing.rules.explore import (
     TotalsCompared,
     compare,
@@ -77,4 +77,5 @@ __all__ = [
     "outcomes_from_tasks",
     "presets",
     "sensitivity",
+    "unit_counts",
 ]

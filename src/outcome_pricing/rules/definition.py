@@ -59,6 +59,9 @@ class Reason(StrEnum):
     CONFIRMED = "confirmed"
     ASSUMED = "assumed"
     NOT_RESOLVED = "not_resolved"
+    # DESIGN section 8, after the rules of section 4 (codes of the older reasons unchanged):
+    DISPUTED = "disputed"  # an accepted dispute in force voids a billable outcome
+    PENDING = "pending"  # at a close: would be assumed, but the silence has not yet elapsed
 
     @property
     def code(self) -> int:
@@ -91,6 +94,8 @@ REASON_TEXT: dict[Reason, str] = {
     Reason.CONFIRMED: "the customer confirmed the answer helped",
     Reason.ASSUMED: "the customer stayed quiet for at least the silence period",
     Reason.NOT_RESOLVED: "neither confirmed nor quiet long enough to assume a resolution",
+    Reason.DISPUTED: "the customer disputed this outcome and the dispute was accepted",
+    Reason.PENDING: "not yet known at this close: the silence period had not yet elapsed",
 }
 
 # The task fields the rules read, in rule order (shown as evidence).
@@ -110,6 +115,7 @@ EVIDENCE_FIELDS: tuple[str, ...] = (
 )
 
 MAX_HOURS = 10_000  # about 14 months: longer windows mean "ever"
+MAX_DISPUTE_DAYS = 3_650
 
 
 # --------------------------------------------------------------------------- knobs
@@ -217,7 +223,16 @@ KNOBS: tuple[Knob, ...] = (
         "whether a task where the AI gave a wrong answer and corrected it in the same "
         "conversation still counts as an outcome.",
     ),
+    Knob(
+        "dispute_window_days", "Dispute window (days)", int,
+        "an accepted customer dispute voids a billable outcome if it was filed at most this "
+        "many days after the end of the outcome's month (0 = no limit).",
+        minimum=0, maximum=MAX_DISPUTE_DAYS, ladder=(0, 7, 14, 30, 60, 90),
+    ),
 )
+# Knobs added after the first version, with the default that leaves a definition's
+# version hash as it was (DESIGN 4: a later knob at its default changes no hash).
+LATER_KNOB_DEFAULTS: dict[str, Any] = {"dispute_window_days": 0}
 KNOBS_BY_NAME = {k.name: k for k in KNOBS}
 KNOB_NAMES = tuple(KNOBS_BY_NAME)
 META_KEYS = ("name", "description")
@@ -241,6 +256,7 @@ class Definition:
     reopen_window_hours: float = 24
     min_csat: int = 0
     count_corrected_errors: bool = True
+    dispute_window_days: int = 0
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -258,8 +274,10 @@ class Definition:
         return {k: getattr(self, k) for k in KNOB_NAMES}
 
     def canonical(self) -> str:
-        """The canonical form hashed into `version`: sorted keys, compact JSON."""
-        return json.dumps(self.knobs(), sort_keys=True, separators=(",", ":"))
+        """The canonical form hashed into `version`: sorted keys, compact JSON; a knob added
+        later is left out while it keeps its default (so old versions stay valid)."""
+        knobs = {k: v for k, v in self.knobs().items() if LATER_KNOB_DEFAULTS.get(k, object()) != v}
+        return json.dumps(knobs, sort_keys=True, separators=(",", ":"))
 
     @property
     def version(self) -> str:

@@ -40,7 +40,8 @@ def funnel(wh: Source, d: Definition) -> pd.DataFrame:
         ("No disqualifying AI error", Reason.CORRECTED_ERROR),
         ("Verified (if required)", Reason.UNVERIFIED),
         ("Not an unbilled handoff", Reason.HANDOFF),
-        ("Billable", Reason.NOT_RESOLVED),
+        ("Resolved", Reason.NOT_RESOLVED),
+        ("Billable", Reason.DISPUTED),
     ]
     left = int(total["tasks"])
     rows = []

@@ -1,15 +1,33 @@
-"""The one DuckDB connection per database file per process, and lock errors a person can act on.
+"""The one DuckDB connection per database file per process, locks across processes, and
+lock errors a person can act on.
 
-DuckDB refuses a second connection to the same file with another configuration
-in one process, and a second process holding the file raises an IOException:
-this module is the only place that calls `duckdb.connect` on a file, and turns
-both cases into a message that names the file.
+What DuckDB allows across processes (docs: "Concurrency"): one process holding a file
+read-write excludes every other process, readers included; any number of processes may
+hold it read-only together. So:
+
+- a command that only reads opens the file read-only, and shares it with the app and
+  other readers;
+- a command that writes (ingest, demo) holds it read-write for its run;
+- the app holds it read-only and takes the write lock only for the moment of a write
+  (`Hold.WRITE_ON_DEMAND`: close, reopen read-write, commit, reopen read-only), so the
+  CLI and a plain `duckdb.connect(path, read_only=True)` are served while it runs.
+
+Whoever meets a lock held by another process waits for it, up to
+`OUTCOME_PRICING_LOCK_TIMEOUT` seconds (default 30), saying once that it waits, then
+fails with WarehouseLockedError naming the file and the process that holds it.
+This module is the only place that calls `duckdb.connect` on a file.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import sys
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 
 import duckdb
@@ -18,6 +36,12 @@ from outcome_pricing.errors import WarehouseError, WarehouseLockedError
 
 DEFAULT_DB = Path("data") / "warehouse.duckdb"
 DB_ENV = "OUTCOME_PRICING_DB"
+LOCK_TIMEOUT_ENV = "OUTCOME_PRICING_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 30.0
+_FIRST_RETRY, _MAX_RETRY = 0.05, 0.5  # seconds between attempts: quick at first, then calm
+
+# Told once when a wait starts (the CLI prints to stderr; the app may show a notice).
+WaitNotice = Callable[[str], None]
 
 
 def default_db_path() -> Path:
@@ -25,41 +49,89 @@ def default_db_path() -> Path:
     return Path(os.environ.get(DB_ENV) or DEFAULT_DB)
 
 
+def lock_timeout() -> float:
+    """Seconds to wait for another process's lock: $OUTCOME_PRICING_LOCK_TIMEOUT, else 30."""
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86_400:
+        raise WarehouseError(
+            f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds from 0 to 86400 "
+            f"(the time to wait for another process's lock on the warehouse)."
+        )
+    return value
+
+
+def _tell_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Hold(StrEnum):
+    """How this process holds the file between queries."""
+
+    READ_ONLY = "read-only"  # never writes
+    READ_WRITE = "read-write"  # writes at any time; excludes other processes
+    WRITE_ON_DEMAND = "write-on-demand"  # read-only, read-write only inside a transaction
+
+
 class _Connection:
     """One DuckDB connection per database file per process, shared by every handle.
 
-    DuckDB refuses a second connection to the same file with another
-    configuration (read-only vs read-write) in one process, and the design asks
-    for one connection per process anyway: so opening a file already open here
-    reuses that connection. A read-only request may reuse a read-write
-    connection (the handle still refuses writes).
+    DuckDB refuses a second connection to the same file with another configuration
+    (read-only vs read-write) in one process, and the design asks for one connection
+    per process anyway: so opening a file already open here reuses that connection.
+
+    With WRITE_ON_DEMAND the connection is swapped (read-only -> read-write -> read-only)
+    around a write; `reading()` is the gate every cursor passes, so the swap waits for
+    the queries in flight and new queries wait for the swap.
     """
 
     _registry: dict[Path, _Connection] = {}
     _lock = threading.Lock()
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, key: Path | None, read_only: bool) -> None:
-        self.con = con
+    def __init__(self, con: duckdb.DuckDBPyConnection | None, key: Path | None, hold: Hold,
+                 path: Path | None = None) -> None:
+        self._con = con
         self.key = key
-        self.read_only = read_only
+        self.path = path
+        self.hold = hold
         self.refs = 1
         self.generation = 0
         self.write_lock = threading.Lock()
+        self._gate = threading.Condition()
+        self._active: dict[int, int] = {}  # cursors in flight, by thread
+        self._swapper: int | None = None  # thread id holding the gate for a swap
+
+    @property
+    def read_only(self) -> bool:
+        """True when this process may not write through it at all."""
+        return self.hold is Hold.READ_ONLY
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:  # a reopen failed earlier: try again now
+            assert self.path is not None
+            self._con = connect(self.path, read_only=self.hold is not Hold.READ_WRITE)
+        return self._con
 
     @classmethod
-    def acquire(cls, db: Path, read_only: bool) -> _Connection:
+    def acquire(cls, db: Path, hold: Hold) -> _Connection:
         key = db.resolve()
         with cls._lock:
             shared = cls._registry.get(key)
             if shared is not None:
-                if shared.read_only and not read_only:
+                if shared.hold is Hold.READ_ONLY and hold is not Hold.READ_ONLY:
                     raise WarehouseError(
                         f"The warehouse file {db} is already open read-only in this process; "
                         f"close that handle before opening it for writing."
                     )
                 shared.refs += 1
                 return shared
-            shared = cls(_connect(db, read_only), key, read_only)
+            shared = cls(connect(db, read_only=hold is not Hold.READ_WRITE), key, hold, db)
             cls._registry[key] = shared
             return shared
 
@@ -70,20 +142,111 @@ class _Connection:
                 return
             if self.key is not None:
                 self._registry.pop(self.key, None)
-        self.con.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    # ------------------------------------------------------------ the gate
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection for one query; waits while a write swaps it (not in the swapping thread)."""
+        me = threading.get_ident()
+        with self._gate:
+            while self._swapper is not None and self._swapper != me:
+                self._gate.wait()
+            self._active[me] = self._active.get(me, 0) + 1
+        try:
+            yield self.con
+        finally:
+            with self._gate:
+                self._active[me] -= 1
+                if not self._active[me]:
+                    del self._active[me]
+                self._gate.notify_all()
+
+    @contextmanager
+    def writable(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The connection, read-write for the block (WRITE_ON_DEMAND swaps it around the block)."""
+        if self.hold is not Hold.WRITE_ON_DEMAND:
+            yield self.con
+            return
+        assert self.path is not None
+        me = threading.get_ident()
+        with self._gate:
+            if me in self._active:  # the swap would close the cursor this thread is reading
+                raise WarehouseError(
+                    f"Cannot write to the warehouse {self.path} from inside a read of it "
+                    f"(a query still open in the same thread)."
+                )
+            while self._swapper is not None:
+                self._gate.wait()
+            self._swapper = me
+            while self._active:  # the queries in flight finish on the read-only connection
+                self._gate.wait()
+        try:
+            self._swap(read_only=False)
+            try:
+                yield self.con
+            finally:
+                self._swap(read_only=True)
+        finally:
+            with self._gate:
+                self._swapper = None
+                self._gate.notify_all()
+
+    def _swap(self, read_only: bool) -> None:
+        assert self.path is not None
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        try:
+            self._con = connect(self.path, read_only=read_only)
+        except WarehouseLockedError:
+            if read_only:  # another process took the file meanwhile: reopen on the next query
+                return
+            raise
 
 
-def _connect(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """duckdb.connect with errors a person can act on (the file is named)."""
-    try:
-        return duckdb.connect(str(db), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseLockedError(
-                f"The warehouse file {db} is in use by another process (for example the "
-                f"app or another command). Close it, or wait until it finishes; "
-                f"DuckDB said: {str(exc).splitlines()[0]}"
-            ) from exc
-        raise WarehouseError(f"Cannot open the warehouse file {db}: {exc}") from exc
-    except duckdb.Error as exc:
-        raise WarehouseError(f"Cannot open the warehouse file {db}: {exc}") from exc
+# ---------------------------------------------------------------------------- connecting
+_HOLDER = re.compile(r"held in (?P<exe>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def _holder(exc: duckdb.Error) -> str:
+    """'another process (PID 1234, python3.11)' from DuckDB's lock message."""
+    found = _HOLDER.search(str(exc))
+    if not found:
+        return "another process"
+    return f"another process (PID {found['pid']}, {Path(found['exe']).name})"
+
+
+def connect(db: Path, read_only: bool, notice: WaitNotice | None = None,
+            timeout: float | None = None) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, waiting (bounded) for another process's lock; errors name the file."""
+    wait = lock_timeout() if timeout is None else timeout
+    deadline = time.monotonic() + wait
+    delay, told = _FIRST_RETRY, False
+    mode = "read-only" if read_only else "read-write"
+    while True:
+        try:
+            return duckdb.connect(str(db), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise WarehouseError(f"Cannot open the warehouse file {db}: {exc}") from exc
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise WarehouseLockedError(
+                    f"The warehouse file {db} is in use by {_holder(exc)}, which holds it "
+                    f"read-write (or, to write, we need every reader gone); waited {wait:g} s "
+                    f"to open it {mode}. Wait until that command or the app's ingest finishes, "
+                    f"or stop it; set {LOCK_TIMEOUT_ENV} to wait longer."
+                ) from exc
+            if not told:
+                (notice or _tell_stderr)(
+                    f"Waiting for the warehouse file {db}: in use by {_holder(exc)}; waiting up "
+                    f"to {wait:g} s to open it {mode} (set {LOCK_TIMEOUT_ENV} to change)..."
+                )
+                told = True
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, _MAX_RETRY)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"Cannot open the warehouse file {db}: {exc}") from exc

@@ -43,12 +43,15 @@ import uuid
 
 import duckdb
 
+from outcome_pricing.warehouse import build_sql
 from outcome_pricing.warehouse.grid import HOUR_GRID
 
 CUBE_TABLE = "definition_cube"
 KEYS_TABLE = "definition_cube_keys"
 PROFILES_TABLE = "definition_cube_profiles"
-CUBE_LAYOUT = "definition-cube v4"
+TIERS_TABLE = "definition_cube_tiers"
+TIER_NAMES_TABLE = "definition_cube_tier_names"
+CUBE_LAYOUT = "definition-cube v5"  # v5: the model-tier split (TIERS_TABLE)
 
 # The rule inputs read from raw `tasks`, under the names the cube stores them.
 # Rules read a missing boolean as false ("verified is not true", "... is true").
@@ -73,86 +76,47 @@ PROFILE_INPUTS: dict[str, str] = {
 }
 
 
-def _round_up_to_grid(x: str) -> str:
-    """SQL: the smallest grid value >= x (x <= 0 gives 0), above the grid one more than its last."""
-    whens = " ".join(f"WHEN {x} <= {g} THEN {g}" for g in HOUR_GRID)
-    return f"CASE {whens} ELSE {HOUR_GRID[-1] + 1} END"
-
-
-def _round_down_to_grid(x: str) -> str:
-    """SQL: the largest grid value <= x (-1 below the grid, which no knob reaches)."""
-    whens = " ".join(f"WHEN {x} >= {g} THEN {g}" for g in reversed(HOUR_GRID))
-    return f"CASE {whens} ELSE -1 END"
-
-
-# The cube's rows by account and month (the benchmark times this SELECT on its own).
-CUBE_SELECT = f"""
-WITH t AS (
-  SELECT *,
-         {RAW_INPUTS["ai_enabled"]} AS live,
-         live AND {RAW_INPUTS["ai_answered"]} AS answered,
-         answered AND {RAW_INPUTS["handoff"]} AS handed
-  FROM tasks
-)
-SELECT account_id, month,
-       live AS ai_enabled,
-       answered AS ai_answered,
-       handed AS handoff,
-       handed AND {RAW_INPUTS["context_retained"]} AS context_retained,
-       answered AND NOT handed AND {RAW_INPUTS["customer_confirmed"]} AS customer_confirmed,
-       answered AND {RAW_INPUTS["verified"]} AS verified,
-       answered AND {RAW_INPUTS["ai_error_corrected"]} AS ai_error_corrected,
-       CASE WHEN answered THEN csat END::TINYINT AS csat,
-       CASE WHEN answered AND reopen_gap_hours IS NOT NULL
-            THEN {_round_up_to_grid("reopen_gap_hours")} END::SMALLINT AS gap_hours,
-       CASE WHEN answered AND NOT handed AND NOT {RAW_INPUTS["customer_confirmed"]}
-                 AND quiet_hours IS NOT NULL
-            THEN {_round_down_to_grid("quiet_hours")} END::SMALLINT AS quiet_hours,
-       count(*)::INTEGER AS tasks,
-       sum({RAW_INPUTS["issue_units"]})::INTEGER AS issue_units
-FROM t
-GROUP BY ALL
-"""
-
-_INPUT_COLUMNS = (
-    "ai_enabled, ai_answered, handoff, context_retained, customer_confirmed, verified, "
-    "ai_error_corrected, csat, gap_hours, quiet_hours"
-)
-
-# Account-months and input combinations numbered, so a query reads integers only.
+# ---------------------------------------------------------------- the model-tier split
+# Prices by model tier (DESIGN 10) need outcomes per account, month AND model tier. The
+# split keeps the cube's own rows untouched (every other query reads `definition_cube`
+# as before) and adds `definition_cube_tiers`: the same counts by k, p and a tier code t
+# (`definition_cube_tier_names`: t -> model_tier, NULL and '' as one NULL tier). Summed
+# over t it is the cube exactly (tests/test_charge_shapes.py checks it).
+#
+# The build in statements compiled from the Ibis expressions of `scale/cube.py` (the same
+# ones the Spark build runs): the cube rows by account, month and model tier (the
+# benchmark times this SELECT on its own), then account-months, input combinations and
+# tiers numbered, so a query reads integers only; the cube is the rows summed over tiers.
+CUBE_SELECT = build_sql.CUBE_ROWS_SQL
 CUBE_SQL = (
     f"CREATE OR REPLACE TEMP TABLE _cube_rows AS {CUBE_SELECT}",
-    f"""CREATE OR REPLACE TABLE {KEYS_TABLE} AS
-        SELECT (row_number() OVER (ORDER BY account_id, month))::INTEGER AS k, account_id, month
-        FROM (SELECT DISTINCT account_id, month FROM _cube_rows)""",
-    f"""CREATE OR REPLACE TABLE {PROFILES_TABLE} AS
-        SELECT (row_number() OVER (ORDER BY {_INPUT_COLUMNS}) - 1)::INTEGER AS p, *
-        FROM (SELECT DISTINCT {_INPUT_COLUMNS} FROM _cube_rows)""",
-    f"""CREATE OR REPLACE TABLE {CUBE_TABLE} AS
-        SELECT c.account_id, k.k, pr.p, c.tasks, c.issue_units
-        FROM _cube_rows AS c
-        JOIN {KEYS_TABLE} AS k USING (account_id, month)
-        JOIN {PROFILES_TABLE} AS pr
-          ON (c.ai_enabled, c.ai_answered, c.handoff, c.context_retained, c.customer_confirmed,
-              c.verified, c.ai_error_corrected)
-           = (pr.ai_enabled, pr.ai_answered, pr.handoff, pr.context_retained, pr.customer_confirmed,
-              pr.verified, pr.ai_error_corrected)
-         AND c.csat IS NOT DISTINCT FROM pr.csat
-         AND c.gap_hours IS NOT DISTINCT FROM pr.gap_hours
-         AND c.quiet_hours IS NOT DISTINCT FROM pr.quiet_hours
-        ORDER BY k.k, pr.p""",
+    f"CREATE OR REPLACE TABLE {KEYS_TABLE} AS {build_sql.CUBE_KEYS_SQL}",
+    f"CREATE OR REPLACE TABLE {PROFILES_TABLE} AS {build_sql.CUBE_PROFILES_SQL}",
+    f"CREATE OR REPLACE TABLE {CUBE_TABLE} AS {build_sql.CUBE_SQL}",
+    f"CREATE OR REPLACE TABLE {TIER_NAMES_TABLE} AS {build_sql.CUBE_TIER_NAMES_SQL}",
+    f"CREATE OR REPLACE TABLE {TIERS_TABLE} AS {build_sql.CUBE_TIERS_SQL}",
     "DROP TABLE _cube_rows",
 )
 
 
 def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the cube from `tasks` (called inside the ingest transaction).
+    """Rebuild the cube from `tasks` (called inside the ingest transaction)."""
+    cur.execute(CUBE_SQL[0])
+    number_rows(cur)
+
+
+def number_rows(cur: duckdb.DuckDBPyConnection) -> None:
+    """Number the cube rows in the temp table `_cube_rows` (built from `tasks` here, or read
+    from the Spark build's Parquet) into the cube's tables, stamp them, drop the rows.
 
     The table comment records the layout, the task count it was built from and a
     build id, so readers can tell a cube that is missing, of an older layout or
     stale, and can cache what they read from it under the build id.
     """
-    for statement in CUBE_SQL:
+    if build_sql.HOUR_GRID != HOUR_GRID:
+        raise RuntimeError("warehouse/build_sql.py was compiled for another hour grid; "
+                           "run `python -m outcome_pricing.scale.compiler`.")
+    for statement in CUBE_SQL[1:]:
         cur.execute(statement)
     n_tasks = int(cur.execute("SELECT count(*) FROM tasks").fetchone()[0])  # type: ignore[index]
     # The comment holds only our constant, an integer and a hex id: no user value.

@@ -4,33 +4,44 @@ Nothing here depends on a definition of "resolved": `month` (the month a task
 closed, where its outcome belongs) and `reopen_gap_hours` (hours to the same
 requester's next task on the same topic) are facts of the log, computed once at
 ingest; the definition cube is rebuilt from them in the same transaction.
+
+The SQL is compiled from the Ibis expressions in `scale/derive.py` (the same ones
+the Spark build runs) into `build_sql.py`; this module only stages the fixed
+relations that SQL reads and writes the result inside the ingest transaction.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from outcome_pricing.warehouse import cube
+from outcome_pricing.warehouse import build_sql, cube
 from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
 
-# Hours from a task's close to the start of the next task (created_at, then
-# task_id) with the same account, requester and topic; NULL for the last one.
-REOPEN_GAP = """date_diff('millisecond', closed_at,
-                   LEAD(created_at) OVER (PARTITION BY account_id, requester_id, topic
-                                          ORDER BY created_at, task_id)) / 3600000.0"""
+GAP_KEYS = "account_id, requester_id, topic"
+NARROW = "task_id, account_id, requester_id, topic, created_at, closed_at"
 
 # Recomputes reopen_gap_hours of stored tasks in the affected (account, requester,
 # topic) partitions: a new task can change the gap of an older one. Only rows whose
 # gap changes are written.
 REOPEN_GAP_SQL = f"""
 UPDATE tasks SET reopen_gap_hours = g.gap
-FROM (
-  SELECT task_id, {REOPEN_GAP} AS gap
-  FROM tasks SEMI JOIN _gap_keys USING (account_id, requester_id, topic)
-) AS g
+FROM ({build_sql.NEIGHBOUR_GAPS_SQL}) AS g
 WHERE tasks.task_id = g.task_id
   AND tasks.reopen_gap_hours IS DISTINCT FROM g.gap
 """
+
+
+def check_compiled() -> None:
+    """Refuse to run SQL compiled for other task columns (it would drop or misplace one)."""
+    if build_sql.TASK_COLUMNS != TASK_COLUMN_NAMES:
+        raise RuntimeError(
+            "warehouse/build_sql.py was compiled for other task columns than schema.py holds; "
+            "run `python -m outcome_pricing.scale.compiler` (needs the `scale` extra)."
+        )
+
+
+def _count(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(cur.execute(sql).fetchone()[0])  # type: ignore[index]
 
 
 def upsert_tasks(cur: duckdb.DuckDBPyConnection, staged: str) -> tuple[int, int]:
@@ -42,46 +53,37 @@ def upsert_tasks(cur: duckdb.DuckDBPyConnection, staged: str) -> tuple[int, int]
     replaced task: correcting its topic leaves a gap behind in the old partition.
     On an empty table this is one INSERT with a window, no UPDATE.
     """
+    check_compiled()
     cols = ", ".join(TASK_COLUMN_NAMES)
-    prefixed = ", ".join(f"s.{c}" for c in TASK_COLUMN_NAMES)
-    narrow = "task_id, account_id, requester_id, topic, created_at, closed_at"
-    total = int(cur.execute(f"SELECT count(*) FROM {staged}").fetchone()[0])  # type: ignore[index]
-    had_rows = cur.execute("SELECT count(*) FROM (SELECT 1 FROM tasks LIMIT 1)").fetchone()[0]  # type: ignore[index]
+    total = _count(cur, f"SELECT count(*) FROM {staged}")
+    had_rows = _count(cur, "SELECT count(*) FROM (SELECT 1 FROM tasks LIMIT 1)")
     updated = neighbours = 0
     union = ""
     if had_rows:
-        keys = "account_id, requester_id, topic"
         cur.execute(
-            f"CREATE OR REPLACE TEMP TABLE _gap_keys AS SELECT {keys} FROM {staged} UNION "
-            f"SELECT {keys} FROM tasks WHERE task_id IN (SELECT task_id FROM {staged})"
+            f"CREATE OR REPLACE TEMP TABLE _gap_keys AS SELECT {GAP_KEYS} FROM {staged} UNION "
+            f"SELECT {GAP_KEYS} FROM tasks WHERE task_id IN (SELECT task_id FROM {staged})"
         )
-        updated = int(cur.execute(
-            f"SELECT count(*) FROM tasks WHERE task_id IN (SELECT task_id FROM {staged})"
-        ).fetchone()[0])  # type: ignore[index]
+        updated = _count(cur, f"SELECT count(*) FROM tasks WHERE task_id IN (SELECT task_id FROM {staged})")
         if updated:
             cur.execute(f"DELETE FROM tasks WHERE task_id IN (SELECT task_id FROM {staged})")
-        neighbours = int(cur.execute(
-            "SELECT count(*) FROM tasks SEMI JOIN _gap_keys USING (account_id, requester_id, topic)"
-        ).fetchone()[0])  # type: ignore[index]
+        neighbours = _count(cur, f"SELECT count(*) FROM tasks SEMI JOIN _gap_keys USING ({GAP_KEYS})")
         if neighbours:
             union = (
-                f"UNION ALL SELECT {narrow}, false AS _new FROM tasks "
-                "SEMI JOIN _gap_keys USING (account_id, requester_id, topic)"
+                f"UNION ALL SELECT {NARROW}, false AS _new FROM tasks "
+                f"SEMI JOIN _gap_keys USING ({GAP_KEYS})"
             )
     # The window sorts only the narrow key/time columns (sorting all columns through
     # it costs more than the insert); the wide rows then join the gaps by task_id.
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW _gap_input AS SELECT {NARROW}, true AS _new FROM {staged} {union}")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE _new_gaps AS {build_sql.NEW_GAPS_SQL}")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW _derive_staged AS SELECT * FROM {staged}")
     cur.execute(
-        "CREATE OR REPLACE TEMP TABLE _new_gaps AS SELECT task_id, gap FROM ("
-        f"  SELECT task_id, _new, {REOPEN_GAP} AS gap FROM ("
-        f"    SELECT {narrow}, true AS _new FROM {staged} {union})"
-        ") WHERE _new"
+        f"INSERT INTO tasks ({cols}, month, reopen_gap_hours) {build_sql.WITH_DERIVED_SQL}"
     )
-    cur.execute(
-        f"INSERT INTO tasks ({cols}, month, reopen_gap_hours) "
-        f"SELECT {prefixed}, date_trunc('month', s.closed_at)::DATE, g.gap "
-        f"FROM {staged} AS s LEFT JOIN _new_gaps AS g USING (task_id)"
-    )
+    cur.execute("DROP VIEW _derive_staged")
     cur.execute("DROP TABLE _new_gaps")
+    cur.execute("DROP VIEW _gap_input")
     if neighbours:
         cur.execute(REOPEN_GAP_SQL)
     if had_rows:

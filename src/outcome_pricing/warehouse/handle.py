@@ -8,6 +8,7 @@ parameters, every ingestion in one transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,14 +20,30 @@ import pandas as pd
 
 from outcome_pricing.errors import UnknownAccountError, WarehouseError
 from outcome_pricing.warehouse import derive
-from outcome_pricing.warehouse.connection import _Connection, default_db_path
+from outcome_pricing.warehouse.connection import Hold, _Connection, default_db_path
 from outcome_pricing.warehouse.schema import (
     ACCOUNT_COLUMN_NAMES,
     ACCOUNT_COLUMNS,
+    AUDIT_TABLES_DDL,
     DERIVED_COLUMNS,
+    DISPUTE_TABLES_DDL,
     TASK_COLUMNS,
     table_ddl,
 )
+
+_CREATED = re.compile(r"CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.IGNORECASE)
+
+
+class _RecordingCursor:
+    """Collects the schema's DDL instead of running it (to find missing tables read-only)."""
+
+    def __init__(self) -> None:
+        self.sql: list[str] = []
+
+    def execute(self, sql: str, *args: Any) -> _RecordingCursor:
+        self.sql.append(sql)
+        return self
+
 
 INGEST_LOG_DDL = """
 CREATE TABLE IF NOT EXISTS ingest_log (
@@ -73,7 +90,6 @@ class Warehouse:
         accounts: tuple[str, ...] | None = None,
     ) -> None:
         self._shared = shared
-        self._con = shared.con
         self.path = path
         self.read_only = read_only
         # Row-level scope: None = every account; else only these (see `scoped`).
@@ -102,16 +118,38 @@ class Warehouse:
             )
         if not read_only:
             db.parent.mkdir(parents=True, exist_ok=True)
-        shared = _Connection.acquire(db, read_only)
+        shared = _Connection.acquire(db, Hold.READ_ONLY if read_only else Hold.READ_WRITE)
         wh = cls(shared, db, read_only)
         if not read_only:
             wh._create_schema()
         return wh
 
     @classmethod
+    def open_shared(cls, path: str | Path | None = None) -> Warehouse:
+        """Open for a long-running process (the app) that writes now and then.
+
+        The file is held read-only, so other processes (the CLI, a DuckDB shell
+        opening it read-only) can read it while this one runs; each `transaction()`
+        takes the write lock only for its own duration (see connection.py). A file
+        that does not exist yet, or lacks a table, is created in one such moment.
+        """
+        db = Path(path) if path is not None else default_db_path()
+        if not db.exists():
+            db.parent.mkdir(parents=True, exist_ok=True)
+            Warehouse.open(db).close()  # create it (waits, bounded, if another process holds it)
+        shared = _Connection.acquire(db, Hold.WRITE_ON_DEMAND)
+        wh = cls(shared, db, read_only=False)
+        try:
+            wh._create_schema()
+        except BaseException:
+            wh.close()
+            raise
+        return wh
+
+    @classmethod
     def in_memory(cls) -> Warehouse:
         """A throw-away warehouse (tests, prospects' uploads that must not be stored)."""
-        wh = cls(_Connection(duckdb.connect(":memory:"), None, False), Path(":memory:"), False)
+        wh = cls(_Connection(duckdb.connect(":memory:"), None, Hold.READ_WRITE), Path(":memory:"), False)
         wh._create_schema()
         return wh
 
@@ -127,11 +165,37 @@ class Warehouse:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _create_schema(self) -> None:
-        with self.cursor() as cur:
-            cur.execute(table_ddl("tasks", TASK_COLUMNS + DERIVED_COLUMNS))
-            cur.execute(table_ddl("accounts", ACCOUNT_COLUMNS))
-            cur.execute(INGEST_LOG_DDL)
+    def _create_schema(self, cur: Any = None) -> None:
+        """Create the tables that are missing (the DDL is CREATE ... IF NOT EXISTS).
+
+        A write-on-demand handle (the app) holds the file read-only, so it writes only
+        when a table is actually missing, in one short write moment.
+        """
+        if cur is None:
+            if self._shared.hold is not Hold.WRITE_ON_DEMAND:
+                with self.cursor() as cur:
+                    self._create_schema(cur)
+            elif self._missing_tables():
+                with self.transaction() as cur:
+                    self._create_schema(cur)
+            return
+        cur.execute(table_ddl("tasks", TASK_COLUMNS + DERIVED_COLUMNS))
+        cur.execute(table_ddl("accounts", ACCOUNT_COLUMNS))
+        cur.execute(INGEST_LOG_DDL)
+        for ddl in AUDIT_TABLES_DDL:
+            cur.execute(ddl)
+        for ddl in DISPUTE_TABLES_DDL:
+            cur.execute(ddl)
+
+    def _missing_tables(self) -> list[str]:
+        """Tables the schema DDL would create that the file does not hold."""
+        recorder = _RecordingCursor()
+        self._create_schema(recorder)
+        wanted = [m.group(1) for sql in recorder.sql if (m := _CREATED.search(sql))]
+        present = set(self.query_df(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_catalog = current_database()")["table_name"])
+        return [name for name in wanted if name not in present]
 
     # ----------------------------------------------------------------- queries
     @contextmanager
@@ -142,13 +206,14 @@ class Warehouse:
         account_id column with a temporary view limited to the allowed accounts,
         so every engine query, export and statement sees only those rows.
         """
-        cur = self._con.cursor()
-        try:
-            if self.accounts is not None:
-                self._install_scope(cur)
-            yield cur
-        finally:
-            cur.close()
+        with self._shared.reading() as con:
+            cur = con.cursor()
+            try:
+                if self.accounts is not None:
+                    self._install_scope(cur)
+                yield cur
+            finally:
+                cur.close()
 
     def scoped(self, accounts: Sequence[str]) -> Warehouse:
         """The same warehouse seen by someone allowed only `accounts` (read-only).
@@ -214,7 +279,9 @@ class Warehouse:
                 f"The warehouse {self.path} is open read-only (or scoped to some accounts); "
                 f"cannot write."
             )
-        with self._shared.write_lock, self.cursor() as cur:
+        # The write lock of this process, then (for the app) the file's write lock
+        # across processes for just this block, then a cursor on that connection.
+        with self._shared.write_lock, self._shared.writable(), self.cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur

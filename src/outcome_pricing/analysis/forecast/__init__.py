@@ -66,7 +66,7 @@ from outcome_pricing.analysis.forecast.estimation import (
     assumptions_from_warehouse,
     estimate_assumptions,
 )
-from outcome_pricing.analysis.forecast.result import PERCENTILES, ForecastResult
+from outcome_pricing.analysis.forecast.result import PERCENTILES, ForecastResult, chance_text
 from outcome_pricing.analysis.forecast.simulation import BLOCK_SCENARIOS, forecast_months, simulate
 from outcome_pricing.pricing.plans import PlanSet
 
@@ -74,14 +74,20 @@ if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
     from outcome_pricing.warehouse.handle import Warehouse
 
+# One default run for every surface (the Forecast page, the CLI, the Overview's chance):
+# the same figures wherever a reader sees them.
+DEFAULT_MONTHS = 12
+DEFAULT_SCENARIOS = 1000
+DEFAULT_SEED = 0
+
 
 def forecast(
     wh: Warehouse,
     planset: PlanSet,
     d: Definition,
-    months: int = 12,
-    scenarios: int = 2000,
-    seed: int = 0,
+    months: int = DEFAULT_MONTHS,
+    scenarios: int = DEFAULT_SCENARIOS,
+    seed: int = DEFAULT_SEED,
     assumptions: Assumptions | None = None,
     reference: str | None = None,
     workers: int = 1,
@@ -96,7 +102,7 @@ def forecast(
     """
     from outcome_pricing.pricing import account_month_metrics, backtest_metrics
 
-    metrics = account_month_metrics(wh, d, planset.costs)
+    metrics = account_month_metrics(wh, d, planset.costs, planset.plans)
     a = assumptions if assumptions is not None else assumptions_from_metrics(metrics, planset)
     a = a.with_values(**(overrides or {}))
     result = simulate(a, planset, months=months, scenarios=scenarios, seed=seed, reference=reference, workers=workers)
@@ -110,6 +116,9 @@ def forecast(
 __all__ = [
     "ACCOUNT_COLUMNS",
     "BLOCK_SCENARIOS",
+    "DEFAULT_MONTHS",
+    "DEFAULT_SCENARIOS",
+    "DEFAULT_SEED",
     "CONTROLS",
     "CONTROL_NAMES",
     "HISTORY_COLUMNS",
@@ -119,6 +128,7 @@ __all__ = [
     "ForecastResult",
     "assumptions_from_metrics",
     "assumptions_from_warehouse",
+    "chance_text",
     "estimate_assumptions",
     "forecast",
     "forecast_months",

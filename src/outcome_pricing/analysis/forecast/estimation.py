@@ -1,8 +1,10 @@
 """Estimating the forecast's assumptions from the warehouse history.
 
-Per account: today's levels (latest-month ratios, thickened when a month is
-thin), a log-linear volume trend shrunk toward the portfolio's, and a place
-on the pooled learning curve of the AI's resolution rate. For the portfolio:
+Per account: today's levels (the last actual month's tasks and ratios, the
+ratios thickened when a month is thin), so the forecast continues from the
+last actual month without a seam; a log-linear volume trend shrunk toward the
+portfolio's, and a place on the pooled learning curve of the AI's resolution
+rate (how far it still climbs). For the portfolio:
 growth and its uncertainty, noise, token drift and churn. Every estimate
 records in ``Assumptions.sources`` how it was obtained.
 """
@@ -10,6 +12,7 @@ records in ``Assumptions.sources`` how it was obtained.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,6 +21,7 @@ import pandas as pd
 from outcome_pricing.analysis.forecast.assumptions import ACCOUNT_COLUMNS, CONTROLS, Assumptions
 from outcome_pricing.analysis.recent import RECENT_MONTHS
 from outcome_pricing.errors import ConfigError
+from outcome_pricing.pricing.deals.columns import first_hourly_default, savings_per_outcome
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT, Metric
 
@@ -139,7 +143,12 @@ def _account_table(hist: pd.DataFrame, month_index: pd.Series, last: int) -> pd.
         "seat_price": by_account["seat_price"].last().astype(float),
     })
     rows = rows.join(_trends(hist, month_index, last)).join(_latest_ratios(hist))
-    rows["tasks"] = rows["tasks"].fillna(0.0)
+    # No seam: the forecast starts from the last actual month (its tasks), so month 1 continues
+    # from the history line; the trend moves it from there. Without tasks in that month the
+    # trend level stands in.
+    in_last = hist[month_index == last].groupby("account_id", sort=True)["tasks"].sum()
+    actual = in_last.reindex(rows.index)
+    rows["tasks"] = actual.where(actual > 0, rows["tasks"]).fillna(0.0)
     rows.index = rows.index.astype(str)
     return rows.rename_axis("account_id").reset_index()
 
@@ -247,8 +256,8 @@ def _estimate_learning(
     The curve is fitted on the pooled rate by months since each account's
     first AI month. An account sits at its own level on it (factor = its
     outcomes over the outcomes the pooled curve predicts, latest AI months),
-    so today's rate is read off the smooth curve rather than one noisy month.
-    Sets rows["resolution_rate"] and rows["ceiling_factor"].
+    and today's rate stays the latest observed one (the forecast starts where the
+    history ends). Sets rows["resolution_rate"] and rows["ceiling_factor"].
     """
     live = hist[hist["conversations"] > 0]
     age = month_index.loc[live.index]
@@ -270,12 +279,11 @@ def _estimate_learning(
         sub = live[recent]
         expected = (sub["conversations"] * _curve(k[recent].to_numpy(), c, r0, tau)).groupby(sub["account_id"]).sum()
         factor = (sub.groupby("account_id")["outcomes"].sum() / expected).reindex(rows["account_id"]).fillna(0.0)
-        age_now = (last - first.groupby(live["account_id"]).first()).reindex(rows["account_id"]).fillna(0.0)
         has_ai = rows["ai_share"].to_numpy() > 0
         rows["ceiling_factor"] = np.where(has_ai, factor.to_numpy(), 1.0)
-        rows["resolution_rate"] = np.where(
-            has_ai, factor.to_numpy() * _curve(age_now.to_numpy(dtype=float), c, r0, tau), 0.0
-        )
+        # Today's rate is the latest observed one (no seam with the history); the account's
+        # place on the pooled curve sets how far it still climbs.
+        rows["resolution_rate"] = np.where(has_ai, rows["resolution_rate"].to_numpy(), 0.0)
         out["resolution_ceiling"], out["learning_months"], out["ceiling_uncertainty"] = c, tau, c_se
         sources["resolution_ceiling"] = (
             "pooled learning curve fitted on the rate by months since each account's first AI month"
@@ -344,13 +352,17 @@ def _hours_per_seat(planset: PlanSet) -> float:
 
 def assumptions_from_metrics(metrics: pd.DataFrame, planset: PlanSet) -> Assumptions:
     """Estimate the assumptions from an account_month_metrics frame and the plans' costs."""
-    return estimate_assumptions(
+    a = estimate_assumptions(
         metrics, per_ai_task=float(planset.costs.per_ai_task), hours_per_seat=_hours_per_seat(planset)
     )
+    # DESIGN 11 gain-share: each account's savings per outcome, so savings follow the outcomes
+    per = savings_per_outcome(metrics, first_hourly_default(planset.plans))
+    accounts = a.accounts.assign(savings_per_outcome=a.accounts["account_id"].map(per).fillna(0.0).astype(float))
+    return replace(a, accounts=accounts)
 
 
 def assumptions_from_warehouse(wh: Warehouse, d: Definition, planset: PlanSet) -> Assumptions:
     """Estimate the assumptions from the warehouse under a definition (and the plans' costs)."""
     from outcome_pricing.pricing.metrics import account_month_metrics
 
-    return assumptions_from_metrics(account_month_metrics(wh, d, planset.costs), planset)
+    return assumptions_from_metrics(account_month_metrics(wh, d, planset.costs, planset.plans), planset)

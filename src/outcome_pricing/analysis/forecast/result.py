@@ -3,6 +3,7 @@ that one plan beats another, volatility, per-account means, and the JSON form.""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,6 +17,22 @@ from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit.money import round_half_up
 
 PERCENTILES = (10, 50, 90)
+
+
+def chance_text(p: float | None) -> str:
+    """A probability as people read it: "0%" and "100%" only when it is exactly so (a share
+    of scenarios); "<1%" and ">99%" at the ends; whole percent between; "—" for none."""
+    if p is None or p != p:
+        return "—"
+    if p <= 0:
+        return "0%"
+    if p >= 1:
+        return "100%"
+    if p < 0.005:
+        return "<1%"
+    if p >= 0.995:
+        return ">99%"
+    return f"{math.floor(p * 100 + 0.5)}%"  # half up: 0.5% reads 1%, never "0%"
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,20 @@ class ForecastResult:
         itself = pd.DataFrame(np.eye(len(prob), dtype=bool), index=prob.index, columns=prob.columns)
         return prob.mask(itself)
 
+    def beats_text(self) -> pd.DataFrame:
+        """``beats_table`` as text (chance_text), the diagonal blank: what a table shows."""
+        return self.beats_table().map(lambda p: "" if pd.isna(p) else chance_text(float(p)))
+
+    def chance_sentence(self, plan: str, other: str) -> str:
+        """The headline: how often ``plan`` earns more than ``other`` over the horizon, in words
+        ("none"/"all" of the scenarios when it is exactly so, never a bare "0%")."""
+        p = self.prob(plan, other)
+        if p <= 0:
+            return f"In none of the {self.scenarios:,} scenarios does {plan} earn more than {other}"
+        if p >= 1:
+            return f"In all {self.scenarios:,} scenarios {plan} earns more than {other}"
+        return f"{chance_text(p)} chance that {plan} earns more than {other}"
+
     def account_changes(self, plan: str, reference: str) -> pd.DataFrame:
         """Per account: mean horizon revenue under ``reference`` and ``plan`` and the change
         (plan - reference), largest gain for the vendor first."""
@@ -94,9 +125,10 @@ class ForecastResult:
             "reference": self.reference,
             "plans": bands(self.revenue),
             "margin": bands(self.margin),
+            # null where a plan meets itself (no finding), as the tables leave it blank
             "prob_beats": {
-                str(a): {str(b): round(float(p), 4) for b, p in row.items()}
-                for a, row in self.prob_beats.to_dict(orient="index").items()
+                str(a): {str(b): None if pd.isna(p) else round(float(p), 4) for b, p in row.items()}
+                for a, row in self.beats_table().to_dict(orient="index").items()
             },
             "volatility": {
                 str(r["plan"]): {

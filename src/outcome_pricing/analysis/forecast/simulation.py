@@ -53,6 +53,7 @@ class _Baseline:
     out_per_conv: Floats
     token_cost: Floats
     other_cost: Floats
+    savings_per_outcome: Floats  # DESIGN 11 gain-share: savings_usd per outcome (0 without the column)
 
     @classmethod
     def of(cls, a: Assumptions) -> _Baseline:
@@ -76,6 +77,7 @@ class _Baseline:
             out_per_conv=col("output_tokens_m_per_conversation"),
             token_cost=col("token_cost_per_conversation"),
             other_cost=col("other_cost_per_conversation"),
+            savings_per_outcome=col("savings_per_outcome") if "savings_per_outcome" in acc else np.zeros(len(acc)),
         )
 
 
@@ -207,6 +209,10 @@ class _Usage(Mapping[str, Floats]):
         hours *= self.b.hours_per_open_task[None, :, None]
         return hours
 
+    def _savings_usd(self) -> Floats:
+        """Gain-share's metric: labour savings follow the outcomes (DESIGN 11)."""
+        return self["outcomes"] * self.b.savings_per_outcome[None, :, None]
+
     def _seats(self) -> Floats:
         needed = self["human_hours"] / self.a.hours_per_seat
         needed -= 1e-9  # float noise on exact multiples must not add a seat
@@ -243,6 +249,7 @@ def _today_metrics(a: Assumptions, b: _Baseline) -> dict[str, Floats]:
         Metric.INPUT_TOKENS_M.value: conversations * b.in_per_conv,
         Metric.OUTPUT_TOKENS_M.value: conversations * b.out_per_conv,
         Metric.TASKS.value: b.tasks,
+        "savings_usd": outcomes * b.savings_per_outcome,
     }
 
 

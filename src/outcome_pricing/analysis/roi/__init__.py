@@ -27,9 +27,11 @@ Conventions (stated once so nothing is counted twice):
   plan seat charges - seats kept x seat_price (negative = the plan's seats are
   cheaper). The AI spend never includes seat charges.
 - AI spend: the chosen plan billed (the charge arithmetic of the backtest and
-  statements) for one projected month: the projected tasks at the account's
-  outcomes and tokens per AI task over its last three months under the chosen
-  definition; per task, times the tasks of each year.
+  statements) for every projected month (spend.py): that month's tasks at the
+  account's outcomes and tokens per AI task over its last three months under
+  the chosen definition. Fees, allowances, tiers, minimums and caps are billed
+  per month, never scaled by volume. An entered AI spend per task replaces the
+  bill (tasks x that price).
 
 Floats are fine here (a projection, not a statement); the report rounds to
 whole dollars.
@@ -44,11 +46,13 @@ from outcome_pricing.analysis.roi.assumptions import (
     OVERRIDABLE,
     RISK_KEYS,
     SPECS,
+    WHOLE_UNITS,
     Assumption,
     AssumptionSpec,
     Source,
     default_assumptions,
     entered,
+    value_text,
 )
 from outcome_pricing.analysis.roi.cashflows import (
     CashFlows,
@@ -60,6 +64,7 @@ from outcome_pricing.analysis.roi.cashflows import (
     period_labels,
 )
 from outcome_pricing.analysis.roi.estimation import (
+    UNPROVEN_RULE,
     CaseContext,
     account_ids,
     account_names,
@@ -89,6 +94,7 @@ __all__ = [
     "OVERRIDABLE",
     "RISK_KEYS",
     "SPECS",
+    "WHOLE_UNITS",
     "Assumption",
     "AssumptionSpec",
     "CaseContext",
@@ -103,6 +109,7 @@ __all__ = [
     "Source",
     "SubjectKind",
     "TornadoBar",
+    "UNPROVEN_RULE",
     "YearFlow",
     "account_ids",
     "account_names",
@@ -122,4 +129,5 @@ __all__ = [
     "measure_prospect",
     "payback_months",
     "period_labels",
+    "value_text",
 ]

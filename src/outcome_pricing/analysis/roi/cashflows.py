@@ -16,9 +16,11 @@ from outcome_pricing.analysis.roi.assumptions import (
     MAX_YEARS,
     MONTHS_PER_YEAR,
     Assumption,
+    Source,
     resolve_derived,
     value_map,
 )
+from outcome_pricing.analysis.roi.spend import SpendModel, YearSpend
 from outcome_pricing.errors import ConfigError
 
 
@@ -138,13 +140,16 @@ def validate_horizon(years: int, discount_rate: float) -> None:
         )
 
 
+def kept_seats(v: Mapping[str, float]) -> float:
+    return max(v["seats"] - v["seats_avoided"], 0.0)
+
+
 def remaining_seat_change(v: Mapping[str, float]) -> float:
     """Monthly change in what the seats kept cost (see the seat convention): 0 unless the
     plan charges for seats, then its seat charges minus today's licences for the seats kept."""
     if not v["plan_includes_seats"]:
         return 0.0
-    kept = max(v["seats"] - v["seats_avoided"], 0.0)
-    return v["plan_seat_charges"] - kept * v["seat_price"]
+    return v["plan_seat_charges"] - kept_seats(v) * v["seat_price"]
 
 
 def annual_volumes(v: Mapping[str, float], years: int) -> tuple[float, ...]:
@@ -153,11 +158,26 @@ def annual_volumes(v: Mapping[str, float], years: int) -> tuple[float, ...]:
     return (0.0,) + tuple(year1 * (1 + v["volume_growth"]) ** (y - 1) for y in range(1, years + 1))
 
 
-def case_lines(v: Mapping[str, float], years: int, plan_label: str = "the plan") -> tuple[Line, ...]:
-    """The benefit and cost lines of the case from plain assumption values."""
+def _remaining_seat_costs(v: Mapping[str, float], years: int, spend: YearSpend | None) -> tuple[float, ...]:
+    every_year = (0.0,) + (1.0,) * years
+    if spend is None or not v["plan_includes_seats"]:
+        return tuple(e * remaining_seat_change(v) * MONTHS_PER_YEAR for e in every_year)
+    licences = kept_seats(v) * v["seat_price"] * MONTHS_PER_YEAR
+    return tuple(s - e * licences for s, e in zip(spend.seats, every_year, strict=True))
+
+
+def case_lines(
+    v: Mapping[str, float], years: int, plan_label: str = "the plan", spend: YearSpend | None = None
+) -> tuple[Line, ...]:
+    """The benefit and cost lines of the case from plain assumption values.
+
+    ``spend``: the plan billed month by month (see spend.py); without it the AI
+    spend is tasks x the AI spend per task (an entered price, or no plan to bill).
+    """
     vol = annual_volumes(v, years)
     every_year = (0.0,) + (1.0,) * years
     year0 = (1.0,) + (0.0,) * years
+    ai_spend = spend.ai if spend is not None else tuple(n * v["ai_spend_per_task"] for n in vol)
     return (
         Line(
             "labour", "Labour hours saved", LineKind.BENEFIT,
@@ -174,10 +194,7 @@ def case_lines(v: Mapping[str, float], years: int, plan_label: str = "the plan")
             tuple(e * v["seats_avoided"] * v["seat_price"] * MONTHS_PER_YEAR for e in every_year),
             v["risk_seats"],
         ),
-        Line(
-            "ai_spend", f"AI spend under {plan_label}", LineKind.COST,
-            tuple(n * v["ai_spend_per_task"] for n in vol),
-        ),
+        Line("ai_spend", f"AI spend under {plan_label}", LineKind.COST, ai_spend),
         Line(
             "implementation", "Implementation", LineKind.COST,
             tuple(e * v["implementation_cost"] for e in year0),
@@ -186,18 +203,36 @@ def case_lines(v: Mapping[str, float], years: int, plan_label: str = "the plan")
             "running", "Internal running cost", LineKind.COST,
             tuple(e * v["annual_running_cost"] for e in every_year),
         ),
-        Line(
-            "remaining_seats", "Remaining seat costs", LineKind.COST,
-            tuple(e * remaining_seat_change(v) * MONTHS_PER_YEAR for e in every_year),
-        ),
+        Line("remaining_seats", "Remaining seat costs", LineKind.COST, _remaining_seat_costs(v, years, spend)),
     )
 
 
+def billed_spend(
+    assumptions: Mapping[str, Assumption], v: Mapping[str, float], years: int,
+    model: SpendModel | None, factor: float = 1.0,
+) -> YearSpend | None:
+    """The plan billed month by month, unless there is no plan to bill (no model) or the AI
+    spend per task was entered (an entered price wins). An entered monthly seat charge
+    replaces the billed one. ``factor`` scales the AI part (the tornado's +/- swing)."""
+    spend_per_task = assumptions.get("ai_spend_per_task")
+    if model is None or spend_per_task is None or spend_per_task.source is not Source.MEASURED:
+        return None
+    billed = model.yearly(v, years)
+    seats = billed.seats
+    seat_charges = assumptions.get("plan_seat_charges")
+    if seat_charges is not None and seat_charges.source is not Source.MEASURED:
+        seats = (0.0,) + (seat_charges.value * MONTHS_PER_YEAR,) * years
+    return YearSpend(tuple(a * factor for a in billed.ai), seats)
+
+
 def flows_for(
-    assumptions: Mapping[str, Assumption], years: int, discount_rate: float, plan_label: str
+    assumptions: Mapping[str, Assumption], years: int, discount_rate: float, plan_label: str,
+    spend: SpendModel | None = None, spend_factor: float = 1.0,
 ) -> CashFlows:
-    v = value_map(resolve_derived(assumptions))
-    return cash_flows(case_lines(v, years, plan_label), years, discount_rate)
+    resolved = resolve_derived(assumptions)
+    v = value_map(resolved)
+    billed = billed_spend(resolved, v, years, spend, spend_factor)
+    return cash_flows(case_lines(v, years, plan_label, billed), years, discount_rate)
 
 
 def period_labels(years: int) -> list[str]:

@@ -9,38 +9,29 @@ its assumption's range.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal
-from enum import StrEnum
 from typing import cast
 
 import pandas as pd
 
 from outcome_pricing.analysis import forecast
+from outcome_pricing.analysis.forecast.estimation import TREND_WINDOW_MONTHS
 from outcome_pricing.analysis.recent import RECENT_MONTHS
 from outcome_pricing.analysis.roi.assumptions import (
     MONTHS_PER_YEAR,
     Assumption,
     Source,
     clamp,
+    value_text,
 )
-from outcome_pricing.kit.money import MICRO_PLACES, to_decimal
-from outcome_pricing.pricing.charges import Usage, bill, bill_total
+from outcome_pricing.analysis.roi.spend import Scope, SpendModel, UsageRates
 from outcome_pricing.pricing.plans import PlanSet
-from outcome_pricing.pricing.terms import Metric, Plan
+from outcome_pricing.pricing.terms import Plan
 from outcome_pricing.proof.impact import ImpactSummary
 from outcome_pricing.proof.stats import Comparison
 from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse.handle import Warehouse
-
-SEAT_METRICS = frozenset({Metric.SEATS, Metric.SEATS_NEEDED})
-
-
-class Scope(StrEnum):
-    """Whose logs a measured rate comes from (read inside the assumption's source text)."""
-
-    ACCOUNT = "this account"
-    PORTFOLIO = "portfolio (all accounts)"
 
 
 @dataclass(frozen=True)
@@ -64,7 +55,7 @@ def _ci_of_saving(c: Comparison) -> tuple[float | None, float | None]:
 
 
 def measured_assumption(key: str, value: float, n: int | None, ci: tuple[float | None, float | None],
-              detail: str) -> Assumption:
+                        detail: str) -> Assumption:
     lo, hi = ci
     return Assumption(key, clamp(key, value), Source.MEASURED, detail, n,
                       None if lo is None else clamp(key, lo), None if hi is None else clamp(key, hi))
@@ -76,25 +67,49 @@ def minutes_comparison(summary: ImpactSummary) -> Comparison:
     return mix if mix.diff is not None else summary.human_minutes
 
 
-def impact_assumptions(summary: ImpactSummary, scope: str) -> dict[str, Assumption]:
+# The rule for a benefit the logs do not establish, stated once (the report's method says it).
+UNPROVEN_RULE = (
+    "A measured benefit whose likely range (95% interval) reaches zero is not established by the "
+    "logs: it is counted as 0 (the tornado still shows its range); enter a value to count it anyway."
+)
+
+
+def _benefit(key: str, saving: float, c: Comparison, sentence: str) -> Assumption:
+    """A measured saving (minutes, missed issues avoided), counted as 0 when its interval
+    reaches zero (UNPROVEN_RULE)."""
+    lo, hi = _ci_of_saving(c)
+    a = measured_assumption(key, saving, c.n_baseline + c.n_ai, (lo, hi), sentence)
+    low, high = a.ci_low, a.ci_high
+    if low is not None and high is not None:
+        a = replace(a, detail=a.detail + f", likely between {a.range_text()}")
+        if low <= 0 <= high and a.value != 0:
+            a = replace(a, value=0.0, detail=a.detail + "; the range reaches zero, so it is counted as 0 "
+                        "(not established by the logs)")
+    return replace(a, detail=a.detail + (f". {c.warning}" if c.warning else ""))
+
+
+def impact_assumptions(summary: ImpactSummary, scope: Scope) -> dict[str, Assumption]:
     """Minutes saved and missed issues avoided per task, from impact.impact_summary."""
     out: dict[str, Assumption] = {}
+    whose = f"{scope.value}'s" if scope is Scope.ACCOUNT else "the portfolio's"
     minutes = minutes_comparison(summary)
-    if minutes.diff is not None:
-        out["minutes_saved_per_task"] = measured_assumption(
-            "minutes_saved_per_task", -minutes.diff, minutes.n_baseline + minutes.n_ai,
-            _ci_of_saving(minutes),
-            f"{scope}: {minutes.label}, baseline {minutes.baseline:.2f} vs AI {minutes.ai:.2f} "
-            f"(n = {minutes.n_baseline:,} baseline, {minutes.n_ai:,} AI tasks)"
-            + (f". {minutes.warning}" if minutes.warning else ""),
+    if minutes.diff is not None and minutes.baseline is not None and minutes.ai is not None:
+        n = minutes.n_baseline + minutes.n_ai
+        out["minutes_saved_per_task"] = _benefit(
+            "minutes_saved_per_task", -minutes.diff, minutes,
+            f"measured from {whose} {n:,} tasks ({minutes.baseline:.1f} minutes of human handling a task "
+            f"without the AI, {minutes.ai:.1f} with it, same mix of topics): "
+            f"{-minutes.diff:.1f} minutes saved per task",
         )
     missed = summary.missed_issue_rate
-    if missed.diff is not None:
-        out["missed_issue_reduction"] = measured_assumption(
-            "missed_issue_reduction", -missed.diff, missed.n_baseline + missed.n_ai,
-            _ci_of_saving(missed),
-            f"{scope}: missed-issue rate among QA-audited tasks, baseline {missed.baseline:.2%} "
-            f"vs AI {missed.ai:.2%}" + (f". {missed.warning}" if missed.warning else ""),
+    if missed.diff is not None and missed.baseline is not None and missed.ai is not None:
+        n = missed.n_baseline + missed.n_ai
+        out["missed_issue_reduction"] = _benefit(
+            "missed_issue_reduction", -missed.diff, missed,
+            f"measured from {whose} {n:,} quality-reviewed tasks (an issue missed on {missed.baseline:.1%} "
+            f"of them without the AI, {missed.ai:.1%} with it): "
+            + (f"{-missed.diff:.1%} fewer tasks with a missed issue" if missed.diff <= 0
+               else f"{missed.diff:.1%} more tasks with a missed issue"),
         )
     return out
 
@@ -104,27 +119,6 @@ def recent_metrics(metrics: pd.DataFrame, account_id: str | None) -> pd.DataFram
     m = metrics if account_id is None else metrics[metrics["account_id"] == account_id]
     months = sorted(m["month"].unique())[-RECENT_MONTHS:]
     return m[m["month"].isin(months)]
-
-
-def seatless(plan: Plan) -> Plan:
-    """The plan without its seat charges: the AI part of the bill (see the seat convention)."""
-    keep = tuple(c for c in plan.charges if c.metric not in SEAT_METRICS)
-    return replace(plan, name=f"{plan.name} (AI part)", charges=keep)
-
-
-def plan_charges_seats(plan: Plan) -> bool:
-    return any(c.metric in SEAT_METRICS for c in plan.charges)
-
-
-@dataclass(frozen=True)
-class UsageRates:
-    """Outcomes and tokens per AI task over recent months: what each projected task brings."""
-
-    outcomes: float
-    input_tokens_m: float
-    output_tokens_m: float
-    ai_tasks: int
-    scope: Scope
 
 
 def usage_rates(recent: pd.DataFrame, scope: Scope) -> UsageRates | None:
@@ -141,83 +135,57 @@ def usage_rates(recent: pd.DataFrame, scope: Scope) -> UsageRates | None:
     )
 
 
-@dataclass(frozen=True)
-class ProjectedMonth:
-    """One month of the case: every task with the AI live."""
-
-    tasks: float
-    human_minutes_per_task: float  # with the AI (for a plan's seats_needed charge)
-    seats: float
-    seat_price: float
-
-
-def _usage_quantity(x: float) -> Decimal:
-    """A projected quantity as the exact decimal the charges take (at most 6 places)."""
-    return to_decimal(round(x, MICRO_PLACES))
-
-
-def projected_usage(month: ProjectedMonth, rates: UsageRates) -> Usage:
-    """What the plan's charges count in the projected month."""
-    v = month.tasks
-    return Usage(
-        quantities={
-            Metric.TASKS: _usage_quantity(v),
-            Metric.CONVERSATIONS: _usage_quantity(v),
-            Metric.OUTCOMES: _usage_quantity(v * rates.outcomes),
-            Metric.INPUT_TOKENS_M: _usage_quantity(v * rates.input_tokens_m),
-            Metric.OUTPUT_TOKENS_M: _usage_quantity(v * rates.output_tokens_m),
-            Metric.SEATS: _usage_quantity(month.seats),
-        },
-        human_ms=int(v * max(month.human_minutes_per_task, 0.0) * 60_000),
-        seat_price=_usage_quantity(month.seat_price),
-    )
-
-
-def spend_assumptions(month: ProjectedMonth, rates: UsageRates, ctx: CaseContext) -> dict[str, Assumption]:
-    """AI spend per task and the plan's own seat charges: the plan's bill (the same charge
-    arithmetic as the backtest and statements) for one projected month, with and without
-    its seat charges. Fees, tiers, minimums and caps are billed, not scaled."""
-    plan = ctx.plan_obj
-    usage = projected_usage(month, rates)
-    full = bill_total(bill(plan, usage))
-    ai_part = bill_total(bill(seatless(plan), usage))
-    includes = plan_charges_seats(plan)
+def spend_assumptions(spend: SpendModel, values: Mapping[str, float], ctx: CaseContext) -> dict[str, Assumption]:
+    """The year-1 month of the plan's bill, shown as AI spend per task and plan seat charges a
+    month. The case itself bills every month (see spend.py): these two are what a person
+    reads and may overwrite (an entered price per task replaces the bill)."""
+    rates = spend.rates
+    month = spend.bills({**values, "seats_avoided": values.get("seats_avoided", 0.0)}, 1)[0]
+    tasks = spend.month(values, 1).tasks
+    includes = spend.includes_seats
     d = ctx.definition
-    where = (
-        f"plan '{ctx.plan}' billed for one month of {month.tasks:,.0f} tasks at {rates.scope}'s "
-        f"{rates.outcomes:.3f} outcomes per AI task under {d.name} ({d.version}), last "
-        f"{RECENT_MONTHS} months"
+    whose = f"{rates.scope.value}'s" if rates.scope is Scope.ACCOUNT else "the portfolio's"
+    basis = (
+        f"{rates.outcomes:.2f} billable outcomes per AI task under {d.name} ({whose} last "
+        f"{RECENT_MONTHS} months, {rates.ai_tasks:,} AI tasks)"
     )
+    per_task = float(month.ai_part) / max(tasks, 1.0)
     return {
         "plan_includes_seats": Assumption(
-            "plan_includes_seats", float(includes), Source.ENTERED, f"the plans file, plan '{ctx.plan}'"
+            "plan_includes_seats", float(includes), Source.ENTERED, f"from the plans file (plan '{ctx.plan}')"
         ),
         "plan_seat_charges": measured_assumption(
-            "plan_seat_charges", float(full - ai_part) if includes else 0.0, None, (None, None),
-            f"seat charges: {where}",
+            "plan_seat_charges", float(month.seat_part) if includes else 0.0, None, (None, None),
+            f"plan '{ctx.plan}' billed on the seats kept: {value_text(float(month.seat_part), '$')} "
+            "in the first month" if includes else f"plan '{ctx.plan}' has no seat charge",
         ),
         "ai_spend_per_task": measured_assumption(
-            "ai_spend_per_task", float(ai_part) / max(month.tasks, 1.0), rates.ai_tasks, (None, None),
-            f"bill without seat charges / tasks: {where}",
+            "ai_spend_per_task", per_task, rates.ai_tasks, (None, None),
+            f"plan '{ctx.plan}' billed month by month (fees, tiers, minimums and caps as billed); "
+            f"{value_text(per_task, '$')} per task in the first month at {tasks:,.0f} tasks and {basis}",
         ),
     }
 
 
 def volume_assumptions(metrics: pd.DataFrame, account_id: str, per_ai_task: float) -> dict[str, Assumption]:
-    """Tasks per month today and the yearly trend, from the forecast's estimates."""
+    """Tasks per month today (whole tasks) and the yearly trend, from the forecast's estimates."""
     est = forecast.estimate_assumptions(metrics, per_ai_task=per_ai_task)
     # One row per account in the estimates: .loc gives that row as a Series.
     row = cast("pd.Series[float]", est.accounts.set_index("account_id").loc[account_id])
     months = int(metrics.loc[metrics["account_id"] == account_id, "month"].nunique())
     monthly_log_growth = est.volume_growth + float(row["growth_offset"])
+    tasks = float(round(float(row["tasks"])))
+    growth = math.expm1(MONTHS_PER_YEAR * monthly_log_growth)
     return {
         "monthly_volume": measured_assumption(
-            "monthly_volume", float(row["tasks"]), months, (None, None),
-            f"trend level of monthly tasks at the last month ({months} months of history; forecast)",
+            "monthly_volume", tasks, months, (None, None),
+            f"measured: {tasks:,.0f} tasks a month, this account's trend level at the end of its "
+            f"{months} months of history",
         ),
         "volume_growth": measured_assumption(
-            "volume_growth", math.expm1(MONTHS_PER_YEAR * monthly_log_growth), months, (None, None),
-            "per-account log-linear trend shrunk toward the portfolio's, as a yearly rate (forecast)",
+            "volume_growth", growth, months, (None, None),
+            f"measured from this account's monthly tasks over the last {TREND_WINDOW_MONTHS} months: "
+            f"{growth:+.1%} a year (its trend, steadied toward the portfolio's, as one account's trend is noisy)",
         ),
     }
 
@@ -234,7 +202,7 @@ def account_assumptions(wh: Warehouse, account_id: str) -> tuple[str, dict[str, 
     if rows.empty:
         return account_id, {}
     r = rows.iloc[0]
-    detail = "accounts file"
+    detail = "from the accounts file"
     out = {
         "seats": measured_assumption("seats", float(r["seats"]), None, (None, None), detail),
         "seat_price": measured_assumption("seat_price", float(r["seat_price"]), None, (None, None), detail),

@@ -20,16 +20,19 @@ from outcome_pricing.analysis.roi.assumptions import (
     Assumption,
     default_assumptions,
     resolve_derived,
+    value_map,
 )
 from outcome_pricing.analysis.roi.cashflows import (
     CashFlows,
     LineKind,
+    billed_spend,
     flows_for,
     period_labels,
     present_value,
     validate_horizon,
 )
 from outcome_pricing.analysis.roi.sensitivity import ScenarioResult, TornadoBar, scenarios, tornado
+from outcome_pricing.analysis.roi.spend import SpendModel
 
 
 class SubjectKind(StrEnum):
@@ -42,9 +45,15 @@ class SubjectKind(StrEnum):
 
 PROJECTION_NOTE = (
     "Projection: the AI handles every task from year 1; tasks in year y = tasks per month x 12 x "
-    "(1 + growth)^(y - 1). Labour, quality and AI spend scale with those tasks; seats and running "
-    "costs are per year; implementation is at year 0."
+    "(1 + growth)^(y - 1). Labour and quality scale with those tasks; seats and running costs are "
+    "per year; implementation is at year 0."
 )
+BILLED_NOTE = (
+    "AI spend: the plan is billed for every projected month with its own terms (platform fee, "
+    "allowances, tiers, minimum, cap) on that month's tasks, outcomes and tokens, so a fixed fee "
+    "costs the same every year and a cap limits every month."
+)
+PER_TASK_NOTE = "AI spend: tasks x the AI spend per task (entered, or no plan bill measurable)."
 SEAT_CONVENTION = (
     "Seats are counted once. Seats no longer needed (benefit) = seats avoided x seat price. "
     "Remaining seat costs (cost) = what the plan changes for the seats kept: zero when the plan "
@@ -72,6 +81,9 @@ class RoiCase:
     scenarios: tuple[ScenarioResult, ...]
     tornado: tuple[TornadoBar, ...]
     notes: tuple[str, ...] = ()
+    plan_terms: str = ""  # the price and the definition's rules in words (pricing.words)
+    plan_version: str = ""
+    billed: bool = False  # True: the AI spend is the plan billed month by month
 
     @property
     def npv(self) -> float:
@@ -97,6 +109,9 @@ class RoiCase:
             "subject": self.subject,
             "subject_kind": str(self.subject_kind),
             "plan": self.plan,
+            "plan_terms": self.plan_terms,
+            "plan_version": self.plan_version,
+            "ai_spend_billed": self.billed,
             "definition": {"name": self.definition_name, "version": self.definition_version},
             "prepared_on": self.prepared_on.isoformat(),
             "years": [
@@ -151,12 +166,20 @@ def build_case(
     risk_adjustment: float = DEFAULT_RISK_ADJUSTMENT,
     prepared_on: date | None = None,
     notes: Iterable[str] = (),
+    plan_terms: str = "",
+    plan_version: str = "",
+    spend: SpendModel | None = None,
 ) -> RoiCase:
-    """The whole case from assumptions (pure: no warehouse needed)."""
+    """The whole case from assumptions (pure: no warehouse needed).
+
+    ``spend``: bill the plan month by month (see spend.py) unless the AI spend per
+    task was entered; without it the AI spend is tasks x the AI spend per task.
+    """
     validate_horizon(years, discount_rate)
     resolved = resolve_derived({**default_assumptions(), **assumptions})
     label = plan or "the plan"
-    bars = tornado(resolved, years, discount_rate, label)
+    bars = tornado(resolved, years, discount_rate, label, spend)
+    billed = billed_spend(resolved, value_map(resolved), years, spend) is not None
     return RoiCase(
         subject=subject,
         subject_kind=subject_kind,
@@ -168,10 +191,13 @@ def build_case(
         discount_rate=discount_rate,
         risk_adjustment=risk_adjustment,
         assumptions=resolved,
-        flows=flows_for(resolved, years, discount_rate, label),
-        scenarios=scenarios(resolved, years, discount_rate, label, bars),
+        flows=flows_for(resolved, years, discount_rate, label, spend),
+        scenarios=scenarios(resolved, years, discount_rate, label, bars, spend),
         tornado=bars,
-        notes=(PROJECTION_NOTE, SEAT_CONVENTION, *notes),
+        notes=(PROJECTION_NOTE, BILLED_NOTE if billed else PER_TASK_NOTE, SEAT_CONVENTION, *notes),
+        plan_terms=plan_terms,
+        plan_version=plan_version,
+        billed=billed,
     )
 
 

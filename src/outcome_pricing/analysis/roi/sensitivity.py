@@ -18,7 +18,10 @@ from outcome_pricing.analysis.roi.assumptions import (
     clamp,
     resolve_derived,
 )
-from outcome_pricing.analysis.roi.cashflows import flows_for
+from outcome_pricing.analysis.roi.cashflows import CashFlows, flows_for
+from outcome_pricing.analysis.roi.spend import SpendModel
+
+SPEND_KEY = "ai_spend_per_task"
 
 
 @dataclass(frozen=True)
@@ -74,21 +77,41 @@ class ScenarioResult:
         }
 
 
+def _is_billed(resolved: Mapping[str, Assumption], spend: SpendModel | None) -> bool:
+    """True when the AI spend is the plan billed month by month (not an entered price)."""
+    return spend is not None and SPEND_KEY in resolved and resolved[SPEND_KEY].source is Source.MEASURED
+
+
+def _flows_with(
+    resolved: Mapping[str, Assumption], values: Mapping[str, float], years: int, discount_rate: float,
+    plan_label: str, spend: SpendModel | None,
+) -> CashFlows:
+    """The case with some assumptions at other values. When the plan is billed, the AI spend
+    per task is not replaced (that would switch to a price per task): the bill is scaled by
+    the new value over the measured one instead."""
+    factor = 1.0
+    values = dict(values)
+    if SPEND_KEY in values and _is_billed(resolved, spend):
+        base = resolved[SPEND_KEY].value
+        factor = values.pop(SPEND_KEY) / base if base else 1.0
+    changed = {k: replace(resolved[k], value=x, source=Source.ENTERED, detail="") for k, x in values.items()}
+    return flows_for({**resolved, **changed}, years, discount_rate, plan_label, spend, factor)
+
+
 def tornado(
-    assumptions: Mapping[str, Assumption], years: int, discount_rate: float, plan_label: str
+    assumptions: Mapping[str, Assumption], years: int, discount_rate: float, plan_label: str,
+    spend: SpendModel | None = None,
 ) -> tuple[TornadoBar, ...]:
     """NPV with each main assumption at its low and at its high end, widest swing first."""
     resolved = resolve_derived(assumptions)
-    base = flows_for(resolved, years, discount_rate, plan_label).npv
+    base = flows_for(resolved, years, discount_rate, plan_label, spend).npv
     bars: list[TornadoBar] = []
     for key, a in resolved.items():
         if not a.spec.sensitive:
             continue
         lo, hi = (clamp(key, b) for b in a.bounds)
         npv_lo, npv_hi = (
-            flows_for({**resolved, key: replace(a, value=x, source=Source.ENTERED, detail="")},
-                      years, discount_rate, plan_label).npv
-            for x in (lo, hi)
+            _flows_with(resolved, {key: x}, years, discount_rate, plan_label, spend).npv for x in (lo, hi)
         )
         if npv_lo != npv_hi:  # an assumption that moves nothing is not a bar
             bars.append(TornadoBar(key, a.spec.label, lo, hi, npv_lo, npv_hi, base))
@@ -96,8 +119,8 @@ def tornado(
     bars.append(
         TornadoBar(
             "discount_rate", "Discount rate", r_lo, r_hi,
-            flows_for(resolved, years, r_lo, plan_label).npv,
-            flows_for(resolved, years, r_hi, plan_label).npv,
+            flows_for(resolved, years, r_lo, plan_label, spend).npv,
+            flows_for(resolved, years, r_hi, plan_label, spend).npv,
             base,
         )
     )
@@ -110,13 +133,14 @@ def scenarios(
     discount_rate: float,
     plan_label: str,
     bars: Iterable[TornadoBar],
+    spend: SpendModel | None = None,
 ) -> tuple[ScenarioResult, ...]:
     """Low, base and high: every main assumption at its unfavourable, central or favourable end.
 
     Which end is favourable comes from the tornado (the end with the higher NPV).
     """
     resolved = resolve_derived(assumptions)
-    base = flows_for(resolved, years, discount_rate, plan_label)
+    base = flows_for(resolved, years, discount_rate, plan_label, spend)
     out = []
     for name, pick_high_npv in (("low", False), ("high", True)):
         values: dict[str, float] = {}
@@ -125,10 +149,7 @@ def scenarios(
                 continue
             hi_better = bar.npv_at_high >= bar.npv_at_low
             values[bar.key] = bar.high_value if hi_better == pick_high_npv else bar.low_value
-        changed = {
-            k: replace(resolved[k], value=x, source=Source.ENTERED, detail="") for k, x in values.items()
-        }
-        f = flows_for({**resolved, **changed}, years, discount_rate, plan_label)
+        f = _flows_with(resolved, values, years, discount_rate, plan_label, spend)
         out.append(ScenarioResult(name, f.npv, f.roi, f.payback_months, values))
     low, high = out
     return (low, ScenarioResult("base", base.npv, base.roi, base.payback_months), high)

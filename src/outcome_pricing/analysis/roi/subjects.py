@@ -30,8 +30,6 @@ from outcome_pricing.analysis.roi.assumptions import (
 from outcome_pricing.analysis.roi.cashflows import validate_horizon
 from outcome_pricing.analysis.roi.estimation import (
     CaseContext,
-    ProjectedMonth,
-    Scope,
     account_assumptions,
     account_ids,
     impact_assumptions,
@@ -42,9 +40,11 @@ from outcome_pricing.analysis.roi.estimation import (
     volume_assumptions,
 )
 from outcome_pricing.analysis.roi.result import RoiCase, SubjectKind, build_case
+from outcome_pricing.analysis.roi.spend import Scope, SpendModel, UsageRates
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.ingest.files import ingest_files
 from outcome_pricing.pricing.metrics import account_month_metrics
+from outcome_pricing.pricing.words import terms_in_words
 from outcome_pricing.proof import impact
 from outcome_pricing.warehouse.handle import Warehouse
 
@@ -57,6 +57,24 @@ class Measured:
     kind: SubjectKind
     assumptions: Mapping[str, Assumption]
     notes: tuple[str, ...] = ()
+    spend: SpendModel | None = None  # how to bill the plan (None: no AI tasks to measure from)
+
+
+def _with_spend(out: dict[str, Assumption], ctx: CaseContext, rates: UsageRates | None,
+                ai_minutes: float, baseline_minutes: float | None) -> SpendModel | None:
+    """The plan's billing model and its year-1 figures in ``out``; None without rates."""
+    if rates is None:
+        return None
+    spend = SpendModel(ctx.plan_obj, rates, ai_minutes, baseline_minutes)
+    v = value_map(resolve_derived({**default_assumptions(), **out}))
+    out.update(spend_assumptions(spend, v, ctx))
+    return spend
+
+
+def _unproven_notes(out: Mapping[str, Assumption]) -> list[str]:
+    """The stated rule, once, when a measured benefit was counted as 0 by it."""
+    zeroed = [a.spec.label for a in out.values() if "counted as 0" in a.detail]
+    return [f"Counted as 0 because the likely range reaches zero: {', '.join(zeroed)}."] if zeroed else []
 
 
 def measure_account(wh: Warehouse, account_id: str, ctx: CaseContext,
@@ -67,11 +85,11 @@ def measure_account(wh: Warehouse, account_id: str, ctx: CaseContext,
     """
     wh.require_account(account_id, "so there is no ROI case to build")
     ctx.plan_obj  # noqa: B018 - fail early, naming the known plans
-    metrics = account_month_metrics(wh, ctx.definition, ctx.planset.costs)
+    metrics = account_month_metrics(wh, ctx.definition, ctx.planset.costs, ctx.planset.plans)
     name, out = account_assumptions(wh, account_id)
     out.update(volume_assumptions(metrics, account_id, float(ctx.planset.costs.per_ai_task)))
     summary = impact.impact_summary(wh, account_id)
-    out.update(impact_assumptions(summary, "this account's logs"))
+    out.update(impact_assumptions(summary, Scope.ACCOUNT))
     rates = usage_rates(recent_metrics(metrics, account_id), Scope.ACCOUNT)
     missing = [k for k in ("minutes_saved_per_task", "missed_issue_reduction") if k not in out]
     notes: list[str] = []
@@ -84,18 +102,10 @@ def measure_account(wh: Warehouse, account_id: str, ctx: CaseContext,
         portfolio = impact_assumptions(impact.impact_summary(wh, None), Scope.PORTFOLIO)
         out.update({k: portfolio[k] for k in missing if k in portfolio})
         rates = rates or usage_rates(recent_metrics(metrics, None), Scope.PORTFOLIO)
-    v = value_map(out)
-    ai_minutes = minutes_comparison(summary).ai
-    month = ProjectedMonth(
-        v["monthly_volume"],
-        ai_minutes if ai_minutes is not None else 0.0,
-        v["seats"],
-        v["seat_price"],
-    )
-    if rates is not None:
-        out.update(spend_assumptions(month, rates, ctx))
+    minutes = minutes_comparison(summary)
+    spend = _with_spend(out, ctx, rates, minutes.ai if minutes.ai is not None else 0.0, minutes.baseline)
     subject = account_id if name == account_id else f"{name} ({account_id})"
-    return Measured(subject, kind, out, tuple(notes))
+    return Measured(subject, kind, out, tuple(notes + _unproven_notes(out)), spend)
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,9 @@ def assemble_case(measured: Measured, settings: CaseSettings, ctx: CaseContext) 
         subject=measured.subject,
         subject_kind=measured.kind,
         plan=ctx.plan,
+        plan_terms=terms_in_words(ctx.plan_obj, ctx.definition),
+        plan_version=ctx.plan_obj.version,
+        spend=measured.spend,
         definition_name=ctx.definition.name,
         definition_version=ctx.definition.version,
         years=settings.years,
@@ -183,30 +196,30 @@ def measure_prospect(wh: Warehouse, prospect: Prospect, ctx: CaseContext) -> Mea
     if minutes is not None and baseline:
         # The portfolio's relative saving applied to the prospect's own handling time.
         share = prospect.human_minutes_per_task / baseline
-        measured["minutes_saved_per_task"] = replace(
+        scaled = replace(
             minutes,
             value=clamp("minutes_saved_per_task", minutes.value * share),
             ci_low=None if minutes.ci_low is None else minutes.ci_low * share,
             ci_high=None if minutes.ci_high is None else minutes.ci_high * share,
-            detail=f"the portfolio's saving of {minutes.value / baseline:.1%} of baseline minutes, "
-            f"applied to the prospect's {prospect.human_minutes_per_task:g} minutes; "
-            + minutes.detail,
+        )
+        likely = f", likely between {scaled.range_text()}" if scaled.ci_low is not None else ""
+        measured["minutes_saved_per_task"] = replace(
+            scaled,
+            detail=f"the portfolio's saving ({minutes.value / baseline:.0%} of human handling time) applied "
+            f"to the prospect's {prospect.human_minutes_per_task:g} minutes: {scaled.value:.1f} minutes saved "
+            f"per task{likely}. The portfolio: {minutes.detail}",
         )
     if "missed_issue_reduction" in portfolio_effects:
         measured["missed_issue_reduction"] = portfolio_effects["missed_issue_reduction"]
-    metrics = account_month_metrics(wh, ctx.definition, ctx.planset.costs)
+    metrics = account_month_metrics(wh, ctx.definition, ctx.planset.costs, ctx.planset.plans)
     rates = usage_rates(recent_metrics(metrics, None), Scope.PORTFOLIO)
     saved = value_map(measured)["minutes_saved_per_task"]
-    month = ProjectedMonth(
-        prospect.monthly_volume, prospect.human_minutes_per_task - saved, prospect.seats, prospect.seat_price
-    )
-    notes: tuple[str, ...] = ()
-    if rates is not None:
-        measured.update(spend_assumptions(month, rates, ctx))
-    else:
-        notes = ("The warehouse has no AI tasks to measure outcomes per task from: enter the AI "
-                 "spend per task.",)
-    return Measured(prospect.name, SubjectKind.PROSPECT, measured, notes)
+    human = prospect.human_minutes_per_task
+    spend = _with_spend(measured, ctx, rates, human - saved, human)
+    notes = [] if rates is not None else [
+        "The warehouse has no AI tasks to measure outcomes per task from: enter the AI spend per task."
+    ]
+    return Measured(prospect.name, SubjectKind.PROSPECT, measured, tuple(notes + _unproven_notes(measured)), spend)
 
 
 def case_for_prospect(

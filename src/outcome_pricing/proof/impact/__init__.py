@@ -71,21 +71,32 @@ from outcome_pricing.proof.impact.metrics import (
     check_account,
 )
 from outcome_pricing.proof.impact.summary import ImpactSummary, impact_summary, plain_language
-from outcome_pricing.proof.impact.words import describe, format_change, format_p, format_value
+from outcome_pricing.proof.impact.words import (
+    NO_CLEAR_CHANGE,
+    card_change,
+    describe,
+    format_change,
+    format_interval,
+    format_p,
+    format_value,
+)
 
 __all__ = [
     "DEFAULT_REOPEN_WINDOW_HOURS",
     "DEFAULT_RESAMPLES",
     "DEFAULT_SEED",
+    "NO_CLEAR_CHANGE",
     "GROUPINGS",
     "METRICS",
     "SAMPLE_METRICS",
     "ImpactSummary",
     "Metric",
+    "card_change",
     "check_account",
     "describe",
     "distribution_sample",
     "format_change",
+    "format_interval",
     "format_p",
     "format_value",
     "go_live_months",

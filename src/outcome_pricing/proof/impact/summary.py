@@ -115,18 +115,19 @@ class ImpactSummary:
         rows = []
         for key, c in self.comparisons.items():
             level = f"{c.confidence:.0%}"
+            label = METRICS[key].label
             rows.append(
                 {
-                    "metric": METRICS[key].label,
-                    "baseline": format_value(c.baseline, c.unit),
+                    "Metric": label[:1].upper() + label[1:],
+                    "Baseline": format_value(c.baseline, c.unit),
                     "AI": format_value(c.ai, c.unit),
-                    "change": format_change(c.diff, c.unit),
-                    f"{level} CI": format_interval(c),
+                    "Change": format_change(c.diff, c.unit),
+                    f"{level} interval": format_interval(c),
                     "p-value": format_p(c.p_value) if c.p_value is not None else "—",
-                    "n baseline": f"{c.n_baseline:,}",
-                    "n AI": f"{c.n_ai:,}",
-                    "test": c.test or "—",
-                    "warning": c.warning or "",
+                    "Tasks, baseline": f"{c.n_baseline:,}",
+                    "Tasks, AI": f"{c.n_ai:,}",
+                    "Test": c.test or "—",
+                    "Warning": c.warning or "",
                 }
             )
         return pd.DataFrame(rows)

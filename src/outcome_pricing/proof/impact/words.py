@@ -79,3 +79,16 @@ def describe(c: Comparison, noun: str = "tasks") -> str:
     if not c.significant:
         text += " The data cannot tell this apart from no change."
     return text
+
+
+NO_CLEAR_CHANGE = "no clear change"
+
+
+def card_change(c: Comparison) -> str | None:
+    """The change a KPI card shows: the signed change when its interval excludes zero
+    (`c.significant`), else "no clear change (+0.74 pp)", which a card must not colour
+    as a gain or a loss; None when there is no comparison."""
+    if c.diff is None:
+        return None
+    change = format_change(c.diff, c.unit)
+    return change if c.significant else f"{NO_CLEAR_CHANGE} ({change})"

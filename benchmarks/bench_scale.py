@@ -1,0 +1,146 @@
+"""The definition-independent build on DuckDB and on Spark local: `python -m benchmarks.bench_scale [--big]`.
+
+Figures (issue 19), all measured in this one run so the ratios share the machine's load:
+
+- DuckDB on the 10M-task demo warehouse (benchmarks/bench_demo.py builds it once):
+  the build (month and reopen gap over every task, then the cube rows), a definition
+  change answered from the cube, and a cold backtest of the example plans; each next
+  to a bare `GROUP BY account_id, month` scan of the same table (the baseline).
+- Spark local[*] on the same 10M tasks (exported once to Parquet): the whole Spark
+  build (read, check every rule, month and gap, cube rows, Parquet by month).
+- Ratios: Spark / DuckDB for the build; per-core throughput of each engine (rows per
+  second per core), the figure the README's cluster estimate starts from.
+- With --big, the DuckDB figures again at 100M tasks (needs ~16 GB of memory and
+  tens of minutes to generate; measured last because others share the machine).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_demo import BENCH_DIR, ensure_bench_db
+from outcome_pricing.pricing import backtest, example_plans
+from outcome_pricing.rules import Definition, outcomes
+from outcome_pricing.warehouse import build_sql
+from outcome_pricing.warehouse.handle import Warehouse
+from outcome_pricing.warehouse.schema import DERIVED_COLUMNS, TASK_COLUMN_NAMES, TASK_COLUMNS
+
+SPARK_ROWS = 10_000_000
+CORES = os.cpu_count() or 1
+NARROW = "task_id, account_id, requester_id, topic, created_at, closed_at"
+
+
+def _seconds(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def duckdb_figures(n: int) -> dict[str, float]:
+    """Build, definition change and backtest on the n-task demo (read-only: temp tables)."""
+    wh = Warehouse.open(ensure_bench_db(n), read_only=True)
+    figures: dict[str, float] = {}
+    try:
+        with wh.cursor() as cur:
+            figures["baseline scan"] = statistics.median(
+                _seconds(lambda: cur.execute("SELECT account_id, month, count(*) FROM tasks GROUP BY ALL").fetchall())
+                for _ in range(3))
+
+            def derive() -> None:  # what an ingest into an empty warehouse runs (derive.py)
+                cur.execute(f"CREATE OR REPLACE TEMP VIEW _gap_input AS SELECT {NARROW}, true AS _new FROM tasks")
+                cur.execute(f"CREATE OR REPLACE TEMP TABLE _new_gaps AS {build_sql.NEW_GAPS_SQL}")
+                cols = ", ".join(TASK_COLUMN_NAMES)
+                cur.execute(f"CREATE OR REPLACE TEMP VIEW _derive_staged AS SELECT {cols} FROM tasks")
+                cur.execute(f"CREATE OR REPLACE TEMP TABLE _bench_derived AS {build_sql.WITH_DERIVED_SQL}")
+
+            figures["build: month + gap"] = _seconds(derive)
+            figures["build: cube rows"] = _seconds(
+                lambda: cur.execute(f"CREATE OR REPLACE TEMP TABLE _cube_rows AS {build_sql.CUBE_ROWS_SQL}"))
+            for table in ("_bench_derived", "_new_gaps", "_cube_rows"):
+                cur.execute(f"DROP TABLE {table}")
+        figures["build"] = figures["build: month + gap"] + figures["build: cube rows"]
+        d = Definition.preset("zendesk-ar")
+        outcomes(wh, d)  # the first read of the cube is cached: a definition change after it
+        figures["definition change"] = statistics.median(
+            _seconds(lambda name=name: outcomes(wh, Definition.preset(name))) for name in Definition.presets())
+        figures["backtest"] = _seconds(lambda: backtest(wh, example_plans(), d))
+    finally:
+        wh.close()
+    return figures
+
+
+def ensure_parquet(n: int) -> Path:
+    """The n-task demo's tasks (contract columns) as one Parquet file, written once."""
+    path = BENCH_DIR / f"tasks_{n // 1_000_000}m.parquet"
+    source = ensure_bench_db(n)
+    if path.exists() and path.stat().st_mtime >= source.stat().st_mtime:
+        return path
+    import pyarrow.parquet as pq
+
+    wh = Warehouse.open(source, read_only=True)
+    try:
+        with wh.cursor() as cur:
+            reader = cur.sql(f"SELECT {', '.join(TASK_COLUMN_NAMES)} FROM tasks").to_arrow_reader()
+            tmp = path.with_suffix(".writing")
+            with pq.ParquetWriter(tmp, reader.schema) as out:
+                for batch in reader:
+                    out.write_batch(batch)
+    finally:
+        wh.close()
+    tmp.replace(path)
+    return path
+
+
+def spark_figures(n: int) -> dict[str, float]:
+    """The whole Spark build (local[*]) of the n tasks into a fresh dataset."""
+    from outcome_pricing.scale import spark
+    from outcome_pricing.scale.session import MEMORY_ENV, spark_session
+
+    source = ensure_parquet(n)
+    os.environ.setdefault(MEMORY_ENV, "6g")
+    figures = {"session start": _seconds(spark_session)}
+    session = spark_session()
+    dataset = BENCH_DIR / "spark_dataset"
+    shutil.rmtree(dataset, ignore_errors=True)
+    try:
+        figures["build"] = _seconds(lambda: spark.build(session, str(source), dataset))
+    finally:
+        shutil.rmtree(dataset, ignore_errors=True)
+    return figures
+
+
+def _print(engine: str, n: int, figures: dict[str, float], baseline: float | None = None) -> None:
+    for label, seconds in figures.items():
+        ratio = f" ({seconds / baseline:7.1f}x the bare scan)" if baseline else ""
+        print(f"  {engine:6s} {n:>12,} tasks  {label:22s} {seconds:8.2f} s{ratio}", flush=True)
+
+
+def main() -> None:
+    print(f"{CORES} cores; task columns: {len(TASK_COLUMNS) + len(DERIVED_COLUMNS)}", flush=True)
+    duck = duckdb_figures(SPARK_ROWS)
+    _print("duckdb", SPARK_ROWS, duck, duck["baseline scan"])
+    try:
+        on_spark = spark_figures(SPARK_ROWS)
+    except Exception as exc:  # no Java or no scale extra: say so, keep the DuckDB figures
+        print(f"  spark: not measured ({exc})")
+        on_spark = {}
+    if on_spark:
+        _print("spark", SPARK_ROWS, on_spark)
+        print(f"  ratio spark/duckdb build at {SPARK_ROWS:,}: {on_spark['build'] / duck['build']:.1f}x")
+        for engine, seconds in (("duckdb", duck["build"]), ("spark", on_spark["build"])):
+            print(f"  per-core throughput {engine}: {SPARK_ROWS / seconds / CORES:,.0f} tasks/s/core")
+    if "--big" in sys.argv:
+        big = duckdb_figures(100_000_000)
+        _print("duckdb", 100_000_000, big, big["baseline scan"])
+        print(f"  ratio duckdb build 100M/10M: {big['build'] / duck['build']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

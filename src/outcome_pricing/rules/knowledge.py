@@ -1,0 +1,283 @@
+"""Knowledge at a time T (DESIGN section 8): what the rules could know when an invoice was made.
+
+A task closed in month M is rated at T with what was known at T:
+- a reopen counts only once the next task was created (closed_at + reopen_gap_hours <= T);
+- an assumed resolution counts only once its silence has elapsed
+  (closed_at + silence_hours <= T); before that the task is `pending`;
+- an accepted dispute voids a billable outcome (`disputed`) once decided_at <= T, if it
+  was filed at most `dispute_window_days` after the end of M (0 = no limit).
+Hindsight is T = infinity. Times are compared in whole microseconds (hours x 3.6e9,
+rounded), the same way in SQL and in the plain-Python reference of the tests.
+
+A task's billable units are therefore a step function of T with one interval of
+billability: U (its units with no reopen known) from `a` (its silence elapsed, or its
+close) until `b` (the first of its reopen and its accepted dispute). `task_steps_sql`
+gives, per task, the first close index N whose close T(N) >= a and the first >= b;
+`billable_steps` sums them per account, month and close for the invoices.
+
+Only tasks whose silence ends after their month's close, whose reopen (within the
+window) comes after it, or that carry an accepted dispute can change after that close
+(`LATE_SQL`); the others are decided at close and are answered by the cube's hindsight.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from outcome_pricing.rules.definition import BILLABLE_REASONS, Definition, Reason
+from outcome_pricing.rules.source import Source
+from outcome_pricing.rules.sql import knob_params, reason_sql, unit_input
+from outcome_pricing.warehouse import cube
+
+US_PER_HOUR = 3_600_000_000
+US_PER_DAY = 86_400_000_000
+BILLABLE_CODES = tuple(r.code for r in BILLABLE_REASONS)
+_BILLABLE_SQL = "(" + ", ".join(str(c) for c in BILLABLE_CODES) + ")"
+
+
+def dispute_params(d: Definition, p: str) -> dict[str, Any]:
+    return {f"{p}dispute_window": int(d.dispute_window_days)}
+
+
+def disputes_in_force_sql(p: str, disputes: str = "disputes", tasks: str = "tasks") -> str:
+    """Per task: `voided_at`, the earliest decided_at of its accepted disputes in force
+    (filed at most the window's days after the end of the task's month; 0 = no limit).
+    `disputes` and `tasks` name the relations read (see `disputed_rows`)."""
+    return f"""SELECT ds.task_id, min(ds.decided_at) AS voided_at
+      FROM {disputes} AS ds JOIN {tasks} AS tk USING (task_id)
+      WHERE ds.status = 'accepted' AND ds.decided_at IS NOT NULL
+        AND (${p}dispute_window = 0
+             OR ds.filed_at <= tk.month + INTERVAL 1 MONTH + to_days(${p}dispute_window))
+      GROUP BY ds.task_id"""
+
+
+# The accepted disputes and their tasks, per warehouse handle, data generation and scope.
+# Joining the few disputed tasks to `tasks` costs a scan of every task id (about 0.1 s a
+# million tasks) on every outcomes query; the rows change only with a write, so they are
+# read once per generation and the correction runs on these small tables.
+_rows_cache: weakref.WeakKeyDictionary[Any, tuple[Any, Any, Any]] = weakref.WeakKeyDictionary()
+_rows_lock = threading.Lock()
+ACCEPTED_SQL = "SELECT * FROM disputes WHERE status = 'accepted' AND decided_at IS NOT NULL"
+DISPUTED_TASKS_SQL = f"SELECT * FROM tasks SEMI JOIN ({ACCEPTED_SQL}) USING (task_id)"
+
+
+def disputed_rows(wh: Any, cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
+    """(accepted disputes, their tasks) as Arrow tables, to register on a cursor.
+
+    Kept per handle while its `generation` and `accounts` (scope) stay the same; a source
+    without a generation is read every time."""
+    key = (getattr(wh, "generation", None), getattr(wh, "accounts", None))
+    cached = None
+    if key[0] is not None:
+        with _rows_lock:
+            cached = _rows_cache.get(wh)
+    if cached is not None and cached[0] == key:
+        return cached[1], cached[2]
+    disputes = _arrow(cur, ACCEPTED_SQL)
+    tasks = _arrow(cur, DISPUTED_TASKS_SQL)
+    if key[0] is not None:
+        with _rows_lock:
+            _rows_cache[wh] = (key, disputes, tasks)
+    return disputes, tasks
+
+
+def _arrow(cur: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """A result as an Arrow table, on this cursor (its scope views hold only there; the
+    copy DuckDB warns about is of a few disputed rows)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return cur.execute(sql).to_arrow_table()
+
+
+def has_disputes_in_force(cur: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any accepted dispute is stored (a warehouse made before disputes has none)."""
+    try:
+        row = cur.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM disputes WHERE status = 'accepted' LIMIT 1)"
+        ).fetchall()  # all, so the cursor holds no unfinished result
+    except duckdb.CatalogException:
+        return False
+    return bool(row and row[0][0])
+
+
+def at_us(value: Any) -> int:
+    """A time (timestamp, datetime or text, UTC) as whole microseconds since the epoch."""
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return int(ts.value // 1000)
+
+
+def known_inputs(raw: Mapping[str, str], at: str) -> dict[str, str]:
+    """The rule inputs as known at `at` (SQL, epoch microseconds): a reopen whose next task
+    was created after T is not known yet, so its gap reads as missing."""
+    gap = raw["gap_hours"]
+    return {
+        **raw,
+        "gap_hours": f"(CASE WHEN epoch_us(closed_at) + round({gap} * {US_PER_HOUR})::BIGINT <= {at} "
+                     f"THEN {gap} END)",
+    }
+
+
+def known_reason(r: str, p: str, at: str | None, voided: str | None) -> str:
+    """The reason code as known at `at` from `r`, the rules' code on the inputs known then:
+    an assumed resolution whose silence has not elapsed is pending; a billable one with an
+    accepted dispute decided by then is disputed. `at` None = hindsight; `voided` None = no
+    disputes."""
+    whens = []
+    if at is not None:
+        whens.append(
+            f"WHEN {r} = {Reason.ASSUMED.code} AND epoch_us(closed_at) "
+            f"+ round(${p}silence * {US_PER_HOUR})::BIGINT > {at} THEN {Reason.PENDING.code}"
+        )
+    if voided is not None:
+        in_force = f"{voided} IS NOT NULL" + (f" AND epoch_us({voided}) <= {at}" if at is not None else "")
+        whens.append(f"WHEN {r} IN {_BILLABLE_SQL} AND {in_force} THEN {Reason.DISPUTED.code}")
+    return f"(CASE {' '.join(whens)} ELSE {r} END)" if whens else r
+
+
+def _close_index(x_us: str) -> str:
+    """The first close index N (months since year 0) with T(N) = start of N+1 + lag >= x."""
+    shifted = f"make_timestamp({x_us} - $lag_us - 1)"
+    return f"(year({shifted}) * 12 + month({shifted}) - 1)"
+
+
+def month_index(month: Any) -> int:
+    ts = pd.Timestamp(month)
+    return ts.year * 12 + ts.month - 1
+
+
+def index_month(index: int) -> pd.Timestamp:
+    return pd.Timestamp(year=index // 12, month=index % 12 + 1, day=1)
+
+
+# A task that can still change after its own close T(M): its silence ends after it, or its
+# reopen (within the window) comes after it, or it is disputed. A cheap over-approximation
+# of the rules (no CASE): a task selected needlessly changes nothing (its steps cancel).
+LATE_SQL = """(epoch_us(closed_at) + $late_silence_us > epoch_us(month + INTERVAL 1 MONTH) + $lag_us
+  OR ($d_window > 0 AND reopen_gap_hours IS NOT NULL AND reopen_gap_hours <= $d_window
+      AND epoch_us(closed_at) + round(reopen_gap_hours * 3600000000)::BIGINT
+          > epoch_us(month + INTERVAL 1 MONTH) + $lag_us))"""
+
+
+def task_steps_sql(d: Definition, where: str, late_only: bool, disputes: bool) -> str:
+    """Per billable task: task_id, account_id, month, m (its month's index), reason (the code
+    with no reopen known), whole, partial (its units), na (first close it is billed at),
+    nb (first close it is not, NULL = never), cause of nb ('reopen' | 'dispute').
+
+    Bound parameters: the knobs (`d_`), `lag_us` and, with `late_only`, `late_silence_us`."""
+    raw = cube.RAW_INPUTS
+    no_gap = {**raw, "gap_hours": "NULL::DOUBLE"}
+    filters = [where] if where else []
+    if late_only:
+        late = LATE_SQL
+        if disputes:
+            late = f"({late} OR task_id IN (SELECT task_id FROM v))"
+        filters.append(late)
+    voided = "LEFT JOIN v USING (task_id)" if disputes else ""
+    dispute_us = "epoch_us(v.voided_at)" if disputes else "NULL::BIGINT"
+    return f"""
+    WITH {'v AS (' + disputes_in_force_sql('d_') + '),' if disputes else ''}
+    t AS (
+      SELECT task_id, account_id, month, closed_at, reopen_gap_hours,
+             {reason_sql(raw, 'd_')} AS r_inf, {reason_sql(no_gap, 'd_')} AS r0,
+             {unit_input(d, raw)} AS u
+      FROM tasks {'WHERE ' + ' AND '.join(filters) if filters else ''}
+    ),
+    s AS (
+      SELECT t.task_id, t.account_id, t.month, t.r0,
+             CASE t.r0 WHEN {Reason.HANDOFF_BILLED.code} THEN 1 WHEN {Reason.CONFIRMED.code} THEN t.u
+                  WHEN {Reason.ASSUMED.code} THEN t.u ELSE 0 END::BIGINT AS whole,
+             (t.r0 = {Reason.HANDOFF_PARTIAL.code})::BIGINT AS partial,
+             year(t.month) * 12 + month(t.month) - 1 AS m,
+             CASE WHEN t.r0 = {Reason.ASSUMED.code}
+                  THEN epoch_us(t.closed_at) + round($d_silence * {US_PER_HOUR})::BIGINT END AS a_us,
+             CASE WHEN t.r_inf = {Reason.REOPENED.code}
+                  THEN epoch_us(t.closed_at) + round(t.reopen_gap_hours * {US_PER_HOUR})::BIGINT END AS reopen_us,
+             {dispute_us} AS dispute_us
+      FROM t {voided}
+    )
+    -- Not billable rows (whole and partial 0) are kept: see billable_steps.
+    SELECT task_id, account_id, month, m, r0 AS reason, whole, partial,
+           greatest(m, coalesce({_close_index('a_us')}, m)) AS na,
+           -- greatest() and least() skip NULLs: an end that never comes stays NULL.
+           CASE WHEN coalesce(reopen_us, dispute_us) IS NOT NULL
+                THEN greatest(m, {_close_index('least(reopen_us, dispute_us)')}) END AS nb,
+           CASE WHEN reopen_us IS NOT NULL AND (dispute_us IS NULL OR reopen_us <= dispute_us)
+                THEN 'reopen' WHEN dispute_us IS NOT NULL THEN 'dispute' END AS cause
+    FROM s"""
+
+
+def _step_params(d: Definition, lag_days: int, late_only: bool) -> dict[str, Any]:
+    params: dict[str, Any] = {**knob_params(d, "d_"), "lag_us": int(lag_days) * US_PER_DAY}
+    if late_only:  # -1 without assumed resolutions: no silence can end after the close
+        params["late_silence_us"] = int(round(float(d.silence_hours) * US_PER_HOUR)) if d.assumed_resolution else -1
+    return params
+
+
+def _uses_disputes(wh: Source) -> bool:
+    with wh.cursor() as cur:
+        return has_disputes_in_force(cur)
+
+
+def billable_steps(wh: Source, d: Definition, lag_days: int, late_only: bool = True) -> pd.DataFrame:
+    """Changes of billable units per account_id, m (month index), n (close index), summed
+    over the tasks that can change after their close (all billable tasks when `late_only`
+    is False): whole units and partial-credit handoffs gained (+) or lost (-) at close n,
+    and forever_whole, forever_partial, the part gained at n that is never lost (the
+    tasks' hindsight contribution). The cumulative sum over n of one (account, m) is what
+    those tasks contribute at close n."""
+    disputes = _uses_disputes(wh)
+    params = {**_step_params(d, lag_days, late_only), **(dispute_params(d, "d_") if disputes else {})}
+    sql = f"""
+    SELECT account_id, m, na, nb, sum(whole)::BIGINT AS whole, sum(partial)::BIGINT AS partial
+    FROM ({task_steps_sql(d, "", late_only, disputes)})
+    GROUP BY ALL
+    -- After the aggregate, not in a WHERE: a filter on the rules' code would be pushed into
+    -- the scan and run the rules on every task (measured: twice the time).
+    HAVING sum(whole) > 0 OR sum(partial) > 0"""
+    groups = wh.query_df(sql, params)
+    return _as_steps(groups)
+
+
+def _as_steps(groups: pd.DataFrame) -> pd.DataFrame:
+    """Tasks grouped by (account, m, na, nb) as +units at na and -units at nb (if nb > na)."""
+    billed = groups[groups["nb"].isna() | (groups["nb"] > groups["na"])]
+    forever = billed["nb"].isna()
+    gain = pd.DataFrame({
+        "account_id": billed["account_id"], "m": billed["m"], "n": billed["na"],
+        "whole": billed["whole"], "partial": billed["partial"],
+        "forever_whole": billed["whole"].where(forever, 0), "forever_partial": billed["partial"].where(forever, 0),
+    })
+    ended = billed[~forever]
+    loss = pd.DataFrame({
+        "account_id": ended["account_id"], "m": ended["m"], "n": ended["nb"],
+        "whole": -ended["whole"], "partial": -ended["partial"], "forever_whole": 0, "forever_partial": 0,
+    })
+    steps = pd.concat([gain, loss], ignore_index=True)
+    steps = steps.astype({"m": "int64", "n": "int64", "whole": "int64", "partial": "int64",
+                          "forever_whole": "int64", "forever_partial": "int64"})
+    out = steps.groupby(["account_id", "m", "n"], sort=True, as_index=False).sum()
+    return out.reset_index(drop=True)
+
+
+def task_steps(
+    wh: Source, d: Definition, lag_days: int, account_id: str, last_month: Any
+) -> pd.DataFrame:
+    """`task_steps_sql` for one account's tasks up to `last_month` (a statement's evidence)."""
+    disputes = _uses_disputes(wh)
+    params = {
+        **_step_params(d, lag_days, late_only=False),
+        **(dispute_params(d, "d_") if disputes else {}),
+        "account_id": str(account_id),
+        "last_month": pd.Timestamp(last_month).date(),
+    }
+    sql = task_steps_sql(d, "account_id = $account_id AND month <= $last_month", False, disputes)
+    return wh.query_df(sql + " ORDER BY m, task_id", params)
