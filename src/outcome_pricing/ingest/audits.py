@@ -17,10 +17,9 @@ from pathlib import Path
 import duckdb
 
 from outcome_pricing.errors import Problem, ValidationError
-from outcome_pricing.ingest.diagnose import diagnose
-from outcome_pricing.ingest.files import file_sha256
-from outcome_pricing.ingest.mapping import Mapping, SectionMapping
-from outcome_pricing.ingest.read import FileSpec, InputFile, Unreadable, stage_file
+from outcome_pricing.ingest.mapping import Mapping
+from outcome_pricing.ingest.read import FileSpec, InputFile, stage_file
+from outcome_pricing.ingest.side import ingest_side_file
 from outcome_pricing.ingest.validate import MAX_PROBLEMS_PER_RULE, raise_rejects, validate_staged
 from outcome_pricing.warehouse.handle import Warehouse
 from outcome_pricing.warehouse.schema import AUDIT_COLUMNS
@@ -45,17 +44,7 @@ class AuditIngestReport:
 
 def ingest_audits(wh: Warehouse, path: str | Path, *, name: str | None = None) -> AuditIngestReport:
     """Validate and add an audits file in one transaction; ValidationError writes nothing."""
-    item = InputFile(AUDITS, Path(path), name or str(path), SectionMapping())
-    if not item.path.is_file():
-        raise ValidationError(item.name, [Problem(item.name, None, None, "file not found or not readable; check the path")])
-    sha = file_sha256(item.path)
-    m = Mapping()
-    try:
-        with wh.transaction() as cur:
-            cur.execute("SET TimeZone = 'UTC'")
-            added, same = _load(cur, item, m, sha)
-    except Unreadable as exc:
-        raise diagnose(exc.item, m, exc.cause) from None
+    (added, same), item = ingest_side_file(wh, AUDITS, path, name, _load)
     return AuditIngestReport(item.name, added, same, tuple(item.notes))
 
 

@@ -21,10 +21,9 @@ import duckdb
 import pandas as pd
 
 from outcome_pricing.errors import ConfigError, Problem, ValidationError
-from outcome_pricing.ingest.diagnose import diagnose
-from outcome_pricing.ingest.files import file_sha256
-from outcome_pricing.ingest.mapping import Mapping, SectionMapping
-from outcome_pricing.ingest.read import FileSpec, InputFile, Rule, Unreadable
+from outcome_pricing.ingest.mapping import Mapping
+from outcome_pricing.ingest.read import FileSpec, InputFile, Rule
+from outcome_pricing.ingest.side import ingest_side_file
 from outcome_pricing.ingest.validate import MAX_PROBLEMS_PER_RULE, stage_validated
 from outcome_pricing.warehouse.handle import Warehouse
 from outcome_pricing.warehouse.schema import DISPUTE_COLUMNS, DISPUTE_STATUSES
@@ -58,17 +57,7 @@ class DisputeIngestReport:
 
 def ingest_disputes(wh: Warehouse, path: str | Path, *, name: str | None = None) -> DisputeIngestReport:
     """Validate and load a disputes file in one transaction; ValidationError writes nothing."""
-    item = InputFile(DISPUTES, Path(path), name or str(path), SectionMapping())
-    if not item.path.is_file():
-        raise ValidationError(item.name, [Problem(item.name, None, None, "file not found or not readable; check the path")])
-    sha = file_sha256(item.path)
-    m = Mapping()
-    try:
-        with wh.transaction() as cur:
-            cur.execute("SET TimeZone = 'UTC'")
-            report = _load(cur, item, m, sha)
-    except Unreadable as exc:
-        raise diagnose(exc.item, m, exc.cause) from None
+    report, _ = ingest_side_file(wh, DISPUTES, path, name, _load)
     return report
 
 

@@ -1,0 +1,41 @@
+"""One side file (audits, disputes: files keyed to stored tasks) read, checked and loaded in one
+transaction, with the same file/row/column messages as the tasks file (ingest.read, validate).
+
+Each kind supplies only its `load` step (stage, its own checks, the insert); opening, the
+transaction, UTC and the diagnosis of an unreadable file are the same for every kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+from outcome_pricing.errors import Problem, ValidationError
+from outcome_pricing.ingest.diagnose import diagnose
+from outcome_pricing.ingest.files import file_sha256
+from outcome_pricing.ingest.mapping import Mapping, SectionMapping
+from outcome_pricing.ingest.read import FileSpec, InputFile, Unreadable
+from outcome_pricing.warehouse.handle import Warehouse
+
+Loaded = TypeVar("Loaded")
+Load = Callable[[duckdb.DuckDBPyConnection, InputFile, Mapping, str], Loaded]
+
+
+def ingest_side_file(
+    wh: Warehouse, spec: FileSpec, path: str | Path, name: str | None, load: Load[Loaded]
+) -> tuple[Loaded, InputFile]:
+    """`load(cursor, file, mapping, sha256)` inside one transaction; ValidationError writes nothing."""
+    item = InputFile(spec, Path(path), name or str(path), SectionMapping())
+    if not item.path.is_file():
+        raise ValidationError(item.name, [Problem(item.name, None, None, "file not found or not readable; check the path")])
+    sha = file_sha256(item.path)
+    m = Mapping()
+    try:
+        with wh.transaction() as cur:
+            cur.execute("SET TimeZone = 'UTC'")
+            loaded = load(cur, item, m, sha)
+    except Unreadable as exc:
+        raise diagnose(exc.item, m, exc.cause) from None
+    return loaded, item
