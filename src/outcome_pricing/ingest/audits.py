@@ -16,11 +16,10 @@ from pathlib import Path
 
 import duckdb
 
-from outcome_pricing.errors import Problem, ValidationError
 from outcome_pricing.ingest.mapping import Mapping
 from outcome_pricing.ingest.read import FileSpec, InputFile, stage_file
-from outcome_pricing.ingest.side import ingest_side_file
-from outcome_pricing.ingest.validate import MAX_PROBLEMS_PER_RULE, raise_rejects, validate_staged
+from outcome_pricing.ingest.side import check_tasks_exist, ingest_side_file
+from outcome_pricing.ingest.validate import raise_rejects, validate_staged
 from outcome_pricing.warehouse.handle import Warehouse
 from outcome_pricing.warehouse.schema import AUDIT_COLUMNS
 
@@ -56,7 +55,7 @@ def _load(cur: duckdb.DuckDBPyConnection, item: InputFile, m: Mapping, sha: str)
     n_rows = int(cur.execute(f"SELECT count(*) FROM {stage}").fetchone()[0])  # type: ignore[index]
     if n_rows:
         validate_staged(cur, item, from_text)
-        _check_tasks_exist(cur, item)
+        check_tasks_exist(cur, item, "; ingest its tasks first")
     cols = ", ".join(STORED)
     fresh = f"SELECT {cols} FROM {stage} EXCEPT SELECT {cols} FROM audits"
     added = int(cur.execute(f"SELECT count(*) FROM ({fresh})").fetchone()[0])  # type: ignore[index]
@@ -74,22 +73,3 @@ def _load(cur: duckdb.DuckDBPyConnection, item: InputFile, m: Mapping, sha: str)
     if not n_rows:
         item.notes.append(f"{item.name}: the file has a header but no data rows; nothing to load.")
     return added, n_rows - added
-
-
-def _check_tasks_exist(cur: duckdb.DuckDBPyConnection, item: InputFile) -> None:
-    """Every audited task must be in the warehouse: an audit of nothing is a typo."""
-    stage = AUDITS.stage_table
-    missing = f"FROM {stage} WHERE task_id NOT IN (SELECT task_id FROM tasks)"
-    total = int(cur.execute(f"SELECT count(*) {missing}").fetchone()[0])  # type: ignore[index]
-    if not total:
-        return
-    base = cur.execute(f"SELECT min(rowid) FROM {stage}").fetchone()[0]  # type: ignore[index]
-    rows = cur.execute(
-        f"SELECT rowid - ? + ?, task_id {missing} ORDER BY rowid LIMIT ?",
-        [base, item.first_row, MAX_PROBLEMS_PER_RULE],
-    ).fetchall()
-    problems = [
-        Problem(item.name, int(r), "task_id", "no task with this task_id in the warehouse; ingest its tasks first", str(v))
-        for r, v in rows
-    ]
-    raise ValidationError(item.name, problems, total=total)

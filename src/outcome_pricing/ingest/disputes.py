@@ -20,11 +20,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from outcome_pricing.errors import ConfigError, Problem, ValidationError
+from outcome_pricing.errors import ConfigError
 from outcome_pricing.ingest.mapping import Mapping
 from outcome_pricing.ingest.read import FileSpec, InputFile, Rule
-from outcome_pricing.ingest.side import ingest_side_file
-from outcome_pricing.ingest.validate import MAX_PROBLEMS_PER_RULE, stage_validated
+from outcome_pricing.ingest.side import check_tasks_exist, ingest_side_file
+from outcome_pricing.ingest.validate import stage_validated
 from outcome_pricing.warehouse.handle import Warehouse
 from outcome_pricing.warehouse.schema import DISPUTE_COLUMNS, DISPUTE_STATUSES
 
@@ -66,7 +66,7 @@ def _load(cur: duckdb.DuckDBPyConnection, item: InputFile, m: Mapping, sha: str)
     stage = DISPUTES.stage_table
     replaced = recorded = 0
     if n_rows:
-        _check_tasks_exist(cur, item)
+        check_tasks_exist(cur, item, "; ingest its tasks first")
         replaced = _count(cur, f"SELECT count(*) FROM disputes WHERE dispute_id IN (SELECT dispute_id FROM {stage})")
         cur.execute(f"DELETE FROM disputes WHERE dispute_id IN (SELECT dispute_id FROM {stage})")
         cur.execute(
@@ -105,25 +105,6 @@ def _record_file_decisions(cur: duckdb.DuckDBPyConnection, stage: str, source: s
 def _count(cur: duckdb.DuckDBPyConnection, sql: str) -> int:
     row = cur.execute(sql).fetchone()
     return int(row[0]) if row else 0
-
-
-def _check_tasks_exist(cur: duckdb.DuckDBPyConnection, item: InputFile) -> None:
-    """Every disputed task must be in the warehouse: a dispute of nothing is a typo."""
-    stage = DISPUTES.stage_table
-    missing = f"FROM {stage} WHERE task_id NOT IN (SELECT task_id FROM tasks)"
-    total = _count(cur, f"SELECT count(*) {missing}")
-    if not total:
-        return
-    base = cur.execute(f"SELECT min(rowid) FROM {stage}").fetchone()[0]  # type: ignore[index]
-    rows = cur.execute(
-        f"SELECT rowid - ? + ?, task_id {missing} ORDER BY rowid LIMIT ?",
-        [base, item.first_row, MAX_PROBLEMS_PER_RULE],
-    ).fetchall()
-    problems = [
-        Problem(item.name, int(r), "task_id", "no task with this task_id in the warehouse; ingest its tasks first", str(v))
-        for r, v in rows
-    ]
-    raise ValidationError(item.name, problems, total=total)
 
 
 MAX_NOTE = 2_000

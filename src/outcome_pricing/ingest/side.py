@@ -17,6 +17,7 @@ from outcome_pricing.ingest.diagnose import diagnose
 from outcome_pricing.ingest.files import file_sha256
 from outcome_pricing.ingest.mapping import Mapping, SectionMapping
 from outcome_pricing.ingest.read import FileSpec, InputFile, Unreadable
+from outcome_pricing.ingest.validate import MAX_PROBLEMS_PER_RULE
 from outcome_pricing.warehouse.handle import Warehouse
 
 Loaded = TypeVar("Loaded")
@@ -39,3 +40,23 @@ def ingest_side_file(
     except Unreadable as exc:
         raise diagnose(exc.item, m, exc.cause) from None
     return loaded, item
+
+
+NO_SUCH_TASK = "no task with this task_id in the warehouse"
+
+
+def check_tasks_exist(cur: duckdb.DuckDBPyConnection, item: InputFile, hint: str = "") -> None:
+    """Every staged row's task_id must be a stored task (a row about no task is a typo):
+    else ValidationError naming the file, each row and its task_id (`hint` ends the message)."""
+    stage = item.spec.stage_table
+    missing = f"FROM {stage} WHERE task_id NOT IN (SELECT task_id FROM tasks)"
+    total = int(cur.execute(f"SELECT count(*) {missing}").fetchone()[0])  # type: ignore[index]
+    if not total:
+        return
+    base = cur.execute(f"SELECT min(rowid) FROM {stage}").fetchone()[0]  # type: ignore[index]
+    rows = cur.execute(
+        f"SELECT rowid - ? + ?, task_id {missing} ORDER BY rowid LIMIT ?",
+        [base, item.first_row, MAX_PROBLEMS_PER_RULE],
+    ).fetchall()
+    text = NO_SUCH_TASK + hint
+    raise ValidationError(item.name, [Problem(item.name, int(r), "task_id", text, str(v)) for r, v in rows], total=total)

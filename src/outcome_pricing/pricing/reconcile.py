@@ -25,7 +25,8 @@ from outcome_pricing.errors import Problem, ValidationError
 from outcome_pricing.ingest.diagnose import diagnose
 from outcome_pricing.ingest.mapping import Mapping, SectionMapping
 from outcome_pricing.ingest.read import PARQUET_SUFFIXES, FileSpec, InputFile, Rule, Unreadable
-from outcome_pricing.ingest.validate import MAX_PROBLEMS_PER_RULE, stage_validated
+from outcome_pricing.ingest.side import check_tasks_exist
+from outcome_pricing.ingest.validate import stage_validated
 from outcome_pricing.warehouse.schema import Column, Kind
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ def read_theirs(wh: Warehouse, path: str | Path, name: str | None = None) -> tup
         with wh.cursor() as cur:
             cur.execute("SET TimeZone = 'UTC'")
             if stage_validated(cur, item, m) and spec is TASK_LIST:
-                _check_tasks_exist(cur, item)
+                check_tasks_exist(cur, item)
             cols = "task_id, resolved" if spec is TASK_LIST else "account_id, trim(month) AS month, outcomes"
             rows = cur.execute(f"SELECT {cols} FROM {spec.stage_table}").df()
     except Unreadable as exc:
@@ -147,20 +148,6 @@ def _parquet_has_task_id(wh: Warehouse, path: Path) -> bool:
         except duckdb.Error:
             return False
     return "task_id" in names
-
-
-def _check_tasks_exist(cur: duckdb.DuckDBPyConnection, item: InputFile) -> None:
-    stage = item.spec.stage_table
-    missing = f"FROM {stage} WHERE task_id NOT IN (SELECT task_id FROM tasks)"
-    total = int(cur.execute(f"SELECT count(*) {missing}").fetchone()[0])  # type: ignore[index]
-    if not total:
-        return
-    base = cur.execute(f"SELECT min(rowid) FROM {stage}").fetchone()[0]  # type: ignore[index]
-    rows = cur.execute(f"SELECT rowid - ? + ?, task_id {missing} ORDER BY rowid LIMIT ?",
-                       [base, item.first_row, MAX_PROBLEMS_PER_RULE]).fetchall()
-    raise ValidationError(item.name, [
-        Problem(item.name, int(r), "task_id", "no task with this task_id in the warehouse", str(v)) for r, v in rows
-    ], total=total)
 
 
 def reconcile(wh: Warehouse, d: Definition, their_file: str | Path, name: str | None = None) -> Reconciliation:
