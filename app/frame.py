@@ -12,8 +12,6 @@ No business logic here: pages ask the engine.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,13 +21,14 @@ from typing import TypeVar
 
 import auth
 import fmt
+import results
 import scenario
 import streamlit as st
 
 from outcome_pricing import access, default_db_path
 from outcome_pricing.access import AccessDeniedError, Principal
 from outcome_pricing.errors import ConfigError, OutcomePricingError
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.warehouse import Warehouse, cluster
 
 APP_DIR = Path(__file__).parent
 APP_NAME = "Outcome Pricing Lab"
@@ -94,6 +93,15 @@ def guarded(fn: Callable[[], T]) -> T:
     with guard():
         return fn()
     raise AssertionError("unreachable: guard stops the page")  # for the type checker
+
+
+def needs_every_task(wh: Warehouse, what: str) -> bool:
+    """In cluster mode (the warehouse holds the cube and account facts, not the tasks) say
+    that `what` needs every task, and return True: the caller draws nothing of it."""
+    said = cluster.needs_tasks(wh, what)
+    if said is not None:
+        st.info(said, icon=":material/cloud:")
+    return said is not None
 
 
 def _check_data(wh: Warehouse, empty: str) -> None:
@@ -230,10 +238,18 @@ def _view(_shared: Warehouse, db: str, accounts: tuple[str, ...] | None) -> Ware
 def data_version() -> str:
     """Pass it to cached functions: changes after every ingest, and differs between
     people who see different accounts, so a cached result never crosses a scope."""
-    wh = warehouse()
-    scope = json.dumps([str(wh.path), None if wh.accounts is None else list(wh.accounts)])
-    digest = hashlib.sha256(scope.encode("utf-8")).hexdigest()[:16]
-    return f"{wh.generation}:{digest}"
+    return results.version_of(warehouse())
+
+
+def warm_at_start() -> None:
+    """Server start (and after each write): the default Overview of the unscoped warehouse is
+    computed in a background thread, once per data version, before anyone logs in (results.py)."""
+    if not results.serving():  # a script test: nothing to warm for
+        return
+    try:
+        results.warm_at_start(_shared_warehouse())
+    except OutcomePricingError:  # optional work: the page reports a warehouse it cannot open
+        return
 
 
 def after_ingest() -> None:

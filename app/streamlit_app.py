@@ -63,6 +63,7 @@ def build_navigation(person: Principal) -> dict[str, list[StreamlitPage]]:
     return sections
 
 
+frame.warm_at_start()  # once per data version: the shared default Overview, in a background thread
 person = frame.viewer()  # the login or refusal screen stops here
 frame.ensure_data()
 auth.sidebar(person)

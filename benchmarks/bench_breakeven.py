@@ -14,6 +14,7 @@ import statistics
 import time
 from collections.abc import Callable
 
+from benchmarks import figures
 from benchmarks.bench_demo import ensure_bench_db
 from outcome_pricing.analysis import breakeven
 from outcome_pricing.pricing import example_plans, price_lab
@@ -52,6 +53,7 @@ def main() -> None:
     ratio = full / base
     print(f"{TASKS:,} tasks, {accounts} accounts, median of {RUNS}")
     print(f"  price_lab (the page's former engine call)   {base:6.3f} s")
+    figures.record("price lab + break-evens and standings", full, base, "price_lab alone", budget_ratio=RATIO_BUDGET)
     print(f"  + break-evens (2 windows) and standings      {full:6.3f} s  ({ratio:.2f}x; budget {RATIO_BUDGET}x) "
           + ("ok" if ratio <= RATIO_BUDGET else "OVER BUDGET"))
 

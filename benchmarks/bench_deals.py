@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 import outcome_pricing.pricing.deals.savings as savings_module
+from benchmarks import figures
 from benchmarks.bench_demo import ensure_bench_db
 from outcome_pricing.analysis.deal_risk import deal_risk
 from outcome_pricing.analysis.forecast import assumptions_from_metrics, simulate
@@ -57,11 +58,14 @@ def bench(n: int) -> None:
         without = _median(lambda: backtest_metrics(metrics, plain))
         with_deals = _median(lambda: backtest_metrics(metrics, planset))
         print(f"  backtest, deals    {with_deals:6.3f} s  ({with_deals / without:5.2f}x without the deal terms {without:.3f} s)")
+        figures.record(f"savings_usd scan, {n // 10**6}M tasks", savings, bare, "bare scan")
+        figures.record(f"backtest with deal terms, {n // 10**6}M tasks", with_deals, without, "without the deal terms")
         a = assumptions_from_metrics(metrics, planset)
         deals = PlanSet(tuple(p for p in planset.plans if not p.deal.is_default), planset.costs)
         fc = _median(lambda: simulate(a, deals, months=12, scenarios=1000, seed=0), runs=1)
         risk = _median(lambda: deal_risk(a, deals, metrics, months=12, scenarios=1000, seed=0), runs=1)
         print(f"  deal risk 1000 sc. {risk:6.3f} s  ({risk / fc:5.2f}x the forecast of the same plans {fc:.3f} s)")
+        figures.record("deal risk, 1000 scenarios", risk, fc, "forecast of the same plans")
 
 
 def main() -> None:

@@ -3,10 +3,12 @@
 `python -m benchmarks.bench_definitions` uses the shared demo warehouses
 (benchmarks.bench_demo.ensure_bench_db) and prints:
 - on 10M tasks: the median time of a bare `SELECT account_id, month, count(*)
-  FROM tasks GROUP BY ALL` and of `definitions.outcomes(wh, d)` by account and
-  month for a changed definition, measured alternately in the same run, and
-  their ratio (budget: <= 0.25); also the task-level evaluation, the cube's build
-  time and size;
+  FROM tasks GROUP BY ALL` and, measured alternately with it in the same run, of
+  `rules.outcomes(wh, d)` by account and month for a changed definition: on the
+  cube's hour grid (budget <= 0.05x the bare scan, issue 20), off it (a 30 h
+  silence or reopen window and other hours between grid values: budget <= 0.25x),
+  and by account, month and model tier (a by-model-tier plan: budget <= 0.25x,
+  issue 17); also the task-level evaluation, the cube's build time and size;
 - on 1M tasks: the engine calls the Resolution rules page makes after one knob
   change (budget: the page re-renders within 1 s).
 """
@@ -15,19 +17,22 @@ from __future__ import annotations
 
 import fcntl
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 
+from benchmarks import figures
 from benchmarks.bench_demo import bench_db_path, ensure_bench_db
 from outcome_pricing import rules as defs
 from outcome_pricing.rules import Definition
+from outcome_pricing.rules.evaluate import outcomes_by_dimension
 from outcome_pricing.warehouse import cube
 from outcome_pricing.warehouse.handle import Warehouse
 
-RATIO_BUDGET = 0.25
+RATIO_BUDGETS = {"on the grid": 0.05, "off the grid": 0.25, "by model tier": 0.25}
 PAGE_BUDGET_SECONDS = 1.0
 RUNS = 9
 BASE = "zendesk-ar"
@@ -35,8 +40,20 @@ BARE_SQL = "SELECT account_id, month, count(*) FROM tasks GROUP BY ALL"
 
 
 def _changes(d: Definition) -> Iterator[Definition]:
-    """An endless cycle of one-knob changes (each call a different definition)."""
+    """An endless cycle of one-knob changes on the cube's grid (each call a different definition)."""
     variants = [v for _, _, v in defs.neighbours(d) if v.cube_exact]
+    while True:
+        yield from variants
+
+
+# Hour knobs between grid values (the grid: every hour to 4, then 6, 8, 12, ... 720).
+OFF_GRID_HOURS = ((24, 30), (30, 72), (30, 30), (72, 60), (1.5, 24), (24, 100), (10, 36.5), (800, 72), (24, 1000))
+
+
+def _off_grid_changes(d: Definition) -> Iterator[Definition]:
+    """An endless cycle of definitions with a silence period or reopen window off the grid."""
+    variants = [d.with_knobs(reopen_window_hours=w, silence_hours=s) for w, s in OFF_GRID_HOURS]
+    assert not any(v.cube_exact for v in variants)
     while True:
         yield from variants
 
@@ -72,45 +89,70 @@ def _cube_is_current(path: Path) -> bool:
 
 def _sizes(wh: Warehouse) -> dict[str, int]:
     with wh.cursor() as cur:
-        count = lambda table: int(cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: E731
+        def count(table: str) -> int:
+            return int(cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+
         return {
             "tasks": count("tasks"),
             "cube_rows": count(cube.CUBE_TABLE),
             "profiles": count(cube.PROFILES_TABLE),
             "account_months": count(cube.KEYS_TABLE),
+            "hour_rows": count(cube.HOURS_TABLE),
         }
 
 
-def bench_definition_change(path: Path, build_seconds: float | None) -> float:
-    """10M: bare scan vs a definition change from the cube; returns the ratio."""
+def _by_tier(wh: Warehouse, d: Definition) -> object:
+    return outcomes_by_dimension(wh, d, "model_tier")
+
+
+def bench_definition_change(path: Path, build_seconds: float | None) -> dict[str, float]:
+    """10M: bare scan vs a definition change from the cube (on, off the grid, by tier); the ratios."""
+    base = Definition.preset(BASE)
+    kinds: dict[str, tuple[Iterator[Definition], Callable[[Warehouse, Definition], object]]] = {
+        "on the grid": (_changes(base), lambda wh, d: defs.outcomes(wh, d)),
+        "off the grid": (_off_grid_changes(base), lambda wh, d: defs.outcomes(wh, d)),
+        "by model tier": (_changes(base), _by_tier),
+    }
     with Warehouse.open(path, read_only=True) as wh:
         sizes = _sizes(wh)
-        change = _changes(Definition.preset(BASE))
-        # The first query of a process reads the cube into memory (once per build and scope).
-        first = _seconds(lambda: defs.outcomes(wh, next(change)))
+        # The first query of a process reads the cube into memory (once per build and scope;
+        # off the grid: once per bucket of the hours side table).
+        first = {kind: _seconds(lambda: fn(wh, next(change))) for kind, (change, fn) in kinds.items()}  # noqa: B023
+        for change, fn in kinds.values():  # warm every bucket the cycle visits
+            for _ in range(len(OFF_GRID_HOURS)):
+                fn(wh, next(change))
         wh.query_df(BARE_SQL)  # warm the scan too
-        bare, fast = [], []
-        for _ in range(RUNS):  # alternate, so both see the same machine load
+        bare: list[float] = []
+        timed: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for _ in range(RUNS):  # alternate, so all see the same machine load
             bare.append(_seconds(lambda: wh.query_df(BARE_SQL)))
-            d = next(change)
-            assert defs.answered_from_cube(wh, d)
-            fast.append(_seconds(lambda: defs.outcomes(wh, d)))  # noqa: B023
-        task_level = [_seconds(lambda: defs.outcomes_from_tasks(wh, next(change))) for _ in range(3)]
-    bare_s, fast_s = statistics.median(bare), statistics.median(fast)
-    ratio = fast_s / bare_s
+            for kind, (change, fn) in kinds.items():
+                d = next(change)
+                assert defs.answered_from_cube(wh, d)
+                timed[kind].append(_seconds(lambda: fn(wh, d)))  # noqa: B023
+        task_level = [_seconds(lambda: defs.outcomes_from_tasks(wh, next(kinds["off the grid"][0]))) for _ in range(3)]
+    bare_s = statistics.median(bare)
     print(f"data: {sizes['tasks']:,} tasks, {sizes['account_months']:,} account-months ({path})")
     print(
         f"cube: {sizes['cube_rows']:,} rows ({sizes['cube_rows'] / max(sizes['tasks'], 1):.1%} of tasks), "
-        f"{sizes['profiles']:,} input profiles; build "
-        + (f"{build_seconds:.2f} s" if build_seconds is not None else "not measured (file in use)")
+        f"{sizes['profiles']:,} input profiles, {sizes['hour_rows']:,} rows of exact hours; build "
+        + (f"{build_seconds:.2f} s" if build_seconds is not None else "not measured (file in use, or a current copy given)")
     )
-    print(f"bare GROUP BY account_id, month scan:  median {bare_s * 1000:8.1f} ms  ({RUNS} runs)")
-    print(f"outcomes by account x month, cube:     median {fast_s * 1000:8.1f} ms  ({RUNS} runs)")
-    print(f"outcomes by account x month, tasks:    median {statistics.median(task_level) * 1000:8.1f} ms  (3 runs)")
-    print(f"first outcomes of the process (reads the cube into memory): {first * 1000:.1f} ms")
-    verdict = "OK" if ratio <= RATIO_BUDGET else "OVER BUDGET"
-    print(f"ratio cube / bare scan: {ratio:.3f}  (budget <= {RATIO_BUDGET})  {verdict}")
-    return ratio
+    print(f"bare GROUP BY account_id, month scan:           median {bare_s * 1000:8.1f} ms  ({RUNS} runs)")
+    ratios = {}
+    for kind, runs in timed.items():
+        seconds = statistics.median(runs)
+        ratios[kind] = seconds / bare_s
+        figures.record(f"definition change {kind}, outcomes by account x month"
+                       + (" x model tier" if kind == "by model tier" else "") + f", {sizes['tasks'] // 10**6}M tasks",
+                       seconds, bare_s, "bare GROUP BY account_id, month", budget_ratio=RATIO_BUDGETS[kind])
+        verdict = "OK" if ratios[kind] <= RATIO_BUDGETS[kind] else "OVER BUDGET"
+        print(f"definition change {kind + ',':<15} from the cube: median {seconds * 1000:8.2f} ms  "
+              f"ratio {ratios[kind]:.3f} (budget <= {RATIO_BUDGETS[kind]})  {verdict}   "
+              f"first of the process {first[kind] * 1000:.0f} ms")
+    print(f"outcomes by account x month, task by task:     median {statistics.median(task_level) * 1000:8.1f} ms  (3 runs)")
+    print(f"({figures.load_text()})")
+    return ratios
 
 
 def _page_calls(wh: Warehouse, d: Definition, other: Definition) -> None:
@@ -133,6 +175,8 @@ def bench_page(path: Path) -> float:
         _page_calls(wh, next(change), other)
         runs = [_seconds(lambda: _page_calls(wh, next(change), other)) for _ in range(5)]  # noqa: B023
     page_s = statistics.median(runs)
+    figures.record(f"Resolution rules page engine calls after a knob change, {n // 10**6}M tasks", page_s,
+                   budget_seconds=PAGE_BUDGET_SECONDS)
     verdict = "OK" if page_s <= PAGE_BUDGET_SECONDS else "OVER BUDGET"
     print(
         f"page engine calls after one knob change on {n:,} tasks: median {page_s * 1000:.0f} ms "
@@ -142,13 +186,18 @@ def bench_page(path: Path) -> float:
 
 
 def main() -> None:
+    """`python -m benchmarks.bench_definitions [BIG SMALL]`: the shared demo warehouses, or
+    copies of them (10M and 1M tasks) at the paths given."""
     print(f"duckdb {duckdb.__version__}")
-    big = ensure_bench_db(10_000_000)
-    small = ensure_bench_db(1_000_000)
-    build_seconds = _rebuild_cube(big)
+    if len(sys.argv) == 3:
+        big, small = Path(sys.argv[1]), Path(sys.argv[2])
+    else:
+        big, small = ensure_bench_db(10_000_000), ensure_bench_db(1_000_000)
+    # Rebuilt (and timed) unless copies were given whose cube is current already.
+    build_seconds = None if len(sys.argv) == 3 and _cube_is_current(big) else _rebuild_cube(big)
     if not _cube_is_current(small):
         _rebuild_cube(small)
-    if build_seconds is None and not _cube_is_current(big):
+    if not _cube_is_current(big):
         print(f"{bench_db_path(10_000_000)}: the cube is stale and the file is in use; skipped.")
         return
     bench_definition_change(big, build_seconds)

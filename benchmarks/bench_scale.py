@@ -12,6 +12,11 @@ Figures (issue 19), all measured in this one run so the ratios share the machine
   second per core), the figure the README's cluster estimate starts from.
 - With --big, the DuckDB figures again at 100M tasks (needs ~16 GB of memory and
   tens of minutes to generate; measured last because others share the machine).
+- With --cluster DB (only these): cluster mode against the full warehouse on the demo
+  warehouse DB, its dataset written in the Spark build's layout (DuckDB, not timed):
+  loading it (every task and the cube; the cube, account facts and side-file tasks),
+  a cold backtest and the busiest account-month's statement on each, the data sizes;
+  the bare scan of the full warehouse is the baseline.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +122,45 @@ def spark_figures(n: int) -> dict[str, float]:
     return figures
 
 
+def cluster_figures(source: Path) -> tuple[int, dict[str, float]]:
+    """Cluster mode against the full warehouse, both loaded from one dataset (module docstring)."""
+    from outcome_pricing.pricing import statement
+    from outcome_pricing.scale import load, spark
+    from outcome_pricing.scale.ingest import seed_dataset
+
+    work = source.with_name(source.stem + "-cluster-bench")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    with Warehouse.open(source, read_only=True) as demo:
+        n = int(demo.scalar("SELECT count(*) FROM tasks"))
+        seed_dataset(demo, work / "ds")
+    shutil.copyfile(source, work / "full.duckdb")  # accounts, disputes, audits as in the demo
+    shutil.copyfile(source, work / "cluster.duckdb")
+    figures: dict[str, float] = {}
+    with Warehouse.open(work / "full.duckdb") as wh:
+        figures["baseline scan"] = statistics.median(_seconds(
+            lambda: wh.query_df("SELECT account_id, month, count(*) FROM tasks GROUP BY ALL")) for _ in range(3))
+        months = tuple(m.date() for m in wh.query_df("SELECT DISTINCT month FROM tasks")["month"])
+        busiest = wh.query_df("SELECT account_id, strftime(month, '%Y-%m') AS m FROM tasks GROUP BY ALL "
+                              "ORDER BY count(*) DESC LIMIT 1").iloc[0]
+        with wh.transaction() as cur:
+            cur.execute("DELETE FROM tasks")  # then loaded back whole, as a first Spark ingest does
+    built = spark.SparkBuild(work / "ds", months, 0, 0)
+    d, plans = Definition.preset("zendesk-ar"), example_plans()
+    for mode in ("full", "cluster"):
+        with Warehouse.open(work / f"{mode}.duckdb") as wh:
+            figures[f"{mode}: load"] = _seconds(partial(load.load, wh, built, "bench", cluster_mode=mode == "cluster"))
+            figures[f"{mode}: backtest"] = _seconds(partial(backtest, wh, plans, d))
+            figures[f"{mode}: statement"] = _seconds(partial(
+                statement, wh, plans, plans.default_proposed(), d, str(busiest["account_id"]), str(busiest["m"])))
+            wh.scalar("CHECKPOINT")
+            # Blocks in use, not the file's size: a file does not shrink after the DELETE above.
+            used = wh.query_df("PRAGMA database_size").iloc[0]
+            figures[f"{mode}: data MB"] = int(used["used_blocks"]) * int(used["block_size"]) / 1e6
+    shutil.rmtree(work, ignore_errors=True)
+    return n, figures
+
+
 def _print(engine: str, n: int, figures: dict[str, float], baseline: float | None = None) -> None:
     for label, seconds in figures.items():
         ratio = f" ({seconds / baseline:7.1f}x the bare scan)" if baseline else ""
@@ -124,6 +169,15 @@ def _print(engine: str, n: int, figures: dict[str, float], baseline: float | Non
 
 def main() -> None:
     print(f"{CORES} cores; task columns: {len(TASK_COLUMNS) + len(DERIVED_COLUMNS)}", flush=True)
+    if "--cluster" in sys.argv:
+        n, figures = cluster_figures(Path(sys.argv[sys.argv.index("--cluster") + 1]))
+        sizes = {k: v for k, v in figures.items() if k.endswith(" MB")}
+        _print("duckdb", n, {k: v for k, v in figures.items() if k not in sizes}, figures["baseline scan"])
+        for label, mb in sizes.items():
+            print(f"  {label}: {mb:,.1f}")
+        for step in ("load", "backtest", "statement"):
+            print(f"  ratio cluster/full {step}: {figures[f'cluster: {step}'] / figures[f'full: {step}']:.2f}x")
+        return
     duck = duckdb_figures(SPARK_ROWS)
     _print("duckdb", SPARK_ROWS, duck, duck["baseline scan"])
     try:

@@ -147,7 +147,9 @@ def test_a_gain_share_bills_its_share_of_the_labour_saved() -> None:
     labour = next(ln.gross for ln in case.flows.lines if ln.key == "labour")
     # 1,000 tasks x 3 minutes / 60 x $40 = $2,000 a month saved; a quarter of it billed
     assert labour[1] == pytest.approx(24_000)
-    assert ai_spend(case) == (0.0, 6_000.0, 6_000.0, 6_000.0)
+    gain_share = next(ln.gross for ln in case.flows.lines if ln.key == "gain_share")
+    assert gain_share == (0.0, 6_000.0, 6_000.0, 6_000.0)
+    assert ai_spend(case) == (0.0, 0.0, 0.0, 0.0)  # no fee, no other usage: the share is its own line
 
 
 def test_a_prepaid_commitment_is_billed_per_period_and_drawn_down() -> None:
@@ -157,6 +159,9 @@ def test_a_prepaid_commitment_is_billed_per_period_and_drawn_down() -> None:
     plan = Plan("committed", charges=(PER_OUTCOME,), commitment=Commitment(Decimal(600), 3))
     # 100 tasks -> 50 outcomes = $49.50 a month, all drawn from the $600: the customer pays the
     # commitment, $2,400 a year (the unused rest expires), not 12 x $49.50
-    assert ai_spend(billed_case(plan, volume=100, growth=0.0))[1:] == (2_400.0,) * 3
+    small = billed_case(plan, volume=100, growth=0.0)
+    assert [y.costs for y in small.flows.years][1:] == [2_400.0] * 3
+    assert ai_spend(small)[1:] == (0.0,) * 3  # the commitment is a line of its own (tests/test_roi_deals.py)
     # 1,000 tasks: $495 a month, $1,485 a quarter: $600 drawn, $885 beyond it billed
-    assert ai_spend(billed_case(plan, volume=1_000, growth=0.0))[1:] == (4 * (600 + 885),) * 3
+    big = billed_case(plan, volume=1_000, growth=0.0)
+    assert [y.costs for y in big.flows.years][1:] == [4 * (600.0 + 885)] * 3

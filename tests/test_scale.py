@@ -21,12 +21,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from outcome_pricing.errors import UnknownAccountError
+from outcome_pricing.ingest.read import TASKS
+from outcome_pricing.ingest.validate import value_rules
 from outcome_pricing.rules import Definition, evaluate_tasks, outcomes, outcomes_from_tasks
 from outcome_pricing.scale import checks, compiler, load, spark
 from outcome_pricing.scale.evidence import evidence_warehouse
 from outcome_pricing.scale.ingest import seed_dataset
 from outcome_pricing.warehouse import build_sql, cube, derive
 from outcome_pricing.warehouse.handle import Warehouse
+from outcome_pricing.warehouse.schema import TASK_COLUMNS
 from tests.reference import reference_gaps
 from tests.rows import BASE_TASK, load_tasks
 from tests.scale_oracle import CUBE_TABLE, KEYS_TABLE, PROFILES_TABLE, oracle_cube, oracle_gaps
@@ -34,7 +37,8 @@ from tests.test_cube import final_rows, two_ingests
 
 CUBE_TABLES = ((cube.KEYS_TABLE, KEYS_TABLE, "k"), (cube.PROFILES_TABLE, PROFILES_TABLE, "p"),
                (cube.CUBE_TABLE, CUBE_TABLE, "k, p"))
-TIER_TABLES = ((cube.TIER_NAMES_TABLE, "", "t"), (cube.TIERS_TABLE, "", "k, p, t"))
+TIER_TABLES = ((cube.TIER_NAMES_TABLE, "", "t"), (cube.TIERS_TABLE, "", "k, p, t"),
+               (cube.HOURS_TABLE, "", "gap_bucket, quiet_bucket, k, p, t, gap_hours, quiet_hours"))
 
 
 def stored_gaps(wh: Warehouse) -> dict[str, float | None]:
@@ -181,6 +185,15 @@ class TestFileChecks:
             parsed = cur.execute(compiler.to_sql(checks.parsed("_raw"), "duckdb")).df()
             assert parsed.loc[0, "channel"] == "chat" and parsed.loc[0, "n_issues"] == 1
             assert bool(parsed.loc[0, "ai_enabled"]) and not bool(parsed.loc[0, "handoff"])
+
+
+def test_the_spark_checks_word_every_rule_as_the_duckdb_checks_do() -> None:
+    """One text per rule (ingest/validate.py): a refusal reads the same on either engine."""
+    duckdb_texts = {(r.column, r.text) for col in TASK_COLUMNS for r in value_rules(col, from_text=True)}
+    duckdb_texts |= {(r.column, r.text) for r in TASKS.rules}
+    spark_texts = {(r.column, r.text) for r in checks.rules(checks.parsed_relation("_parsed"))}
+    assert spark_texts <= duckdb_texts, spark_texts - duckdb_texts
+    assert {"must be <= 315,360,000", "must be >= 0"} <= {t for _, t in spark_texts}
 
 
 def test_derive_checks_the_compiled_columns() -> None:

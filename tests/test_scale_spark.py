@@ -5,6 +5,9 @@ edge cases: created_at ties broken by task_id, gaps of exactly the window, NULL 
 hours, the last task of a partition, a month boundary; then a re-ingest that changes a
 topic (the gap left behind in the old partition must be recomputed) and adds tasks. Both
 engines must give identical gaps (1e-9), months, cubes and outcomes for every preset.
+Then cluster mode: the re-ingest file sent once more (identical rows: unchanged, as on
+DuckDB) into a cluster-mode warehouse on a copy of the Spark dataset, which must give the
+DuckDB warehouse's account facts, backtest totals and statements' billed tasks.
 
 Without Java these tests skip, except in CI (CI=true), where a missing Java fails them.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +28,15 @@ import pytest
 from outcome_pricing.demo import build_demo
 from outcome_pricing.errors import ValidationError
 from outcome_pricing.ingest import ingest_files
+from outcome_pricing.ingest.files import IngestReport
+from outcome_pricing.pricing import backtest, example_plans, statement
 from outcome_pricing.rules import Definition, outcomes
+from outcome_pricing.scale import facts
+from outcome_pricing.scale.compiler import to_sql
+from outcome_pricing.scale.facts import account_facts
 from outcome_pricing.scale.ingest import ingest_on_spark
 from outcome_pricing.scale.session import java_available
-from outcome_pricing.warehouse import cube
+from outcome_pricing.warehouse import cluster, cube
 from outcome_pricing.warehouse.handle import Warehouse
 from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
 from tests.rows import BASE_TASK
@@ -144,7 +153,8 @@ class TestParity:
 
     def test_identical_cubes(self, both: tuple[Warehouse, Warehouse]) -> None:
         for table, order in ((cube.KEYS_TABLE, "k"), (cube.PROFILES_TABLE, "p"), (cube.CUBE_TABLE, "k, p"),
-                             (cube.TIER_NAMES_TABLE, "t"), (cube.TIERS_TABLE, "k, p, t")):
+                             (cube.TIER_NAMES_TABLE, "t"), (cube.TIERS_TABLE, "k, p, t"),
+                             (cube.HOURS_TABLE, "gap_bucket, quiet_bucket, k, p, t, gap_hours, quiet_hours")):
             frames = [wh.query_df(f"SELECT * FROM {table} ORDER BY {order}") for wh in both]
             pd.testing.assert_frame_equal(*frames)
         for wh in both:
@@ -155,6 +165,58 @@ class TestParity:
     def test_identical_outcomes_for_every_preset(self, both: tuple[Warehouse, Warehouse], preset: str) -> None:
         d = Definition.preset(preset)
         pd.testing.assert_frame_equal(outcomes(both[0], d), outcomes(both[1], d))
+
+
+@pytest.fixture(scope="module")
+def cluster_wh(both: tuple[Warehouse, Warehouse], inputs: tuple[Path, Path],
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Warehouse, IngestReport]]:
+    """A cluster-mode warehouse on a copy of the Spark dataset, by one more Spark ingest: the
+    re-ingest file sent again (identical rows), so the build changes nothing and the load
+    brings the whole cube and the Spark-built account facts."""
+    folder = tmp_path_factory.mktemp("cluster")
+    shutil.copytree(both[1].path.with_name("spark.parquet"), folder / "ds")
+    wh = Warehouse.open(folder / "cluster.duckdb")
+    report = ingest_on_spark(wh, inputs[1], dataset=folder / "ds", cluster_mode=True)
+    yield wh, report
+    wh.close()
+
+
+class TestClusterMode:
+    def test_identical_rows_sent_again_are_unchanged_as_on_duckdb(
+        self, both: tuple[Warehouse, Warehouse], cluster_wh: tuple[Warehouse, IngestReport], inputs: tuple[Path, Path]
+    ) -> None:
+        on_spark = cluster_wh[1]
+        on_duckdb = ingest_files(both[0], tasks=inputs[1])
+        assert (on_spark.rows_inserted, on_spark.rows_updated, on_spark.rows_unchanged) == (0, 0, 3)
+        assert (on_duckdb.rows_inserted, on_duckdb.rows_updated, on_duckdb.rows_unchanged) == (0, 0, 3)
+
+    def test_the_spark_account_facts_are_the_duckdb_sums(
+        self, both: tuple[Warehouse, Warehouse], cluster_wh: tuple[Warehouse, IngestReport]
+    ) -> None:
+        wh = cluster_wh[0]
+        assert wh.scalar("SELECT count(*) FROM tasks") == 0
+        with wh.cursor() as cur:
+            assert cube.is_current(cur)
+        want = both[0].query_df(to_sql(account_facts("tasks"), "duckdb"))
+        got = wh.query_df(f"SELECT * FROM {cluster.FACTS_TABLE}")
+        keys = list(facts.KEYS)
+        pd.testing.assert_frame_equal(got.sort_values(keys, ignore_index=True), want.sort_values(keys, ignore_index=True),
+                                      check_dtype=False)
+        assert wh.summary() == both[0].summary()
+
+    @pytest.mark.parametrize("preset", ["zendesk-ar", "strict"])
+    def test_the_same_backtest_totals_and_billed_tasks(
+        self, both: tuple[Warehouse, Warehouse], cluster_wh: tuple[Warehouse, IngestReport], preset: str
+    ) -> None:
+        full, wh, d, plans = both[0], cluster_wh[0], Definition.preset(preset), example_plans()
+        pd.testing.assert_frame_equal(backtest(wh, plans, d).totals(), backtest(full, plans, d).totals())
+        busiest = full.query_df("SELECT account_id, strftime(month, '%Y-%m') AS m FROM tasks GROUP BY ALL "
+                                "ORDER BY count(*) DESC, 1, 2 LIMIT 1").iloc[0]
+        for account, month in ((str(busiest["account_id"]), str(busiest["m"])), ("EDGE", "2025-06")):
+            want = statement(full, plans, plans.default_proposed(), d, account, month)
+            got = statement(wh, plans, plans.default_proposed(), d, account, month)
+            pd.testing.assert_frame_equal(got.tasks.reset_index(drop=True), want.tasks.reset_index(drop=True))
+            assert got.total == want.total and len(got.tasks) > 0
 
 
 def test_a_bad_file_is_refused_whole_on_spark(inputs: tuple[Path, Path], tmp_path: Path) -> None:

@@ -305,6 +305,8 @@ def main() -> None:
         empty="No tasks to compare before and after the go-live yet.",
     )
     wh, version = page.wh, page.version
+    if frame.needs_every_task(wh, "Comparing tasks before and after the go-live"):
+        return
     top_left, top_right = st.columns([3, 1])
     with top_left:
         account = _pick_account(_accounts(wh, version))

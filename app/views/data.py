@@ -205,6 +205,8 @@ def history_section(wh: Warehouse) -> None:
 
 
 def quality_section(wh: Warehouse, version: str) -> None:
+    if frame.needs_every_task(wh, "The data quality report"):
+        return
     if wh.is_empty():
         st.info("No tasks yet: load a file or the demo data to see its quality.")
         return

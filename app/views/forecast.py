@@ -2,8 +2,9 @@
 
 Draws what `forecast.forecast` computed: for every plan of the scenario, a fan
 chart (history, then the P10-P90 band and the median), the probability that
-the proposed plan beats the reference plan, and how volatile each model's
-revenue is. The assumptions are estimated from the warehouse and shown as
+the proposed plan beats the reference plan, how volatile each model's
+revenue is, and for plans with such terms the prepaid commitments' breakage and
+overage bands and the guarantee risk (revenue is net of the credits). The assumptions are estimated from the warehouse and shown as
 controls; changing one re-runs the (cached, seeded) simulation in a moment.
 Rates are entered in percent and handed to the engine as fractions (the
 conversion happens here, at the boundary).
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 import fmt
 import frame
@@ -219,6 +222,11 @@ def _fans(result: fc.ForecastResult, reference: str, proposed: str) -> None:
         f"human workload needs, closing 1/{result.assumptions.seat_lag_months:g} of the gap a month (the seat "
         f"right-sizing lag), so a seat plan eases down gradually where accounts hold more seats than they need."
     )
+    st.caption(
+        f"{fc.MIX_ASSUMPTION} Deal terms as in the backtest: nothing is billed before an account's first charged "
+        f"month (go-live plus free months), commitments run in their periods, and revenue is net of guarantee "
+        f"credits (see Guarantee risk below)."
+    )
 
 
 def _volatility(result: fc.ForecastResult) -> None:
@@ -252,6 +260,57 @@ def _accounts(result: fc.ForecastResult, reference: str, proposed: str) -> None:
             "reference_revenue": fmt.dollars_column(f"{reference} (reference)"),
             "revenue": fmt.dollars_column(f"{proposed} (proposed)"),
             "change": fmt.dollars_column("Change"),
+        })
+
+
+def _range_text(row: Mapping[Hashable, Any], measure: str) -> str:
+    """'$9,620 (P10-P90 $9,330-$9,910)' from a row's mean and bands (formatting only)."""
+    return (f"{fmt.money(row[f'{measure}_mean'])} (P10-P90 {fmt.money(row[f'{measure}_p10'])}-"
+            f"{fmt.money(row[f'{measure}_p90'])})")
+
+
+def _commitments(result: fc.ForecastResult) -> None:
+    """Prepaid commitments: what expires unused (breakage) and what is billed beyond (overage)."""
+    if result.commitments.empty:
+        return
+    st.subheader("Prepaid commitments: breakage and overage")
+    horizon = fmt.months(result.months[0], result.months[-1])
+    for row in result.commitments.to_dict("records"):
+        st.markdown(f"**{row['plan']}**: expected breakage {_range_text(row, 'breakage')}; expected overage "
+                    f"{_range_text(row, 'overage')}, {horizon}.")
+    st.caption("Breakage: commitment left unused at the end of a period, after any rollover (the customer paid "
+               "for it; the vendor books it, no service delivered). Overage: usage billed beyond the commitment's "
+               "balance. Periods run from each account's first charged month; a period open at the end of the "
+               "history carries its balance into the forecast. Totals over the horizon, all accounts; the "
+               "commitment lines themselves are in the revenue above.")
+    st.dataframe(result.commitments, hide_index=True, height="content", column_config={
+        "plan": st.column_config.TextColumn("Plan"),
+        **{f"{m}_{q}": fmt.dollars_column(f"{m.capitalize()}, {'mean' if q == 'mean' else q.upper()}")
+           for m in ("breakage", "overage") for q in ("mean", "p10", "p50", "p90")},
+    })
+
+
+def _guarantees(result: fc.ForecastResult) -> None:
+    """Guarantee risk: how likely each account triggers, and what the credits cost."""
+    if result.guarantee_totals.empty:
+        return
+    st.subheader("Guarantee risk")
+    st.caption("Revenue above is already net of these credits. A guarantee window triggers when its billable "
+               "outcomes per conversation fall below the plan's minimum resolution rate; its credit is a share of "
+               "the window's outcome charges, booked in the window's last month. Outcomes in each window are drawn "
+               "around the forecast's expectation with binomial noise (the Deal desk uses the same draws).")
+    for row in result.guarantee_totals.to_dict("records"):
+        plan = str(row["plan"])
+        st.markdown(f"**{plan}**: expected credits {fmt.money(row['expected_credit'])} (P10-P90 "
+                    f"{fmt.money(row['p10_credit'])}-{fmt.money(row['p90_credit'])}); "
+                    f"{fc.chance_text(float(row['p_any_trigger']))} chance that at least one account triggers.")
+        accounts = result.guarantees[result.guarantees["plan"] == plan].drop(columns="plan")
+        st.dataframe(accounts, hide_index=True, height=fmt.table_height(len(accounts), 10), column_config={
+            "account_id": st.column_config.TextColumn("Account"),
+            "p_trigger": fmt.percent_column("Chance of a credit", "Share of scenarios in which at least one of "
+                                            "the account's windows over the horizon triggers."),
+            "expected_credit": fmt.dollars_column("Expected credits"),
+            "p90_credit": fmt.dollars_column("P90 credits", "Credits in a bad case: 1 scenario in 10 credits more."),
         })
 
 
@@ -289,6 +348,8 @@ def main() -> None:
     st.plotly_chart(_ranges(result), width="stretch", key="fc.ranges")
     _fans(result, reference, proposed)
     _volatility(result)
+    _commitments(result)
+    _guarantees(result)
     _accounts(result, reference, proposed)
     _sources(result)
 

@@ -14,51 +14,22 @@ import fmt
 import frame
 import pandas as pd
 import plotly.graph_objects as go
+import results
 import scenario
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from outcome_pricing.analysis.forecast import chance_text
-from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 from outcome_pricing.reports import brief, verdict
 from outcome_pricing.reports import overview as ov_engine
 from outcome_pricing.reports.roi_report import TABLE_STYLE
-from outcome_pricing.rules import Definition
-from outcome_pricing.warehouse import Warehouse
 
 REFERENCE_COLOUR = "#8a8a8a"
 PROPOSED_COLOUR = "#1565c0"
 BASELINE_COLOUR = "#9e9e9e"
 GAIN_COLOUR = "#2e7d32"
 LOSS_COLOUR = "#c62828"
-
-
-@st.cache_data(show_spinner="Computing the overview…", max_entries=16)
-def _overview(
-    _wh: Warehouse, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str
-) -> ov_engine.Overview:
-    planset = PlanSet.from_toml_text(plans_toml, source="plans in use")
-    d = Definition.from_toml_text(definition_toml)
-    return ov_engine.overview(_wh, planset, d, reference, proposed)
-
-
-@st.cache_data(show_spinner="Forecasting the coming months…", max_entries=16)
-def _outlook(
-    _wh: Warehouse, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str
-) -> verdict.Outlook | None:
-    planset = PlanSet.from_toml_text(plans_toml, source="plans in use")
-    return verdict.outlook(_wh, planset, Definition.from_toml_text(definition_toml), reference, proposed)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _brief(
-    _wh: Warehouse, plans_toml: str, definition_toml: str, reference: str, proposed: str, version: str,
-    movers_months: int | None,
-) -> str:
-    ov = _overview(_wh, plans_toml, definition_toml, reference, proposed, version)
-    chance = _outlook(_wh, plans_toml, definition_toml, reference, proposed, version)
-    return brief.render_html(ov, movers_months, chance=chance)
 
 
 # ---------------------------------------------------------------------- cards
@@ -155,10 +126,10 @@ YEARLY_SHOWN = ["year", "months", "revenue_reference", "revenue_proposed", "reve
                 "margin_pct_reference", "margin_pct_proposed"]
 
 
-def _yearly(ov: ov_engine.Overview) -> None:
+def _yearly(ov: ov_engine.Overview, years: pd.DataFrame) -> None:
     st.subheader("Year by year")
     st.dataframe(
-        verdict.yearly_figures(ov)[YEARLY_SHOWN], hide_index=True, width="stretch",
+        years[YEARLY_SHOWN], hide_index=True, width="stretch",
         column_config={
             "year": st.column_config.NumberColumn("Year", format="%d"),
             "months": st.column_config.NumberColumn("Months", help="Months of data in the year."),
@@ -262,16 +233,16 @@ def _movers_table(df: pd.DataFrame, empty: str, reference: str, proposed: str) -
     )
 
 
-def _movers(ov: ov_engine.Overview) -> int | None:
+def _movers(ov: ov_engine.Overview, moved: Callable[[int | None], results.Movers]) -> int | None:
     st.subheader("Top movers")
     label = st.segmented_control(
-        "Period", list(ov_engine.MOVER_WINDOWS), default="this month", key="overview.movers_window",
+        "Period", list(ov_engine.MOVER_WINDOWS), default=results.DEFAULT_MOVERS_WINDOW, key="overview.movers_window",
         help="The months over which each account's bill under the proposed plan is compared with the "
         "reference plan, ending with this month.",
-    ) or "this month"
+    ) or results.DEFAULT_MOVERS_WINDOW
     months = ov_engine.MOVER_WINDOWS[label]
-    gainers, losers = ov.top_movers(months)
-    w = ov.window_change(months)
+    m = moved(months)  # shared by every session of this scope (results.py)
+    gainers, losers, w = m.gainers, m.losers, m.window
     st.caption(
         f"{brief.window_text(months, ov)}: across all {w.accounts} accounts, {ov.proposed} bills "
         f"{fmt.money(abs(w.change))} {'more' if w.change >= 0 else 'less'} than {ov.reference} "
@@ -284,7 +255,7 @@ def _movers(ov: ov_engine.Overview) -> int | None:
     with right:
         st.markdown(f"**Would pay less** under {ov.proposed} (the vendor loses)")
         _movers_table(losers, "No account would pay less in this period.", ov.reference, ov.proposed)
-    apart = ov.not_live()
+    apart = m.not_live
     if len(apart):
         st.caption(
             "Not live, left out of the movers (they never had a task with the AI live, so an outcome price "
@@ -315,22 +286,25 @@ def main() -> None:
         empty="No month to report on yet.",
     )
     sc = page.scenario
-    key = (sc.plans_toml, sc.definition.to_toml(), sc.reference_plan, sc.proposed_plan, page.version)
-    ov = frame.guarded(lambda: _overview(page.wh, *key))
+    # Shared by every session of the same scope and warmed at server start (results.py).
+    key = (sc.plans_toml, sc.definition.to_toml(), sc.reference_plan, sc.proposed_plan)
+    with st.spinner("Computing the overview…"):  # shows only when it takes a while
+        ov = frame.guarded(lambda: results.overview(page.wh, *key))
     partial = "" if ov.month_complete else " The data holds only part of this month, so figures are partial."
     st.caption(
         f"**This month = {fmt.month(ov.month, full=True)}**, the last complete month in the data.{partial} "
         f"Reference plan **{ov.reference}**, proposed plan **{ov.proposed}**, definition "
         f"**{ov.definition_name}** (`{ov.definition_version}`): change them in the sidebar."
     )
-    chance = frame.guarded(lambda: _outlook(page.wh, *key))
+    with st.spinner("Forecasting the coming months…"):
+        chance = frame.guarded(lambda: results.outlook(page.wh, *key))
     st.info(f"**Verdict:** {verdict.verdict(ov, chance)}", icon=":material/gavel:")
     _cards(ov, chance)
-    _yearly(ov)
+    _yearly(ov, frame.guarded(lambda: results.yearly(page.wh, *key)))
     _trends(ov)
-    months = _movers(ov)
+    months = _movers(ov, lambda months: frame.guarded(lambda: results.movers(page.wh, *key, months)))
     _in_force(ov, sc)
-    html = frame.guarded(lambda: _brief(page.wh, *key, months))
+    html = frame.guarded(lambda: results.brief_html(page.wh, *key, months))
     st.download_button(
         "Download the one-page brief (HTML)", html, file_name=f"brief_{fmt.month_key(ov.month)}.html",
         mime="text/html", icon=":material/download:", type="primary",

@@ -8,6 +8,7 @@ sensitivity to each knob, and the evidence behind any reason code. The engine
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import fmt
@@ -22,7 +23,7 @@ from streamlit.delta_generator import DeltaGenerator
 from outcome_pricing import rules as defs
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.rules import KNOBS, REASONS, Definition, Reason, presets
-from outcome_pricing.warehouse import Warehouse
+from outcome_pricing.warehouse import Warehouse, cluster
 from outcome_pricing.warehouse.grid import HOUR_GRID
 
 EVIDENCE_ROWS = 200
@@ -270,8 +271,31 @@ def _evidence_panel(page: frame.Page, d: Definition) -> None:
     account = right.selectbox("Account", accounts,
                               help="Limit the sample to one customer, e.g. to answer a dispute about its bill.")
     st.caption(f"Why: {defs.explain_reason(reason, d)}")
+    if cluster.is_cluster(page.wh):  # the tasks are in Parquet: one account-month at a time
+        _cluster_evidence(page, d, reason, account)
+        return
     rows = _evidence(page.wh, d.to_toml(), reason, None if account == ALL_ACCOUNTS else account, page.version)
     st.caption(f"First {fmt.count(len(rows))} task(s) by task id (at most {EVIDENCE_ROWS}).")
+    st.dataframe(rows, hide_index=True, placeholder="", column_config={c: fmt.label(c) for c in rows.columns})
+
+
+def _month_evidence(wh: Warehouse, d: Definition, reason: Reason, account: str, month: dt.date) -> pd.DataFrame:
+    with cluster.evidence_for(wh, account, month) as ev:
+        return defs.evaluate_tasks(ev, d, reason=reason, limit=EVIDENCE_ROWS)
+
+
+def _cluster_evidence(page: frame.Page, d: Definition, reason: Reason, account: str) -> None:
+    if account == ALL_ACCOUNTS:
+        frame.needs_every_task(page.wh, "A sample across every account")
+        st.caption("Pick an account: its tasks are read from the Parquet dataset one month at a time.")
+        return
+    month = st.selectbox("Month", cluster.account_months(page.wh, account),
+                         format_func=lambda m: fmt.month(pd.Timestamp(m)))
+    if month is None:
+        return
+    rows = frame.guarded(lambda: _month_evidence(page.wh, d, reason, account, month))
+    st.caption(f"First {fmt.count(len(rows))} task(s) by task id (at most {EVIDENCE_ROWS}), "
+               "read from the Parquet tasks of that month.")
     st.dataframe(rows, hide_index=True, placeholder="", column_config={c: fmt.label(c) for c in rows.columns})
 
 

@@ -233,6 +233,17 @@ def _table(case: roi.RoiCase) -> None:
     st.html(f"<style>{report.TABLE_STYLE}</style>{report.cash_flow_html(case)}")
 
 
+def _deal_terms(case: roi.RoiCase) -> None:
+    """The plan's deal terms in words, with the totals of their cash-flow lines (the report's table)."""
+    body = report.deal_terms_html(case)
+    if not body:
+        return
+    st.subheader("Deal terms: what the contract changes for the customer", anchor=False)
+    st.html(f"<style>{report.TABLE_STYLE}</style>{body}")
+    st.caption("Each term is a line of the cash flows above with the same amounts (negative lowers the "
+               "customer's costs), so the NPV and the payback count it. The projection starts at go-live.")
+
+
 def _charts(case: roi.RoiCase) -> None:
     years = [y.year for y in case.flows.years]
     labels = roi.period_labels(case.years)
@@ -381,6 +392,7 @@ def _draw(case: roi.RoiCase, req: roi_link.CaseRequest) -> None:
                f"{case.prepared_on.isoformat()} · {case.years} years at {fmt.pct(case.discount_rate)}")
     _kpis(case)
     _table(case)
+    _deal_terms(case)
     _charts(case)
     _details(case)
     _share_and_download(case, req)

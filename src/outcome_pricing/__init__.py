@@ -4,11 +4,18 @@ and ROI. Nothing here imports streamlit.
 
 This root is also where the layers are wired: the warehouse never imports the
 rules (they read it through `rules.Source`), so `Warehouse.outcomes` answers
-with the evaluator plugged in below. Every `import outcome_pricing...` runs
-this module first, so the plug is always in place.
+with the evaluator plugged in below; a cluster-mode warehouse reads task evidence
+from Parquet through the reader plugged in below (warehouse/cluster.py). Every
+`import outcome_pricing...` runs this module first, so the plugs are always in place.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import cast
+
+import duckdb
 
 from outcome_pricing.errors import (
     ConfigError,
@@ -19,8 +26,31 @@ from outcome_pricing.errors import (
 )
 from outcome_pricing.rules import Definition, outcomes
 from outcome_pricing.warehouse import IngestResult, Warehouse, default_db_path, use_outcomes
+from outcome_pricing.warehouse.cluster import Handle, use_evidence
+
+
+class _ParquetEvidence:
+    """Cluster mode's task evidence from the Parquet tasks (imported only when asked for: it
+    needs the `scale` extra, which the rest of the package does not)."""
+
+    def month(self, wh: Handle, dataset: Path, account_id: str, month: dt.date) -> Handle:
+        from outcome_pricing.scale.evidence import evidence_warehouse
+
+        return evidence_warehouse(cast(Warehouse, wh), dataset, account_id, month)
+
+    def locate(self, dataset: Path, task_id: str) -> tuple[str, dt.date] | None:
+        from outcome_pricing.scale.evidence import locate_task
+
+        return locate_task(dataset, task_id)
+
+    def hold(self, cur: duckdb.DuckDBPyConnection, dataset: Path, ids_sql: str) -> None:
+        from outcome_pricing.scale.load import hold_tasks
+
+        hold_tasks(cur, dataset, ids_sql)
+
 
 use_outcomes(outcomes)
+use_evidence(_ParquetEvidence())
 
 __all__ = [
     "ConfigError",

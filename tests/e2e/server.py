@@ -13,12 +13,15 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
+
+from outcome_pricing.cli.serve import WARM_FLAGS, warm_up
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -60,43 +63,59 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+APP_SCRIPT = ROOT / "app" / "streamlit_app.py"
+
+
 @contextmanager
-def streamlit_server(db_path: Path, timeout: float = 90.0) -> Iterator[str]:
-    """Run the app against `db_path`; yield its base URL; stop it by its own PID."""
+def streamlit_server(
+    db_path: Path, timeout: float = 90.0, script: Path = APP_SCRIPT, warm: bool = True
+) -> Iterator[str]:
+    """Run the app (or another `script`) against `db_path`; yield its base URL once it
+    answers and (with `warm`) has run its script once, as `outcome-pricing app` starts it
+    (cli/serve.py `warm_up`); stop it by its own PID."""
     port = free_port()
     env = dict(os.environ, OUTCOME_PRICING_DB=str(db_path), OUTCOME_PRICING_NO_DEMO="1")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py"),
-            "--server.address", "127.0.0.1", "--server.port", str(port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        ],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"streamlit exited early:\n{out}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not become healthy in time")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
+    # The server's output goes to a file, not a pipe nobody reads: a full pipe (many sessions
+    # logging) would block the server mid-run.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", str(script),
+                "--server.address", "127.0.0.1", "--server.port", str(port),
+                "--server.headless", "true", "--browser.gatherUsageStats", "false", *WARM_FLAGS,
+            ],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            _wait_healthy(proc, log, url, timeout)
+            if warm and not warm_up(url, timeout=timeout):
+                print(f"warning: {script.name} did not run without an error at server start", file=sys.stderr)
+            yield url
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], log: IO[bytes], url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"streamlit exited early:\n{log.read().decode(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("streamlit did not become healthy in time")
+        time.sleep(0.3)
 
 
 # ---------------------------------------------------------------------- the browser side
@@ -119,6 +138,13 @@ def wait_ready(page: Any, title: str, timeout_ms: float = 120_000) -> None:
     page.wait_for_function(_READY_JS, arg=title, timeout=timeout_ms, polling=50)
 
 
+async def wait_ready_async(page: Any, title: str, timeout_ms: float = 120_000) -> None:
+    """`wait_ready` for Playwright's async API (many sessions driven at once)."""
+    await page.wait_for_function(_READY_JS, arg=title, timeout=timeout_ms, polling=50)
+    await page.wait_for_timeout(SETTLE_MS)
+    await page.wait_for_function(_READY_JS, arg=title, timeout=timeout_ms, polling=50)
+
+
 def open_app(page: Any, url: str, title: str = "Overview", timeout_ms: float = 120_000) -> float:
     """Load the app (a full page load, the default page) and return seconds to ready."""
     start = time.monotonic()
@@ -127,11 +153,16 @@ def open_app(page: Any, url: str, title: str = "Overview", timeout_ms: float = 1
     return time.monotonic() - start - SETTLE_MS / 1000
 
 
+def nav_link(page: Any, title: str) -> Any:
+    """The sidebar link to the page titled `title` (sync or async Playwright page)."""
+    # By its text: the default page's link is the bare root URL, not /<url_path>.
+    return page.locator("[data-testid=stSidebarNavLink]").filter(has=page.get_by_text(title, exact=True))
+
+
 def visit(page: Any, target: AppPage, timeout_ms: float = 120_000) -> float:
     """Move to `target` with its sidebar link, as a user does; seconds until it is ready
     (the settle pause is not counted)."""
-    # By its text: the default page's link is the bare root URL, not /<url_path>.
-    link = page.locator("[data-testid=stSidebarNavLink]").filter(has=page.get_by_text(target.title, exact=True))
+    link = nav_link(page, target.title)
     start = time.monotonic()
     link.click()
     wait_ready(page, target.title, timeout_ms)

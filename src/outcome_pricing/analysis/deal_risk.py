@@ -13,10 +13,12 @@ The model on top of the forecast's paths, per scenario, account and window:
 the forecast gives expected conversations and outcomes (continuous); a
 window's conversations are rounded to a count n and its outcomes are drawn
 Binomial(n, rate), the rate being the window's expected outcomes per
-conversation (see ``_observed`` for rates above 1, with issue units). That sampling noise is what makes a guarantee near the
-account's own rate trigger about half the time. Windows are phased from the
-account's first charged month, as in the backtest; a window that began in the
-history counts the history's actual units, conversations and outcome charges.
+conversation (see ``forecast.spans.observed`` for rates above 1, with issue
+units). That sampling noise is what makes a guarantee near the account's own
+rate trigger about half the time. Windows are phased from the account's first
+charged month, as in the backtest; a window that began in the history counts
+the history's actual units, conversations and outcome charges
+(``forecast.spans``: the forecast nets its revenue of the same credits).
 Savings follow outcomes: savings_usd per billable unit over the history
 (valued as the plan would) times each scenario's outcomes.
 
@@ -32,18 +34,17 @@ import numpy as np
 import pandas as pd
 
 from outcome_pricing.analysis.forecast.assumptions import Assumptions
-from outcome_pricing.analysis.forecast.simulation import (
-    _Baseline,
-    _block_sizes,
-    _draw_paths,
-    _Usage,
+from outcome_pricing.analysis.forecast.paths import Baseline, Usage, block_sizes, draw_paths
+from outcome_pricing.analysis.forecast.spans import (
+    GuaranteeWindows,
+    draw_windows,
+    guarantee_windows,
 )
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.pricing.charges import charge_cents_vectorised
 from outcome_pricing.pricing.deals.columns import savings_per_outcome
-from outcome_pricing.pricing.deals.schedule import NEVER, month_indexes, schedules
 from outcome_pricing.pricing.plans import PlanSet
-from outcome_pricing.pricing.terms import Metric, Plan
+from outcome_pricing.pricing.terms import Plan
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
@@ -117,74 +118,6 @@ class DealRisk:
         }
 
 
-@dataclass(frozen=True)
-class _Phase:
-    """Per plan and account: how the horizon's months fall into guarantee windows."""
-
-    charged: np.ndarray  # (accounts, months) bool
-    onehot: np.ndarray  # (accounts, months, windows) 1.0 where month t is in window j
-    complete: np.ndarray  # (accounts, windows) bool: the window ends inside the horizon
-    hist_units: np.ndarray  # (accounts, windows): history part of each window
-    hist_conv: np.ndarray
-    hist_charges: np.ndarray  # dollars
-
-
-def _phase(plan: Plan, history: pd.DataFrame, account_ids: list[str], months: int) -> _Phase:
-    """Window membership of each forecast month, from the plan's schedule on the history."""
-    from outcome_pricing.pricing.charges import plan_cents
-    from outcome_pricing.pricing.metrics import usage_arrays
-
-    last = int(month_indexes(history["month"]).max())
-    per = schedules(history, plan.deal).reindex(account_ids)
-    start = per["start"].fillna(NEVER).to_numpy(np.int64)
-    t = last + 1 + np.arange(months)
-    charged = (start[:, None] != NEVER) & (t[None, :] >= start[:, None])
-    g = plan.deal.guarantee
-    w = g.window_months if g is not None else 1
-    n_acc = len(account_ids)
-    window = np.where(charged, (t[None, :] - start[:, None]) // w, -1)
-    first_window = np.where(start != NEVER, np.maximum((last + 1 - start) // w, 0), 0)
-    j = np.where(charged, window - first_window[:, None], -1)
-    n_win = int(j.max()) + 1 if j.size and j.max() >= 0 else 0
-    onehot = np.zeros((n_acc, months, n_win))
-    a_idx, t_idx = np.nonzero(j >= 0)
-    onehot[a_idx, t_idx, j[a_idx, t_idx]] = 1.0
-    ends = start[:, None] + (first_window[:, None] + np.arange(n_win)[None, :] + 1) * w - 1
-    complete = (start[:, None] != NEVER) & (ends <= last + months)
-    hist = np.zeros((3, n_acc, n_win))
-    if n_win and g is not None:
-        # a window that began in the history: its actual months count toward the first window
-        bill = plan_cents(plan, usage_arrays(history))
-        outcome = sum((line for c, line in zip(plan.charges, bill.by_charge, strict=True)
-                       if c.metric is Metric.OUTCOMES), np.zeros(len(history), dtype=np.int64))
-        pos = {a: i for i, a in enumerate(account_ids)}
-        m = month_indexes(history["month"])
-        units = history["outcomes_micro"].to_numpy(np.float64) / 1e6
-        conversations = history["conversations"].to_numpy(np.float64)
-        for row, (acc, month) in enumerate(zip(history["account_id"], m, strict=True)):
-            i = pos.get(acc)
-            if i is None or start[i] == NEVER or month < start[i]:
-                continue
-            if (month - start[i]) // w == first_window[i]:
-                hist[0, i, 0] += units[row]
-                hist[1, i, 0] += conversations[row]
-                hist[2, i, 0] += outcome[row] / 100.0
-    return _Phase(charged, onehot, complete, hist[0], hist[1], hist[2])
-
-
-def _observed(rng: np.random.Generator, conv: np.ndarray, outcomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A window's conversations as a count, and its outcomes drawn Binomial(n, rate).
-
-    With issue units a rate may pass 1: then the draw is Binomial(n, 1) scaled
-    by the rate (the expected units are kept; such a window never falls short of
-    a threshold below 1 by chance)."""
-    n = np.rint(conv)
-    rate = np.divide(outcomes, conv, out=np.zeros_like(outcomes), where=conv > 0)
-    scale = np.maximum(rate, 1.0)
-    draws = rng.binomial(n.astype(np.int64), np.clip(rate / scale, 0.0, 1.0)) * scale
-    return n, draws
-
-
 def _savings_per_unit(plan: Plan, history: pd.DataFrame, account_ids: list[str]) -> np.ndarray:
     """Per account: savings_usd per billable unit over the history, valued as ``plan`` would."""
     per = savings_per_outcome(history, plan.deal.hourly_cost_default)
@@ -211,24 +144,24 @@ def deal_risk(
     assumptions.check()
     plans = [p for p in planset.plans if is_deal(p)]
     account_ids = assumptions.accounts["account_id"].astype(str).tolist()
-    b = _Baseline.of(assumptions)
-    phases = [_phase(p, history, account_ids, months) for p in plans]
+    b = Baseline.of(assumptions)
+    phases = [guarantee_windows(p, history, account_ids, months) for p in plans]
     per_unit = [_savings_per_unit(p, history, account_ids) for p in plans]
     sweeps = [tuple(sorted({*thresholds, float(p.deal.guarantee.min_resolution_rate)}))
               if p.deal.guarantee is not None else () for p in plans]
     parts: list[list[dict[str, np.ndarray]]] = [[] for _ in plans]
-    for n, child in zip(_block_sizes(scenarios), np.random.SeedSequence(seed).spawn(len(_block_sizes(scenarios))),
-                        strict=True):
-        paths = _draw_paths(assumptions, b, months, n, np.random.default_rng(child))
-        noise = np.random.default_rng(child.spawn(1)[0])
-        usage = _Usage(assumptions, b, paths, np.ones_like(b.tasks))
+    sizes = block_sizes(scenarios)
+    for n, child in zip(sizes, np.random.SeedSequence(seed).spawn(len(sizes)), strict=True):
+        paths = draw_paths(assumptions, b, months, n, np.random.default_rng(child))
+        noise = np.random.default_rng(child.spawn(1)[0])  # the forecast's guarantee draws (forecast.simulation)
+        usage = Usage(assumptions, b, paths, np.ones_like(b.tasks))
         for i, plan in enumerate(plans):
             parts[i].append(_block(plan, usage, b.seat_price, phases[i], per_unit[i], sweeps[i], noise))
     risks = tuple(_summary(p, account_ids, parts[i], sweeps[i]) for i, p in enumerate(plans))
     return DealRisk(risks, months, scenarios, seed)
 
 
-def _block(plan: Plan, usage: _Usage, seat_price: np.ndarray, phase: _Phase, per_unit: np.ndarray,
+def _block(plan: Plan, usage: Usage, seat_price: np.ndarray, phase: GuaranteeWindows, per_unit: np.ndarray,
            sweep: tuple[float, ...], rng: np.random.Generator) -> dict[str, np.ndarray]:
     conv, outcomes = usage["conversations"], usage["outcomes"]
     out: dict[str, np.ndarray] = {}
@@ -240,20 +173,14 @@ def _block(plan: Plan, usage: _Usage, seat_price: np.ndarray, phase: _Phase, per
     g = plan.deal.guarantee
     if g is None or phase.onehot.shape[2] == 0:
         return out
-    lines = [charge_cents_vectorised(c, usage, seat_price) for c in plan.charges if c.metric is Metric.OUTCOMES]
-    charges = sum(lines, np.zeros(conv.shape)) / 100.0
-    win_conv = np.einsum("sat,atj->saj", conv, phase.onehot)
-    win_out = np.einsum("sat,atj->saj", outcomes, phase.onehot)
-    win_chg = np.einsum("sat,atj->saj", charges, phase.onehot) + phase.hist_charges[None]
-    n, units = _observed(rng, win_conv, win_out)
-    n = n + phase.hist_conv[None]
-    units = units + phase.hist_units[None]
+    drawn = draw_windows(plan, usage, seat_price, phase, rng)
+    win_chg = drawn.charges
     credit = float(g.credit_pct) * win_chg
     complete = phase.complete[None]
     for k, theta in enumerate(sweep):
-        hit = complete & (n > 0) & (units < theta * n)
+        hit = drawn.hits(phase, theta)
         out[f"credit_{k}"] = (credit * hit).sum(axis=2)  # (s, a)
-        out[f"trig_{k}"] = hit.any(axis=2)
+        out[f"trig_{k}"] = np.asarray(hit.any(axis=2))
     out["charges"] = (win_chg * complete).sum(axis=2)
     out["windows"] = np.broadcast_to(complete.sum(axis=2), conv.shape[:2]).astype(np.float64)
     return out

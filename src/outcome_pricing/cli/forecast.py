@@ -48,6 +48,14 @@ def _table(result: ForecastResult) -> str:
         "Median (P50) monthly revenue",
         bands.round(0).to_string(),
         "",
+    ]
+    if len(result.commitments):
+        parts += ["Prepaid commitments over the horizon: breakage and overage (dollars)",
+                  result.commitments.round(2).to_string(index=False), ""]
+    if len(result.guarantee_totals):
+        parts += ["Guarantee credits over the horizon (revenue above is net of them)",
+                  result.guarantee_totals.round(4).to_string(index=False), ""]
+    parts += [
         "Assumptions (override with --assume NAME=VALUE)",
         *(f"  {k} = {v:.6g}" for k, v in result.assumptions.values().items()),
     ]

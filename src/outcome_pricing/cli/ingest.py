@@ -80,11 +80,21 @@ FILE = click.Path(exists=False, dir_okay=False, path_type=Path)
     help="With --engine spark: the Parquet dataset directory (default: next to the warehouse, "
     "DB.parquet). Later ingests rewrite only the months they change.",
 )
+@click.option(
+    "--cluster",
+    "cluster_mode",
+    is_flag=True,
+    default=False,
+    help="With --engine spark: cluster mode. The warehouse keeps the definition cube and the "
+    "account facts only, not the tasks; definition changes, the backtest and the forecast read "
+    "those, and task-level evidence (statements, explain, the evidence pack) reads one "
+    "account-month of the Parquet tasks at a time. Pages that need every task say so.",
+)
 @pass_context
 def ingest(
     ctx: Context, tasks: Path | None, accounts: Path | None, mapping: Path | None, audits: Path | None = None,
     disputes: Path | None = None, engine: str = "duckdb", spark_remote: str | None = None,
-    parquet: Path | None = None,
+    parquet: Path | None = None, cluster_mode: bool = False,
 ) -> None:
     """Validate and load a task-log file (and optionally accounts) into the warehouse.
 
@@ -97,13 +107,16 @@ def ingest(
 
     if tasks is None and accounts is None and audits is None and disputes is None:
         raise click.UsageError("Give --tasks FILE (and optionally --accounts, --audits), or --audits FILE.")
+    if cluster_mode and engine != "spark":
+        raise click.UsageError("--cluster needs --engine spark (the cluster build writes the Parquet tasks).")
     with ctx.open(read_only=False) as wh:
         if engine == "spark" and tasks is not None:
             from outcome_pricing.scale.ingest import ingest_on_spark
 
             if mapping is not None:
                 raise click.UsageError("--mapping works with --engine duckdb only: map the files first.")
-            click.echo(ingest_on_spark(wh, tasks, accounts, remote=spark_remote, dataset=parquet).summary())
+            click.echo(ingest_on_spark(wh, tasks, accounts, remote=spark_remote, dataset=parquet,
+                                       cluster_mode=cluster_mode).summary())
         elif tasks is not None or accounts is not None:
             result = ingest_files(wh, tasks=tasks, accounts=accounts, mapping=mapping)
             click.echo(result.summary())

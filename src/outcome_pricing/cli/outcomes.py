@@ -25,6 +25,7 @@ from outcome_pricing.rules import (
     load_definition,
     outcomes,
 )
+from outcome_pricing.warehouse import cluster
 
 # --by choices -> grouping columns (a fixed whitelist).
 GROUPINGS: dict[str, tuple[str, ...]] = {
@@ -64,8 +65,8 @@ def outcomes_command(ctx: Context, definition: str, by: str, fmt: str) -> None:
 def explain_command(ctx: Context, task_id: str, definition: str, fmt: str) -> None:
     """Why one task is (or is not) billable: its reason code, units and the fields the rules read."""
     d = load_definition(definition)
-    with ctx.open(read_only=True) as wh:
-        rows = evaluate_tasks(wh, d, task_ids=[task_id])
+    with ctx.open(read_only=True) as wh, cluster.evidence_for_task(wh, task_id) as ev:  # cluster mode: Parquet
+        rows = evaluate_tasks(ev, d, task_ids=[task_id])
     if rows.empty:
         # Exit 2 like every refusal; the same words whether the task is absent or not visible.
         raise UnknownTaskError(

@@ -67,7 +67,9 @@ def roi_command(
     JSON: years (year 0..N: benefits, already risk-adjusted; costs; net), npv,
     roi, payback_months (null when it does not pay back within the horizon),
     discount_rate, risk_adjustment, plan_terms (the price in words), assumptions
-    (each with its source), lines, scenarios (low/base/high) and the tornado.
+    (each with its source), lines, scenarios (low/base/high), the tornado and
+    deal_terms (the plan's free months, gain-share, guarantee, funded deployment
+    and prepaid commitment in words, each with its line's amounts).
     HTML: a self-contained report; PDF: the same report, printed by headless
     Chromium (a clear message where Chromium is not installed).
     """

@@ -15,7 +15,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from pathlib import Path
 from types import FrameType
 
@@ -65,9 +67,41 @@ def app_command(ctx: Context, port: int, address: str) -> None:
                + (f", as {person.describe()}" if person is not None else ""))
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.address", address, "--server.port", str(port),
+        "--server.address", address, "--server.port", str(port), *WARM_FLAGS,
     ]
+    local = "127.0.0.1" if address in ("0.0.0.0", "::", "") else address
+    threading.Thread(target=warm_up, args=(f"http://{local}:{port}",), daemon=True).start()
     sys.exit(serve(cmd, cwd=APP.parents[1], env=env))
+
+
+# Server start: Streamlit runs no app code until a session connects, so once the server
+# answers, the launcher asks it to run the app's script once (Streamlit's script health
+# check, a session of its own inside the server): the imports happen and the app warms
+# the shared default Overview (app/results.py) before the first visitor arrives.
+WARM_FLAGS = ("--server.scriptHealthCheckEnabled", "true")
+WARM_TIMEOUT_SECONDS = 120.0
+
+
+def warm_up(url: str, timeout: float = WARM_TIMEOUT_SECONDS) -> bool:
+    """Wait until the server at `url` answers, then run the app's script once there.
+
+    True when the script ran without an error; False on a timeout or an error (the app
+    then warms at its first visitor instead: nothing else depends on this).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.2)
+    try:
+        left = max(deadline - time.monotonic(), 1.0)
+        with urllib.request.urlopen(f"{url}/_stcore/script-health-check", timeout=left) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
 
 
 def serve(cmd: list[str], cwd: Path, env: dict[str, str]) -> int:

@@ -1,17 +1,24 @@
 """Writing the demo into a warehouse: generate, stage and store in one transaction, with progress.
 
-The chunks are staged in one temp table inside a single transaction and
-handed to `Warehouse.apply_staged` once (the reopen gaps and the cube are
-computed once, not per chunk).
+Each chunk is written, already in the contract's columns and types, to a
+Parquet file in a scratch folder; a view over those files is handed to
+`Warehouse.apply_staged` once (the reopen gaps and the cube are computed once,
+not per chunk). Why files and not a temp table: rows inserted into a temp table
+inside a transaction stay in memory whatever DuckDB's memory limit says (100M
+tasks reached 16 GB before half were staged); the files keep memory flat, and
+DuckDB's sorts and joins over them spill to disk under the limit.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
 import numpy as np
 
 from outcome_pricing.demo.audits import write_demo_audits
@@ -21,6 +28,7 @@ from outcome_pricing.demo.portfolio import (
     DEFAULT_END_MONTH,
     MODEL_TIERS,
     TOPICS,
+    Accounts,
     DemoSpec,
     account_ids,
     accounts_file,
@@ -31,8 +39,6 @@ from outcome_pricing.demo.tasks import chunk_sizes, chunks_ahead
 from outcome_pricing.warehouse.schema import ACCOUNT_COLUMNS, TASK_COLUMNS, table_ddl
 
 if TYPE_CHECKING:
-    import duckdb
-
     from outcome_pricing.warehouse.handle import IngestResult, Warehouse
 
 Progress = Callable[[float, str], None]
@@ -68,8 +74,9 @@ def _sql_list(values: tuple[str, ...]) -> str:
 def _stage_sql(spec: DemoSpec) -> str:
     id_width = max(7, len(str(spec.tasks)))
     acc_width = max(4, len(str(spec.accounts)))
+    typed = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in TASK_COLUMNS)
     return f"""
-    INSERT INTO demo_stage
+    SELECT {typed} FROM (
     SELECT 'T' || lpad(task_no::VARCHAR, {id_width}, '0') AS task_id,
            'A' || lpad((account_no + 1)::VARCHAR, {acc_width}, '0') AS account_id,
            'U' || lpad(requester_no::VARCHAR, 8, '0') AS requester_id,
@@ -80,14 +87,25 @@ def _stage_sql(spec: DemoSpec) -> str:
            n_issues, n_issues_resolved, csat, tokens_in, tokens_out,
            {_sql_list(MODEL_TIERS)}[tier_no + 1] AS model_tier,
            human_seconds, ai_seconds, qa_audited, missed_issue
-    FROM demo_chunk
+    FROM demo_chunk)
     """
 
 
-def _create_stage(cur: duckdb.DuckDBPyConnection) -> None:
-    """Temp tables with the contract columns and types, private to this cursor."""
-    cur.execute(table_ddl("demo_stage", TASK_COLUMNS).replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+def _create_stage(cur: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """The staged tasks (a view over the chunk files) and accounts, private to this cursor."""
+    files = _literal(str(folder / "chunk_*.parquet"))
+    cur.execute(f"CREATE TEMP VIEW demo_stage AS SELECT * FROM read_parquet({files})")
     cur.execute(table_ddl("demo_accounts", ACCOUNT_COLUMNS).replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+
+
+def _chunk_file(folder: Path, index: int) -> str:
+    """The chunk's file as an SQL string literal (zero-padded: the glob reads them in order)."""
+    return _literal(str(folder / f"chunk_{index:06d}.parquet"))
+
+
+def _literal(text: str) -> str:
+    # Only for our own scratch paths (COPY and read_parquet here take no bound parameters).
+    return "'" + text.replace("'", "''") + "'"
 
 
 def build_demo(
@@ -115,17 +133,43 @@ def build_demo(
     started = time.perf_counter()
     acc_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
     acc = make_accounts(spec, acc_rng)
-    sizes = chunk_sizes(tasks)
+    with tempfile.TemporaryDirectory(prefix="outcome-pricing-demo-") as scratch:
+        folder = Path(scratch)
+        _write_chunks(spec, acc, folder, report)
+        report(GENERATE_SHARE, "storing: reopen gaps and the definition cube")
+        result = _store(wh, spec, acc, acc_rng, folder, replace)
+    report(1.0, f"done in {time.perf_counter() - started:.1f} s")
+    return result
+
+
+def _write_chunks(spec: DemoSpec, acc: Accounts, folder: Path, report: Progress) -> None:
+    """Generate the chunks into Parquet files, before the write transaction starts.
+
+    An in-memory DuckDB of its own turns the codes into the contract's text
+    columns; every statement commits at once, so no chunk stays referenced (inside
+    one long transaction each registered chunk was kept until the commit).
+    """
     stage_sql = _stage_sql(spec)
-    with wh.transaction() as cur:
-        _create_stage(cur)
-        done = 0
-        for size, table in chunks_ahead(spec, acc, sizes):
-            cur.register("demo_chunk", table)
-            cur.execute(stage_sql)
-            cur.unregister("demo_chunk")
+    done = 0
+    con = duckdb.connect()
+    try:
+        for index, (size, table) in enumerate(chunks_ahead(spec, acc, chunk_sizes(spec.tasks))):
+            con.register("demo_chunk", table)
+            con.execute(f"COPY ({stage_sql}) TO {_chunk_file(folder, index)} (FORMAT parquet)")
+            con.unregister("demo_chunk")
             done += size
-            report(GENERATE_SHARE * done / tasks, f"generated {done:,} of {tasks:,} tasks")
+            report(GENERATE_SHARE * done / spec.tasks, f"generated {done:,} of {spec.tasks:,} tasks")
+    finally:
+        con.close()
+
+
+def _store(
+    wh: Warehouse, spec: DemoSpec, acc: Accounts, acc_rng: np.random.Generator, folder: Path, replace: bool
+) -> IngestResult:
+    """One transaction: the staged chunks and accounts in, reopen gaps, cube, audits, disputes."""
+    n_accounts = spec.accounts
+    with wh.transaction() as cur:
+        _create_stage(cur, folder)
         accounts_table = accounts_file(spec, acc, acc_rng, _baseline_hours(cur, n_accounts))
         cur.register("demo_accounts_arrow", accounts_table)
         cur.execute("INSERT INTO demo_accounts SELECT * FROM demo_accounts_arrow")
@@ -133,13 +177,11 @@ def build_demo(
         if replace:
             cur.execute("DELETE FROM tasks")
             cur.execute("DELETE FROM accounts")
-        report(GENERATE_SHARE, "storing: reopen gaps and the definition cube")
         result = wh.apply_staged(
             cur, tasks="demo_stage", accounts="demo_accounts", source=spec.source, sha256=None, kind="demo"
         )
-        write_demo_audits(cur, seed, replace)
-        write_demo_disputes(cur, seed, replace)
-        cur.execute("DROP TABLE temp.main.demo_stage")
+        write_demo_audits(cur, spec.seed, replace)
+        write_demo_disputes(cur, spec.seed, replace)
+        cur.execute("DROP VIEW temp.main.demo_stage")
         cur.execute("DROP TABLE temp.main.demo_accounts")
-    report(1.0, f"done in {time.perf_counter() - started:.1f} s")
     return result

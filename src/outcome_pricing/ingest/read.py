@@ -62,6 +62,8 @@ class FileSpec:
         return f"_stage_{self.kind}"
 
 
+# Said for a required column the header lacks (here and in the Spark build's reader).
+MISSING_COLUMN_TEXT = "required column missing from the header"
 # Plausible task times: anything outside is a typo or a placeholder (epoch, 9999-12-31).
 TIMESTAMP_RANGE = ("2000-01-01", "2100-01-01")
 _LO, _HI = TIMESTAMP_RANGE
@@ -212,7 +214,7 @@ def _resolve_columns(item: InputFile, header: list[str]) -> Sources:
                 f"column '{wanted}' (mapped to {col.name} in the mapping file) is not in the header",
             ))
         elif col.required and col.name not in sec.constants:
-            problems.append(Problem(item.name, 1, col.name, "required column missing from the header"))
+            problems.append(Problem(item.name, 1, col.name, MISSING_COLUMN_TEXT))
     if problems:
         raise ValidationError(item.name, problems)
     ignored = [h for i, h in enumerate(header, start=1) if i not in used]

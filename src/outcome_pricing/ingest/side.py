@@ -18,6 +18,7 @@ from outcome_pricing.ingest.files import file_sha256
 from outcome_pricing.ingest.mapping import Mapping, SectionMapping
 from outcome_pricing.ingest.read import FileSpec, InputFile, Unreadable
 from outcome_pricing.ingest.validate import MAX_PROBLEMS_PER_RULE
+from outcome_pricing.warehouse import cluster
 from outcome_pricing.warehouse.handle import Warehouse
 
 Loaded = TypeVar("Loaded")
@@ -49,6 +50,7 @@ def check_tasks_exist(cur: duckdb.DuckDBPyConnection, item: InputFile, hint: str
     """Every staged row's task_id must be a stored task (a row about no task is a typo):
     else ValidationError naming the file, each row and its task_id (`hint` ends the message)."""
     stage = item.spec.stage_table
+    cluster.hold_named_tasks(cur, f"SELECT task_id FROM {stage}")  # cluster mode: from the Parquet tasks
     missing = f"FROM {stage} WHERE task_id NOT IN (SELECT task_id FROM tasks)"
     total = int(cur.execute(f"SELECT count(*) {missing}").fetchone()[0])  # type: ignore[index]
     if not total:

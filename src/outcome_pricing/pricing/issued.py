@@ -35,6 +35,7 @@ from outcome_pricing.pricing.statements import (
     account_month_bill,
     parse_month,
 )
+from outcome_pricing.warehouse import cluster
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
@@ -187,7 +188,8 @@ def issued_statement(
     row = metrics[at_close].reset_index(drop=True)
     metrics.loc[at_close, "outcomes_micro"] = int(mine["units_micro"].iloc[0])  # as known at the close
     lines: tuple[Line, ...] = account_month_bill(plan, metrics, str(account_id), first).lines
-    tasks = evaluate_tasks(wh, d, account_id=str(account_id), month=first.date(), as_of=close)
+    with cluster.evidence_for(wh, str(account_id), first.date()) as ev:  # cluster mode: from Parquet
+        tasks = evaluate_tasks(ev, d, account_id=str(account_id), month=first.date(), as_of=close)
     base = Statement(
         account_id=str(account_id), account_name=str(row["name"].fillna("").iloc[0]), month=f"{first:%Y-%m}",
         plan=plan.name, plan_version=plan.version, plan_description=plan.description, definition_name=d.name,

@@ -33,6 +33,7 @@ from outcome_pricing.pricing.deals.columns import add_deal_columns
 from outcome_pricing.pricing.splits import add_splits, split_column, split_keys, splits_of
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT, Costs, Metric, Plan, Settlement
 from outcome_pricing.pricing.usage import UsageArrays, seats_needed_array
+from outcome_pricing.warehouse import cluster
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
@@ -53,6 +54,16 @@ SELECT account_id,
        coalesce(sum(coalesce(tokens_in, 0)), 0)::BIGINT AS input_tokens,
        coalesce(sum(coalesce(tokens_out, 0)), 0)::BIGINT AS output_tokens
 FROM tasks
+GROUP BY ALL
+"""
+
+# Cluster mode (warehouse/cluster.py): the same sums from the account facts the Spark
+# build wrote (scale/facts.py), as the warehouse holds no tasks; the parity test compares.
+USAGE_FACTS_SQL = f"""
+SELECT account_id, month, model_tier,
+       sum(tasks)::BIGINT AS tasks, sum(ai_tasks)::BIGINT AS ai_tasks, sum(human_ms)::BIGINT AS human_ms,
+       sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens
+FROM {cluster.FACTS_TABLE}
 GROUP BY ALL
 """
 
@@ -87,7 +98,7 @@ def usage_by_tier(wh: Warehouse) -> pd.DataFrame:
     # Read the generation before the query: an ingest committing in between must not
     # leave the old usage cached as current.
     generation = wh.generation
-    df = wh.query_df(USAGE_SQL)
+    df = wh.query_df(USAGE_FACTS_SQL if cluster.is_cluster(wh) else USAGE_SQL)
     df["month"] = pd.to_datetime(df["month"])
     with _usage_lock:
         _usage_cache[wh] = (generation, df)

@@ -6,31 +6,46 @@ by line; tests/test_forecast.py and tests/test_charge_shapes.py check it against
 `charges.bill` (exact Decimal) on random plans and usage.
 
 Metrics are arrays of one shape, (accounts,) or (scenarios, accounts, months), keyed
-by metric name, with ``human_hours`` standing in for seats_needed. A charge priced
-``by`` a dimension reads each listed value's quantity under `by_metric_name` (absent:
-0) and bills the rest of the metric at `default`. A commitment runs along the last
-axis of a 3-D array (months; the first simulated month starts a period); on fewer
-dimensions every cell is a period's first month, as `charges.bill` prices one month.
+by metric name, with ``human_hours`` standing in for seats_needed. An outcomes charge
+with an audit settlement (DESIGN 9) reads the settled outcomes under
+`settled_metric_name` (absent: no audits known, so r = 0 and the plain outcomes). A
+charge priced ``by`` a dimension reads each listed value's quantity under
+`by_metric_name` (absent: 0) and bills the rest of the metric at `default`. A
+commitment runs along the last axis of a 3-D array (months): by default the first
+simulated month starts a period; `Periods` places each account's months in its own
+periods (from its first charged month) and carries an open period's balance in. On
+fewer dimensions every cell is a period's first month, as `charges.bill` prices one month.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from outcome_pricing.pricing.terms import DEFAULT_PRICE_KEY, Charge, Commitment, Metric, Mode, Plan
 
 
-def by_metric_name(metric: str, dimension: str, value: str) -> str:
-    """The metrics key of one dimension value's quantity (e.g. 'outcomes|model_tier|advanced')."""
-    return f"{metric}|{dimension}|{value}"
+def by_metric_name(metric: str, dimension: str, value: str, settlement: tuple[str, int] | None = None) -> str:
+    """The metrics key of one dimension value's quantity (e.g. 'outcomes|model_tier|advanced'),
+    of the settled outcomes when the charge settles on audits."""
+    base = f"{metric}|{dimension}|{value}"
+    return base if settlement is None else f"{base}|{settlement[0]}:{settlement[1]}"
+
+
+def settled_metric_name(settlement: tuple[str, int]) -> str:
+    """The metrics key of the outcomes settled on audits (mode, window), e.g. 'outcomes|point|3'."""
+    return f"{Metric.OUTCOMES.value}|{settlement[0]}|{settlement[1]}"
 
 
 def _charge_quantity(charge: Charge, metrics: Mapping[str, np.ndarray]) -> np.ndarray:
     if charge.metric is Metric.SEATS_NEEDED:
         # ceil(hours / hours_per_seat); the tiny slack absorbs float noise on exact multiples.
         return np.ceil(metrics["human_hours"] / float(charge.hours_per_seat) - 1e-9)
+    key = charge.settlement_key
+    if key is not None and settled_metric_name(key) in metrics:
+        return metrics[settled_metric_name(key)]
     return metrics[charge.metric.value]
 
 
@@ -51,7 +66,7 @@ def _by_lines(charge: Charge, metrics: Mapping[str, np.ndarray]) -> list[np.ndar
     rest = np.array(total, dtype=np.float64, copy=True)
     lines = []
     for value in charge.listed_values:
-        q = metrics.get(by_metric_name(charge.metric.value, charge.by.value, value))
+        q = metrics.get(by_metric_name(charge.metric.value, charge.by.value, value, charge.settlement_key))
         if q is None:
             q = np.zeros_like(rest)
         rest -= q
@@ -135,60 +150,130 @@ def plan_revenue_vectorised(
     return cents
 
 
+@dataclass(frozen=True)
+class Periods:
+    """Where each account's simulated months fall in its commitment periods (DESIGN 10).
+
+    ``offset``: per account, months from its first charged month to the first simulated
+    month (negative: charging starts later; months before the start bill no commitment);
+    ``balance`` / ``carry``: cents left in an open period / carried into the next, at the
+    first simulated month (what the history's months left).
+    """
+
+    offset: np.ndarray  # (accounts,) int
+    balance: np.ndarray  # (accounts,) cents
+    carry: np.ndarray  # (accounts,) cents
+
+    @classmethod
+    def fresh(cls, accounts: int) -> Periods:
+        """Every account starts a period at the first simulated month."""
+        return cls(np.zeros(accounts, dtype=np.int64), np.zeros(accounts), np.zeros(accounts))
+
+
+@dataclass(frozen=True)
+class PlanCentsParts:
+    """A plan's bill per cell (cents, floats) with its commitment's breakage and overage."""
+
+    total: np.ndarray
+    breakage: np.ndarray  # expired commitment in a period's last month (reported, not billed)
+    overage: np.ndarray  # usage billed beyond the commitment's balance
+
+
 def plan_cents_vectorised(
     plan: Plan, metrics: Mapping[str, np.ndarray], seat_price: np.ndarray
 ) -> np.ndarray:
     """``plan_revenue_vectorised`` in whole cents (floats): the simulation sums cents and
     converts the small totals, saving a pass over the big arrays."""
+    return plan_cents_parts(plan, metrics, seat_price).total
+
+
+def plan_cents_parts(
+    plan: Plan, metrics: Mapping[str, np.ndarray], seat_price: np.ndarray, periods: Periods | None = None
+) -> PlanCentsParts:
+    """``plan_cents_vectorised`` with the commitment's breakage and overage per cell;
+    ``periods`` places 3-D months in each account's periods (default: `Periods.fresh`)."""
     lines = [charge_cents_vectorised(charge, metrics, seat_price) for charge in plan.charges]
     total = lines[0] if lines else np.zeros(metrics[Metric.TASKS.value].shape)
     for line in lines[1:]:
         total += line
     if plan.cap > 0:
         np.minimum(total, float(plan.cap) * 100.0, out=total)
+    breakage = overage = np.zeros((1,) * total.ndim)
     if plan.commitment is not None:
-        total = _committed(plan.commitment, total)
+        walk = commitment_walk(plan.commitment, total, periods)
+        total, breakage, overage = walk.billed, walk.breakage, walk.overage
     if plan.platform_fee > 0:
         total += float(plan.platform_fee) * 100.0
     if plan.minimum > 0:
         np.maximum(total, float(plan.minimum) * 100.0, out=total)
-    return total
+    return PlanCentsParts(total, breakage, overage)
 
 
 def commitment_breakage_cents(c: Commitment, usage: np.ndarray) -> np.ndarray:
     """Breakage (cents) per cell of usage after the cap, in the month a period ends."""
-    return _commitment_walk(c, usage)[1]
+    return commitment_walk(c, usage).breakage
 
 
-def _committed(c: Commitment, usage: np.ndarray) -> np.ndarray:
-    """Usage after the cap (cents) -> commitment line + usage beyond the balance."""
-    return _commitment_walk(c, usage)[0]
+def _columns(mask: np.ndarray) -> slice | np.ndarray | None:
+    """The accounts a mask selects: None for none, a full slice for all, else their indexes."""
+    if mask.all():
+        return slice(None)
+    picked = np.flatnonzero(mask)
+    return picked if picked.size else None
 
 
-def _commitment_walk(c: Commitment, usage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class CommitmentWalk:
+    """A commitment over usage after the cap (cents): what is billed (commitment line plus
+    usage beyond the balance), the breakage, the overage, and the state after the last month."""
+
+    billed: np.ndarray
+    breakage: np.ndarray
+    overage: np.ndarray
+    balance: np.ndarray  # per (scenario, account) after the last month
+    carry: np.ndarray
+
+
+def commitment_walk(c: Commitment, usage: np.ndarray, periods: Periods | None = None) -> CommitmentWalk:
+    """The commitment stage (DESIGN 10) on usage after the cap, in cents (floats)."""
     amount = float(c.amount) * 100.0
     cap = round(float(c.rollover_max_pct) * float(c.amount) * 100.0) if c.rollover else 0.0
     if usage.ndim != 3:  # each cell a period's first month
-        billed = amount + np.maximum(usage - amount, 0.0)
+        overage = np.maximum(usage - amount, 0.0)
         breakage = np.maximum(amount - usage, 0.0) if c.months == 1 else np.zeros_like(usage)
         if c.months == 1 and c.rollover:
             breakage = np.maximum(breakage - cap, 0.0)
-        return billed, breakage
+        return CommitmentWalk(amount + overage, breakage, overage, np.zeros(0), np.zeros(0))
+    p = periods if periods is not None else Periods.fresh(usage.shape[1])
     billed = np.empty_like(usage)
     breakage = np.zeros_like(usage)
-    balance = np.zeros(usage.shape[:2])
-    carry = np.zeros(usage.shape[:2])
+    overage = np.empty_like(usage)
+    balance = np.broadcast_to(p.balance[None, :], usage.shape[:2]).astype(np.float64)
+    carry = np.broadcast_to(p.carry[None, :], usage.shape[:2]).astype(np.float64)
     for m in range(usage.shape[2]):
-        position = m % c.months
-        new = amount if position == 0 else 0.0
-        if position == 0:
-            balance = carry + amount
-            carry = np.zeros_like(carry)
-        drawn = np.minimum(usage[:, :, m], balance)
-        balance = balance - drawn
-        billed[:, :, m] = new + usage[:, :, m] - drawn
-        if position == c.months - 1:
-            kept = np.minimum(balance, cap)
-            breakage[:, :, m] = balance - kept
-            carry, balance = kept, np.zeros_like(balance)
-    return billed, breakage
+        rel = p.offset + m  # months since each account's first charged month
+        charged = rel >= 0
+        position = rel % c.months
+        # Only the accounts opening or closing a period this month are touched (a small share;
+        # all of them, as a slice without copies, when every account is in step).
+        new = _columns(charged & (position == 0))
+        end = _columns(charged & (position == c.months - 1))
+        if new is not None:
+            balance[:, new] = carry[:, new] + amount
+            carry[:, new] = 0.0
+        month_usage = usage[:, :, m]
+        drawn = np.minimum(month_usage, balance)  # 0 before the start: no balance yet
+        balance -= drawn
+        beyond = month_usage - drawn
+        billed[:, :, m] = beyond
+        if new is not None:
+            billed[:, new, m] += amount
+        if not charged.all():
+            beyond *= charged[None, :]
+        overage[:, :, m] = beyond
+        if end is not None:
+            kept = np.minimum(balance[:, end], cap)
+            breakage[:, end, m] = balance[:, end] - kept
+            carry[:, end] = kept
+            balance[:, end] = 0.0
+    return CommitmentWalk(billed, breakage, overage, balance, carry)

@@ -23,6 +23,7 @@ import pandas as pd
 from outcome_pricing.kit.money import MICRO, floats_to_micro
 from outcome_pricing.pricing.terms import Metric, Plan, Settlement
 from outcome_pricing.pricing.usage import ByKey, BySplit, by_key
+from outcome_pricing.warehouse import cluster
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
@@ -73,6 +74,19 @@ def split_keys(plans: Iterable[Plan]) -> list[ByKey]:
     return sorted({by_key(c) for p in plans for c in p.charges if c.by is not None}, key=str)
 
 
+def _usage_by_sql(wh: Warehouse, dimension: str) -> str:
+    """The usage scan, or in cluster mode the same sums from the account facts (model tier:
+    the facts' grain has no channel, and outcomes by topic need the tasks)."""
+    if not cluster.is_cluster(wh):
+        return _USAGE_BY_SQL.format(dim=dimension)
+    if dimension != "model_tier":
+        with wh.cursor() as cur:
+            cluster.refuse_task_scan(cur, f"A charge priced by {dimension}")
+    return (f"SELECT account_id, month, coalesce(nullif(model_tier, ''), '') AS value, sum(tasks)::BIGINT AS tasks, "
+            "sum(ai_tasks)::BIGINT AS ai_tasks, sum(input_tokens)::BIGINT AS input_tokens, "
+            f"sum(output_tokens)::BIGINT AS output_tokens FROM {cluster.FACTS_TABLE} GROUP BY ALL")
+
+
 def usage_by_dimension(wh: Warehouse, dimension: str) -> pd.DataFrame:
     """Definition-independent usage per account, month and value of one dimension (cached)."""
     assert dimension in _DIMENSIONS
@@ -81,7 +95,7 @@ def usage_by_dimension(wh: Warehouse, dimension: str) -> pd.DataFrame:
         if hit is not None and hit[0] == wh.generation:
             return hit[1]
     generation = wh.generation  # before the query: an ingest in between must not stay cached
-    df = wh.query_df(_USAGE_BY_SQL.format(dim=dimension))
+    df = wh.query_df(_usage_by_sql(wh, dimension))
     df["month"] = pd.to_datetime(df["month"])
     with _lock:
         _cache.setdefault(wh, {})[dimension] = (generation, df)

@@ -31,6 +31,7 @@ from outcome_pricing.pricing.metrics import account_month_metrics
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.pricing.spanning import CommitmentMonth, SpannedMonth, month_text
 from outcome_pricing.pricing.terms import LineKind, Plan
+from outcome_pricing.warehouse import cluster
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
@@ -268,6 +269,8 @@ def statement(
         raise WarehouseError(_month_not_found(metrics, str(account_id), first))
     spanned, deal = statement_month(wh, plan, metrics, str(account_id), first)  # every stage of DESIGN 10-11
     row = row.reset_index(drop=True)
+    with cluster.evidence_for(wh, str(account_id), first.date()) as ev:  # cluster mode: from Parquet
+        tasks = evaluate_tasks(ev, d, account_id=str(account_id), month=first.date())
     return Statement(
         account_id=str(account_id),
         account_name=str(row["name"].fillna("").iloc[0]),
@@ -279,7 +282,7 @@ def statement(
         definition_version=d.version,
         made_at=made_at or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0),
         lines=spanned.lines,
-        tasks=evaluate_tasks(wh, d, account_id=str(account_id), month=first.date()),
+        tasks=tasks,
         commitment=spanned.commitment,
         deal=deal,
         settlement=_settlement_notes(wh, d, plan, str(account_id), first, float(row["outcomes"].iloc[0])),

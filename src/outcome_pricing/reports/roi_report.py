@@ -27,6 +27,7 @@ from outcome_pricing.analysis.roi import (
     period_labels,
     value_text,
 )
+from outcome_pricing.analysis.roi.cashflows import present_value
 from outcome_pricing.analysis.roi.estimation import UNPROVEN_RULE
 from outcome_pricing.kit.cells import to_safe_csv
 from outcome_pricing.reports.vendor import Vendor, load_vendor
@@ -241,6 +242,16 @@ def cash_flow_html(case: RoiCase) -> str:
     return table(headers, rows, list(df["kind"]))
 
 
+def deal_terms_html(case: RoiCase) -> str:
+    """The plan's deal terms, each with what it means and the totals of its cash-flow line
+    (empty for a plan without terms: no section at all)."""
+    if not case.deal_terms:
+        return ""
+    rate = case.discount_rate
+    rows = [[t.term, t.meaning, money(sum(t.amounts)), money(present_value(t.amounts, rate))] for t in case.deal_terms]
+    return table(["Term", "What it means for you", f"Over {case.years} years", "PV"], rows, kind="text terms")
+
+
 def assumptions_html(case: RoiCase) -> str:
     rows = [
         [a.spec.label, assumption_value(a.value, a.spec.unit), a.source_text()]
@@ -273,6 +284,9 @@ table.roi th:first-child,table.roi td:first-child,table.roi.text td,table.roi.te
 table.roi.text td:nth-child(2){text-align:right;white-space:nowrap}
 table.roi tr.total td,table.roi tr.net td{font-weight:600}
 table.roi tr.cumulative td{opacity:.8;font-style:italic}
+table.roi tr.memo td{opacity:.8;font-style:italic}table.roi tr.memo td:first-child{padding-left:22px}
+table.roi.terms td:nth-child(2){text-align:left;white-space:normal}
+table.roi.terms td:nth-child(3),table.roi.terms td:nth-child(4){text-align:right;white-space:nowrap}
 """
 STYLE = TABLE_STYLE + """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1060px;
@@ -355,6 +369,15 @@ def _footnote_html(case: RoiCase, vendor: Vendor) -> str:
             "the assumptions above; every number can be recomputed from this page.</p>")
 
 
+def _deal_terms_section(case: RoiCase) -> str:
+    body = deal_terms_html(case)
+    if not body:
+        return ""
+    return ('<h2>Deal terms: what the contract changes for you</h2>' + body
+            + '<p class="notes">Each term is a line of the cash flows above with the same amounts (negative '
+            "lowers your costs), so the NPV and the payback count it. The projection starts at go-live.</p>")
+
+
 def render_html(case: RoiCase, vendor: Vendor | None = None) -> str:
     """The whole report as one HTML document (self-contained). ``vendor``: the sender
     (default: the vendor settings file, see reports/vendor.py)."""
@@ -376,6 +399,7 @@ discount rate {pct(case.discount_rate)} · risk adjustment {escape(risk)}</div>
 <h2>Cash flows (risk-adjusted)</h2>
 {cash_flow_html(case)}
 <p class="meta">{csv_data_link(case)}</p>
+{_deal_terms_section(case)}
 <h2>Scenarios</h2>
 {scenarios_html(case)}
 <h2>Charts</h2><div class="charts">{_charts_html(case)}</div>

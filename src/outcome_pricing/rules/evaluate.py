@@ -3,17 +3,16 @@
 The rules of `sql.py` run two ways that agree exactly:
 - task by task on `tasks` (`evaluate_tasks`): the evidence;
 - aggregated on the definition cube (`outcomes`): fast, for every chart.
-The cube (see `warehouse/cube.py`) buckets hours to its grid, which is exact for
-hour knobs on the grid; other definitions are aggregated from `tasks` directly.
+The cube (see `warehouse/cube.py`, read by `cube_read.py`) buckets hours to its grid and
+keeps the exact hours aside, so it answers every definition, on the grid or off it; accepted
+disputes are applied to its counts in numpy (the disputed tasks placed in the cube once per
+data generation). Without a current cube, counts are aggregated from `tasks` directly.
 The warehouse is read through the `Source` protocol, never imported.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -21,6 +20,28 @@ import numpy as np
 import pandas as pd
 
 from outcome_pricing.errors import ConfigError
+from outcome_pricing.rules.cube_read import (
+    Counts,
+    CubeArrays,
+    Dense,
+    HourKnobs,
+    HourRows,
+    Part,
+    Parts,
+    cached,
+    fresh_reasons,
+    hour_knobs,
+    int_array,
+    moved,
+    peek,
+    profile_reasons,
+    read_cube,
+    read_hour_rows,
+    read_tier_cube,
+    variant_of,
+    variant_params,
+    with_records,
+)
 from outcome_pricing.rules.definition import (
     REASONS,
     RESOLVED_REASONS,
@@ -30,22 +51,24 @@ from outcome_pricing.rules.definition import (
 )
 from outcome_pricing.rules.knowledge import (
     BILLABLE_CODES,
+    NO_DISPUTES,
+    DisputedTasks,
     dispute_params,
+    disputed_profiles,
     disputed_rows,
     disputes_in_force_sql,
     has_disputes_in_force,
 )
 from outcome_pricing.rules.source import Source
 from outcome_pricing.rules.sql import knob_params, reason_sql
-from outcome_pricing.warehouse import cube
+from outcome_pricing.warehouse import cluster, cube
 
 GROUP_COLUMNS = ("account_id", "month")
 
 
 def answered_from_cube(wh: Source, d: Definition) -> bool:
-    """Whether `outcomes(wh, d)` reads the cube (else it aggregates raw tasks)."""
-    if not d.cube_exact:
-        return False
+    """Whether `outcomes(wh, d)` reads the cube (else it aggregates raw tasks): whenever the
+    cube is current, for any definition (off the grid through its hours side table)."""
     with wh.cursor() as cur:
         return cube.is_current(cur)
 
@@ -94,131 +117,106 @@ def unit_counts(wh: Source, d: Definition) -> pd.DataFrame:
     """Hindsight billable units per account_id, month as exact integers: whole_units (tasks
     billed as whole outcomes, in the definition's unit) and partial_tasks (handoffs billed at
     the partial credit); billable_units = whole_units + partial_tasks x partial_credit."""
-    keys, row, reason, n, iu = _hindsight_counts(wh, d, per_key=True)
-    tasks, per_task = _reason_matrix(len(keys), row, reason, n, iu, d)
+    keys, parts = _hindsight_counts(wh, d, per_key=True)
+    tasks, per_task = _reason_matrix(len(keys), parts, d)
     out = keys.reset_index(drop=True).copy()
     out["whole_units"] = _whole_units(tasks, per_task)
     out["partial_tasks"] = tasks[:, Reason.HANDOFF_PARTIAL.code]
     return out
 
 
-def _hindsight_counts(wh: Source, d: Definition, per_key: bool) -> _Counts:
-    """Hindsight counts: from the cube when it can answer, else from tasks; then accepted
-    disputes in force move their billable tasks to `disputed` (a small task-level correction,
-    so a definition change stays a cube query)."""
-    found = _from_cube(wh, [d])
+def _hindsight_counts(wh: Source, d: Definition, per_key: bool) -> Counts:
+    """Hindsight counts: from the cube when it is current (any definition, on or off the
+    grid, accepted disputes applied in numpy), else from tasks."""
+    found = _cube_counts(wh, [d], "key", per_key)
     if found is None:
-        counts = _counts_from_tasks(wh, d)
-    else:
-        arrays, reasons = found
-        counts = arrays.counts(reasons[0], per_key=per_key)
-    return _disputes_applied(wh, d, counts)
+        return _disputes_applied(wh, d, _counts_from_tasks(wh, d))
+    return found[0]
 
 
-# Counts arrive as: keys (account_id, month per account-month, sorted), and per record
-# its account-month row in keys, reason code, task count and issue units.
-_Counts = tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _profile_reasons(cur: duckdb.DuckDBPyConnection, ds: Sequence[Definition]) -> list[np.ndarray]:
-    """Each definition's reason code for every input profile (indexed by p), in one query."""
-    params: dict[str, Any] = {}
-    columns = []
-    for i, d in enumerate(ds):
-        params |= knob_params(d, f"v{i}_")
-        columns.append(f"{reason_sql(cube.PROFILE_INPUTS, f'v{i}_')} AS r{i}")
-    found = cur.execute(
-        f"SELECT {', '.join(columns)} FROM {cube.PROFILES_TABLE} ORDER BY p", params
-    ).fetchnumpy()
-    return [np.asarray(found[f"r{i}"]) for i in range(len(ds))]
-
-
-_NO_KEYS = pd.DataFrame(columns=list(GROUP_COLUMNS))
-
-
-@dataclass(frozen=True)
-class _CubeArrays:
-    """The cube as read by one scope of one build: numpy arrays, reused by every query."""
-
-    keys: pd.DataFrame  # account_id, month per account-month, sorted
-    row: np.ndarray  # per cube row: its row in keys
-    profile: np.ndarray  # per cube row: p
-    tasks: np.ndarray
-    issue_units: np.ndarray
-    profile_tasks: np.ndarray  # per profile p: tasks and issue units over all account-months
-    profile_issue_units: np.ndarray
-
-    def counts(self, reason_of_profile: np.ndarray, per_key: bool) -> _Counts:
-        if not per_key:  # a portfolio total needs only the sums per profile
-            present = np.arange(len(self.profile_tasks))
-            return (_NO_KEYS, np.zeros(len(present), dtype="int64"), reason_of_profile[present],
-                    self.profile_tasks, self.profile_issue_units)
-        return (self.keys, self.row, reason_of_profile[self.profile], self.tasks, self.issue_units)
-
-
-# Keyed by (warehouse file, account scope, cube stamp): the stamp changes with every build,
-# so an entry is never stale; a few entries cover the scopes in use at once.
-_CUBE_CACHE: OrderedDict[tuple[str, Any, str], _CubeArrays] = OrderedDict()
-_CUBE_CACHE_SIZE = 4
-_CUBE_CACHE_LOCK = threading.Lock()
-
-
-def _from_cube(
-    wh: Source, ds: Sequence[Definition]
-) -> tuple[_CubeArrays, list[np.ndarray]] | None:
-    """The cube's arrays and each definition's reason per profile, or None when the cube
-    cannot answer (a knob off the grid, or no current cube)."""
-    if not all(d.cube_exact for d in ds):
-        return None
+def _cube_counts(wh: Source, ds: Sequence[Definition], grain: str, per_key: bool) -> list[Counts] | None:
+    """Each definition's hindsight counts from the cube (`grain` "key": by account-month;
+    "tier": by account-month and model tier), or None when there is no current cube."""
+    knobs = [hour_knobs(d) for d in ds]
+    params = [variant_params(d, h, f"v{i}_") for i, (d, h) in enumerate(zip(ds, knobs, strict=True))]
+    generation = getattr(wh, "generation", None)
     with wh.cursor() as cur:
-        # One snapshot: the stamp, the profiles and the cube rows are of the same build,
-        # even if an ingest commits meanwhile.
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            stamp = cube.current_stamp(cur)
-            if stamp is None:
-                return None
-            return _cube_arrays(cur, wh, stamp), _profile_reasons(cur, ds)
-        finally:
-            cur.execute("ROLLBACK")
+        # The usual case, one statement: the cube's freshness and the reasons per profile,
+        # everything else already in memory for that build.
+        quick = fresh_reasons(cur, str(wh.path), params) if generation is not None else None
+        held = None if quick is None else _held((str(wh.path), wh.accounts, quick[0]), grain, knobs, generation)
+        if quick is not None and held is not None:
+            reasons, (arrays, hours, disputed) = quick[1], held
+        else:
+            # One snapshot: the stamp and everything read are of the same build, even if an
+            # ingest commits meanwhile.
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                stamp = cube.current_stamp(cur)
+                if stamp is None:
+                    return None
+                reasons, arrays, hours, disputed = _read_all(wh, cur, stamp, grain, knobs, params, generation)
+            finally:
+                cur.execute("ROLLBACK")
+    return [_corrected(arrays, r, h, rows, disputed, d, per_key)
+            for d, h, r, rows in zip(ds, knobs, reasons, hours, strict=True)]
 
 
-def _cube_arrays(cur: duckdb.DuckDBPyConnection, wh: Source, stamp: str) -> _CubeArrays:
-    key = (str(wh.path), wh.accounts, stamp)
-    with _CUBE_CACHE_LOCK:
-        if key in _CUBE_CACHE:
-            _CUBE_CACHE.move_to_end(key)
-            return _CUBE_CACHE[key]
-    arrays = _read_cube(cur)
-    with _CUBE_CACHE_LOCK:
-        _CUBE_CACHE[key] = arrays
-        while len(_CUBE_CACHE) > _CUBE_CACHE_SIZE:
-            _CUBE_CACHE.popitem(last=False)
-    return arrays
+def _held(base: tuple[Any, ...], grain: str, knobs: list[HourKnobs], generation: int | None) -> Any:
+    """(arrays, hour rows per definition, disputed tasks) when all are in memory, else None."""
+    arrays = peek((*base, grain))
+    hours = [None if h.on_grid else peek((*base, "hours", h.gap_bucket, h.quiet_bucket)) for h in knobs]
+    disputed = peek((*base, "disputes", generation))
+    if arrays is None or disputed is None or any(r is None for r, h in zip(hours, knobs, strict=True) if not h.on_grid):
+        return None
+    return arrays, hours, disputed
 
 
-def _read_cube(cur: duckdb.DuckDBPyConnection) -> _CubeArrays:
-    rows = cur.execute(f"SELECT k, p, tasks, issue_units FROM {cube.CUBE_TABLE}").fetchnumpy()
-    keys = cur.execute(f"SELECT k, account_id, month FROM {cube.KEYS_TABLE} ORDER BY k").df()
-    n_profiles = int(cur.execute(f"SELECT count(*) FROM {cube.PROFILES_TABLE}").fetchone()[0])  # type: ignore[index]
-    # k -> row of keys through a lookup array (keys may be a scoped subset of 1..K).
-    key_numbers = keys["k"].to_numpy()
-    row_of_k = np.zeros(int(key_numbers.max(initial=0)) + 1, dtype="int64")
-    row_of_k[key_numbers] = np.arange(len(keys), dtype="int64")
-    profile = _int_array(rows["p"])
-    tasks, issue_units = _int_array(rows["tasks"]), _int_array(rows["issue_units"])
-    return _CubeArrays(
-        keys=keys[list(GROUP_COLUMNS)],
-        row=row_of_k[_int_array(rows["k"])],
-        profile=profile,
-        tasks=tasks,
-        issue_units=issue_units,
-        profile_tasks=np.bincount(profile, weights=tasks, minlength=n_profiles).astype("int64"),
-        profile_issue_units=np.bincount(profile, weights=issue_units, minlength=n_profiles).astype("int64"),
-    )
+def _read_all(
+    wh: Source, cur: duckdb.DuckDBPyConnection, stamp: str, grain: str, knobs: list[HourKnobs],
+    params: list[list[dict[str, Any]]], generation: int | None,
+) -> tuple[list[np.ndarray], CubeArrays, list[HourRows | None], DisputedTasks | None]:
+    base = (str(wh.path), wh.accounts, stamp)
+    arrays = cached((*base, grain), lambda: read_tier_cube(cur) if grain == "tier" else read_cube(cur))
+    reasons, _ = profile_reasons(cur, params)
+    hours = [None if h.on_grid else cached((*base, "hours", h.gap_bucket, h.quiet_bucket),
+                                           lambda h=h: read_hour_rows(cur, h)) for h in knobs]  # type: ignore[misc]
+    if generation is None:
+        return reasons, arrays, hours, disputed_profiles(wh, cur)
+    # NO_DISPUTES, not None, when there are none: the cache holds "read, and empty".
+    disputed = cached((*base, "disputes", generation), lambda: disputed_profiles(wh, cur) or NO_DISPUTES)
+    return reasons, arrays, hours, disputed
 
 
-def _counts_from_tasks(wh: Source, d: Definition, dimension: str | None = None) -> _Counts:
+def _corrected(
+    arrays: CubeArrays, reasons: np.ndarray, h: HourKnobs, hours: HourRows | None,
+    disputed: DisputedTasks | None, d: Definition, per_key: bool,
+) -> Counts:
+    """The cube's counts under the definition's own knobs (`reasons[0]` per profile), with
+    the rows of an off-grid bucket moved to the reason of their exact hours, then the
+    billable tasks of accepted disputes in force moved to `disputed`."""
+    counts = arrays.counts(reasons[0], per_key)
+    extra = []
+
+    def rows_of(k: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return arrays.locate(k, t) if per_key else np.zeros(len(k), dtype="int64")
+
+    if hours is not None and len(hours.k):
+        exact = reasons[variant_of(hours.gap, hours.quiet, h), hours.p]
+        extra.append(moved(rows_of(hours.k, hours.t), reasons[0][hours.p], exact, hours.tasks, hours.issue_units))
+    if disputed is not None and len(disputed.k):
+        reason = reasons[variant_of(disputed.gap, disputed.quiet, h), disputed.p]
+        keep = disputed.in_force(d) & np.isin(reason, BILLABLE_CODES)
+        n = int(keep.sum())
+        extra.append(moved(rows_of(disputed.k[keep], disputed.t[keep]), reason[keep],
+                           np.full(n, Reason.DISPUTED.code, dtype="int64"), np.ones(n, dtype="int64"),
+                           disputed.issue_units[keep]))
+    return with_records(counts, extra)
+
+
+def _counts_from_tasks(wh: Source, d: Definition, dimension: str | None = None) -> Counts:
+    with wh.cursor() as cur:  # cluster mode holds the cube, not the tasks: say so, never guess
+        cluster.refuse_task_scan(cur, f"Counting outcomes task by task{f' by {dimension}' if dimension else ''}")
     raw = cube.RAW_INPUTS
     group = [*GROUP_COLUMNS, *([dimension] if dimension else [])]
     # `dimension` is one of DIMENSIONS (a fixed whitelist), never a user value.
@@ -230,7 +228,7 @@ def _counts_from_tasks(wh: Source, d: Definition, dimension: str | None = None) 
     )
     keys = counts[group].drop_duplicates().reset_index(drop=True)
     row_of_key = counts.groupby(group, sort=True).ngroup().to_numpy()
-    return keys, row_of_key, _int_array(counts["r"]), _int_array(counts["n"]), _int_array(counts["iu"])
+    return keys, [(row_of_key, int_array(counts["r"]), int_array(counts["n"]), int_array(counts["iu"]))]
 
 
 # ---------------------------------------------------------------- outcomes by a task dimension
@@ -254,68 +252,14 @@ def outcomes_by_dimension(wh: Source, d: Definition, dimension: str) -> pd.DataF
     and definitions off the cube's grid, from tasks: the same numbers.
     """
     _dimension_sql(dimension)
-    found = _from_tier_cube(wh, d) if dimension == "model_tier" else None
-    counts = found if found is not None else _counts_from_tasks(wh, d, dimension)
     by = (*GROUP_COLUMNS, dimension)
-    return _pivot(*_disputes_applied(wh, d, counts, dimension), d, by)
+    found = _cube_counts(wh, [d], "tier", per_key=True) if dimension == "model_tier" else None
+    if found is not None:
+        return _pivot(*found[0], d, by)
+    return _pivot(*_disputes_applied(wh, d, _counts_from_tasks(wh, d, dimension), dimension), d, by)
 
 
-def _from_tier_cube(wh: Source, d: Definition) -> _Counts | None:
-    """Counts per (account-month, model tier) from the cube's tier split, or None."""
-    if not d.cube_exact:
-        return None
-    with wh.cursor() as cur:
-        cur.execute("BEGIN TRANSACTION")  # one snapshot, as in _from_cube
-        try:
-            stamp = cube.current_stamp(cur)
-            if stamp is None:
-                return None
-            arrays = _cached((str(wh.path), wh.accounts, stamp + "|tiers"), lambda: _read_tier_cube(cur))
-            reasons = _profile_reasons(cur, [d])[0]
-        finally:
-            cur.execute("ROLLBACK")
-    return arrays.counts(reasons, per_key=True)
-
-
-def _read_tier_cube(cur: duckdb.DuckDBPyConnection) -> _CubeArrays:
-    rows = cur.execute(f"SELECT k, t, p, tasks, issue_units FROM {cube.TIERS_TABLE}").fetchnumpy()
-    names = cur.execute(f"SELECT t, coalesce(model_tier, '') AS model_tier FROM {cube.TIER_NAMES_TABLE} ORDER BY t").df()
-    keys = cur.execute(f"SELECT k, account_id, month FROM {cube.KEYS_TABLE} ORDER BY k").df()
-    n_profiles = int(cur.execute(f"SELECT count(*) FROM {cube.PROFILES_TABLE}").fetchone()[0])  # type: ignore[index]
-    # One key per (k, t) present, numbered in (account, month, tier) order.
-    k, t = _int_array(rows["k"]), _int_array(rows["t"])
-    width = len(names) + 1
-    cells, row = np.unique(k * width + t, return_inverse=True)
-    key_of_k = keys.set_index("k")
-    labels = key_of_k.loc[cells // width, ["account_id", "month"]].reset_index(drop=True)
-    labels["model_tier"] = names["model_tier"].to_numpy()[cells % width]
-    profile = _int_array(rows["p"])
-    tasks, issue_units = _int_array(rows["tasks"]), _int_array(rows["issue_units"])
-    return _CubeArrays(
-        keys=labels,
-        row=np.asarray(row, dtype="int64"),
-        profile=profile,
-        tasks=tasks,
-        issue_units=issue_units,
-        profile_tasks=np.bincount(profile, weights=tasks, minlength=n_profiles).astype("int64"),
-        profile_issue_units=np.bincount(profile, weights=issue_units, minlength=n_profiles).astype("int64"),
-    )
-
-
-def _cached(key: tuple[str, Any, str], read: Any) -> _CubeArrays:
-    with _CUBE_CACHE_LOCK:
-        if key in _CUBE_CACHE:
-            _CUBE_CACHE.move_to_end(key)
-            return _CUBE_CACHE[key]
-    arrays: _CubeArrays = read()
-    with _CUBE_CACHE_LOCK:
-        _CUBE_CACHE[key] = arrays
-        while len(_CUBE_CACHE) > _CUBE_CACHE_SIZE:
-            _CUBE_CACHE.popitem(last=False)
-    return arrays
-
-
-def _disputes_applied(wh: Source, d: Definition, counts: _Counts, dimension: str | None = None) -> _Counts:
+def _disputes_applied(wh: Source, d: Definition, counts: Counts, dimension: str | None = None) -> Counts:
     """`counts` with the billable tasks of accepted disputes in force moved to `disputed`
     (`dimension`: counts split by a task dimension too, see outcomes_by_dimension)."""
     raw = cube.RAW_INPUTS
@@ -342,7 +286,7 @@ def _disputes_applied(wh: Source, d: Definition, counts: _Counts, dimension: str
     found = found[found["r"].isin(BILLABLE_CODES)]
     if found.empty:
         return counts
-    keys, row, reason, n, iu = counts
+    keys, parts = counts
     if len(keys):
         lookup = keys.reset_index(drop=True).assign(_row=np.arange(len(keys)))
         lookup["month"] = pd.to_datetime(lookup["month"])
@@ -351,33 +295,31 @@ def _disputes_applied(wh: Source, d: Definition, counts: _Counts, dimension: str
         rows = found.merge(lookup, on=on, how="left")["_row"].to_numpy(dtype="int64")
     else:  # the portfolio total: every record is row 0
         rows = np.zeros(len(found), dtype="int64")
-    moved_n, moved_iu = _int_array(found["n"]), _int_array(found["iu"])
+    moved_n, moved_iu = int_array(found["n"]), int_array(found["iu"])
     disputed = np.full(len(found), Reason.DISPUTED.code, dtype="int64")
-    return (
-        keys,
-        np.concatenate([row, rows, rows]),
-        np.concatenate([reason, _int_array(found["r"]), disputed]),
-        np.concatenate([n, -moved_n, moved_n]),
-        np.concatenate([iu, -moved_iu, moved_iu]),
-    )
+    return keys, [*parts, (rows, int_array(found["r"]), -moved_n, -moved_iu), (rows, disputed, moved_n, moved_iu)]
 
 
-def _int_array(values: Any) -> np.ndarray:
-    return np.asarray(values, dtype="int64")
-
-
-def _reason_matrix(
-    n_groups: int, group: np.ndarray, reason: np.ndarray, n: np.ndarray, iu: np.ndarray, d: Definition
-) -> tuple[np.ndarray, np.ndarray]:
-    """Tasks per (group, reason), and units per task in the definition's unit."""
-    cells = np.asarray(group, dtype="int64") * len(REASONS) + reason
-    shape = (n_groups, len(REASONS))
+def _reason_matrix(n_groups: int, parts: Parts, d: Definition) -> tuple[np.ndarray, np.ndarray]:
+    """Tasks per (group, reason), and units per task in the definition's unit, summed over
+    the parts (each: group, reason, tasks and issue units per record)."""
+    size = n_groups * len(REASONS)
     # bincount sums in float64: exact for counts below 2**53.
-    tasks = np.bincount(cells, weights=n, minlength=shape[0] * shape[1]).astype("int64").reshape(shape)
-    per_task = tasks
-    if d.unit == Unit.ISSUE:  # issue units are summed only when they are the unit
-        per_task = np.bincount(cells, weights=iu, minlength=tasks.size).astype("int64").reshape(shape)
-    return tasks, per_task
+    tasks = np.zeros(size, dtype="float64")
+    units = np.zeros(size, dtype="float64") if d.unit == Unit.ISSUE else tasks
+    for part in parts:
+        if isinstance(part, Dense):  # already per (group, reason)
+            tasks += part.tasks
+            if d.unit == Unit.ISSUE:
+                units += part.issue_units
+            continue
+        group, reason, n, iu = part
+        cells = group * len(REASONS) + reason
+        tasks += np.bincount(cells, weights=n, minlength=size)
+        if d.unit == Unit.ISSUE:  # issue units are summed only when they are the unit
+            units += np.bincount(cells, weights=iu, minlength=size)
+    shape = (n_groups, len(REASONS))
+    return tasks.astype("int64").reshape(shape), units.astype("int64").reshape(shape)
 
 
 def _whole_units(tasks: np.ndarray, per_task: np.ndarray) -> np.ndarray:
@@ -388,24 +330,25 @@ def _whole_units(tasks: np.ndarray, per_task: np.ndarray) -> np.ndarray:
     return whole
 
 
-def _pivot(
-    keys: pd.DataFrame, row_of_key: np.ndarray, reason: np.ndarray, n: np.ndarray,
-    iu: np.ndarray, d: Definition, by: tuple[str, ...],
-) -> pd.DataFrame:
+def _records(parts: Parts) -> list[Part]:
+    return [p.records() if isinstance(p, Dense) else p for p in parts]
+
+
+def _pivot(keys: pd.DataFrame, parts: Parts, d: Definition, by: tuple[str, ...]) -> pd.DataFrame:
     """Sum tasks and issue units per (by group, reason) and derive every output column."""
     # keys are already one sorted row per account-month (or per account, month and value
     # of a dimension, as outcomes_by_dimension gives them)
     if by == GROUP_COLUMNS or (len(by) > 2 and tuple(keys.columns) == by):
         labels = keys.reset_index(drop=True)
-        group = np.asarray(row_of_key, dtype="int64")
     elif by:
         groups = keys.groupby(list(by), sort=True)
         labels = groups.size().index.to_frame(index=False)
-        group = groups.ngroup().to_numpy()[row_of_key]
+        group_of_key = groups.ngroup().to_numpy()
+        parts = [(group_of_key[row], reason, n, iu) for row, reason, n, iu in _records(parts)]
     else:  # the portfolio total is one row, even with no tasks at all
         labels = pd.DataFrame(index=range(1))
-        group = np.zeros(len(row_of_key), dtype="int64")
-    tasks, per_task = _reason_matrix(len(labels), group, reason, n, iu, d)
+        parts = [(np.zeros(len(row), dtype="int64"), reason, n, iu) for row, reason, n, iu in _records(parts)]
+    tasks, per_task = _reason_matrix(len(labels), parts, d)
     whole = _whole_units(tasks, per_task)
     total = tasks.sum(axis=1)
     ai_tasks = total - tasks[:, Reason.AI_NOT_LIVE.code]
@@ -419,17 +362,15 @@ def _pivot(
         "ai_tasks": ai_tasks,
         "resolution_rate": rate.astype("float64"),
     }
-    values = pd.DataFrame(columns, index=labels.index)
-    return pd.concat([labels, values], axis=1) if by else values
+    if not by:
+        return pd.DataFrame(columns, index=labels.index)
+    # One frame from the label columns and the values (no concat: it copies every column).
+    return pd.DataFrame({**{c: labels[c] for c in labels.columns}, **columns}, index=labels.index)
 
 
 def total_units(wh: Source, ds: Sequence[Definition]) -> list[float]:
     """Portfolio billable units of several definitions: one pass over the profiles when it can."""
-    found = _from_cube(wh, ds)
+    found = _cube_counts(wh, ds, "key", per_key=False)
     if found is None:
         return [float(outcomes(wh, d, by=())["billable_units"].iloc[0]) for d in ds]
-    arrays, reasons = found
-    return [
-        float(_pivot(*_disputes_applied(wh, d, arrays.counts(r, per_key=False)), d, ())["billable_units"].iloc[0])
-        for r, d in zip(reasons, ds, strict=True)
-    ]
+    return [float(_pivot(*c, d, ())["billable_units"].iloc[0]) for c, d in zip(found, ds, strict=True)]

@@ -33,7 +33,7 @@ from outcome_pricing.rules.knowledge import (
 )
 from outcome_pricing.rules.source import Source
 from outcome_pricing.rules.sql import knob_params, reason_sql, unit_input
-from outcome_pricing.warehouse import cube
+from outcome_pricing.warehouse import cluster, cube
 
 
 def _month(value: Any) -> dt.date:
@@ -91,6 +91,8 @@ def evaluate_tasks(
         at = "$at_us"
         params["at_us"] = at_us(as_of)
     with wh.cursor() as cur:
+        if task_ids is None:  # cluster mode holds only the tasks side files name: never guess
+            cluster.refuse_task_scan(cur, "Listing tasks without naming them (use one account-month)")
         disputes = has_disputes_in_force(cur)
     raw = cube.RAW_INPUTS
     inputs = known_inputs(raw, at) if at is not None else raw

@@ -26,15 +26,18 @@ import threading
 import warnings
 import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
+from outcome_pricing.rules.cube_read import float_array, int_array
 from outcome_pricing.rules.definition import BILLABLE_REASONS, Definition, Reason
 from outcome_pricing.rules.source import Source
 from outcome_pricing.rules.sql import knob_params, reason_sql, unit_input
-from outcome_pricing.warehouse import cube
+from outcome_pricing.warehouse import build_sql, cube
 
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 86_400_000_000
@@ -86,6 +89,63 @@ def disputed_rows(wh: Any, cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
         with _rows_lock:
             _rows_cache[wh] = (key, disputes, tasks)
     return disputes, tasks
+
+
+# The disputed tasks placed in the cube (for the cube's correction, `disputed_profiles`):
+# per task its numbering (k, p, t), exact hours, issue units and `filed_after_us`, the
+# earliest filing of its accepted disputes in microseconds after the end of its month.
+_FIRST_FILED_SQL = (
+    "SELECT task_id, min(filed_at) AS first_filed FROM disputes "
+    "WHERE status = 'accepted' AND decided_at IS NOT NULL GROUP BY task_id"
+)
+
+
+@dataclass(frozen=True)
+class DisputedTasks:
+    """The tasks with an accepted dispute, in the cube's numbering (numpy arrays)."""
+
+    k: np.ndarray
+    t: np.ndarray
+    p: np.ndarray
+    gap: np.ndarray
+    quiet: np.ndarray
+    issue_units: np.ndarray
+    filed_after_us: np.ndarray
+
+    def in_force(self, d: Definition) -> np.ndarray:
+        """Which tasks' disputes void an outcome under `d`: the rule of `disputes_in_force_sql`
+        (filed at most dispute_window_days after the end of the month; 0 = no limit) in
+        integer microseconds, as that SQL compares its timestamps."""
+        window = int(d.dispute_window_days)
+        if window == 0:
+            return np.ones(len(self.k), dtype=bool)
+        return self.filed_after_us <= window * US_PER_DAY
+
+
+_EMPTY = np.zeros(0, dtype="int64")
+NO_DISPUTES = DisputedTasks(_EMPTY, _EMPTY, _EMPTY, _EMPTY.astype("float64"), _EMPTY.astype("float64"), _EMPTY, _EMPTY)
+
+
+def disputed_profiles(wh: Any, cur: duckdb.DuckDBPyConnection) -> DisputedTasks | None:
+    """The accepted disputes' tasks placed in the current cube (None: no dispute in force).
+
+    Reads the disputed tasks (`disputed_rows`, kept per data generation) and numbers them
+    with the cube's own compiled expression (`build_sql.TASK_PROFILES_SQL`)."""
+    if not has_disputes_in_force(cur):
+        return None
+    _, tasks = disputed_rows(wh, cur)
+    cur.register(cube.PROFILE_TASKS, tasks)
+    try:
+        found = cur.execute(
+            f"WITH f AS ({_FIRST_FILED_SQL}) SELECT tp.k, tp.t, tp.p, tp.gap_hours, tp.quiet_hours, "
+            "tp.issue_units, epoch_us(f.first_filed) - epoch_us(tp.month + INTERVAL 1 MONTH) AS filed_after_us "
+            f"FROM ({build_sql.TASK_PROFILES_SQL}) AS tp JOIN f USING (task_id)"
+        ).fetchnumpy()
+    finally:
+        cur.unregister(cube.PROFILE_TASKS)
+    ints = {n: int_array(found[n]) for n in ("k", "t", "p", "issue_units", "filed_after_us")}
+    return DisputedTasks(ints["k"], ints["t"], ints["p"], float_array(found["gap_hours"]),
+                         float_array(found["quiet_hours"]), ints["issue_units"], ints["filed_after_us"])
 
 
 def _arrow(cur: duckdb.DuckDBPyConnection, sql: str) -> Any:

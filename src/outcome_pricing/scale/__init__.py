@@ -3,6 +3,7 @@
 Written once, run on either engine:
 - tables.py: the relations the build reads (unbound Ibis tables with the contract's types)
 - derive.py: month and reopen gap; cube.py: the cube rows, their numbering, the tier split
+- facts.py: the account facts cluster mode keeps instead of the tasks (warehouse/cluster.py)
 - checks.py: reading task files as text on Spark and counting every rule of the contract
 - increment.py: what an ingest changes (only the affected partitions are recomputed)
 - compiler.py: the expressions as SQL (Spark at run time; DuckDB ahead of time into

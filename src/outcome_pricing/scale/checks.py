@@ -15,18 +15,21 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from outcome_pricing.ingest.read import TASKS, TIMESTAMP_RANGE
+from outcome_pricing.ingest.validate import (
+    REQUIRED_TEXT,
+    maximum_text,
+    minimum_text,
+    range_text,
+    type_text,
+)
 from outcome_pricing.scale.tables import IBIS_TYPE
 from outcome_pricing.warehouse.schema import TASK_COLUMNS, Column, Kind
 
-TIMESTAMP_RANGE = ("2000-01-01", "2100-01-01")
 TRUE_WORDS = ("true", "1", "yes", "t", "y")
 FALSE_WORDS = ("false", "0", "no", "f", "n")
-KIND_WORDS = {
-    Kind.BOOL: "boolean (true/false, 1/0, yes/no)",
-    Kind.INT: "whole number",
-    Kind.NUMBER: "finite number",
-    Kind.TIMESTAMP: "timestamp (YYYY-MM-DD HH:MM:SS or ISO 8601, e.g. 2025-03-01T09:30:00Z)",
-}
+# The texts of the file's own rules (closed before created, ...), as the DuckDB path words them.
+FILE_RULE_TEXT = {r.column: r.text for r in TASKS.rules}
 # Largest integer a double holds exactly: bigger "whole numbers" are typos or overflows.
 MAX_EXACT_INT = 2.0**53
 
@@ -95,21 +98,21 @@ def rules(t: ir.Table) -> list[Rule]:
         if col.kind is not Kind.TEXT:
             given = t[f"_raw_{col.name}"]
             bad = given.notnull() & (given.strip() != "") & c.isnull()
-            found.append(Rule(col.name, f"not a valid {KIND_WORDS[col.kind]}", bad, given))
+            found.append(Rule(col.name, type_text(col.kind), bad, given))
         if col.required:
             missing = (c.isnull() | (c.strip() == "")) if col.kind is Kind.TEXT else (
                 c.isnull() & (t[f"_raw_{col.name}"].isnull() | (t[f"_raw_{col.name}"].strip() == "")))
-            found.append(Rule(col.name, "required value is empty", missing, ibis.null("string")))
+            found.append(Rule(col.name, REQUIRED_TEXT, missing, ibis.null("string")))
         if col.kind is Kind.TIMESTAMP:
-            found.append(Rule(col.name, f"timestamp outside {TIMESTAMP_RANGE[0]} .. {TIMESTAMP_RANGE[1]}",
+            found.append(Rule(col.name, range_text(),
                               c.notnull() & ~((c >= lo) & (c < hi)), c.cast("string")))
         if col.minimum is not None:
-            found.append(Rule(col.name, f"must be >= {col.minimum:g}", c < col.minimum, c.cast("string")))
+            found.append(Rule(col.name, minimum_text(col.minimum), c < col.minimum, c.cast("string")))
         if col.maximum is not None:
-            found.append(Rule(col.name, f"must be <= {col.maximum:g}", c > col.maximum, c.cast("string")))
-    found.append(Rule("closed_at", "closed_at is before created_at", t.closed_at < t.created_at,
+            found.append(Rule(col.name, maximum_text(col.maximum), c > col.maximum, c.cast("string")))
+    found.append(Rule("closed_at", FILE_RULE_TEXT["closed_at"], t.closed_at < t.created_at,
                       t.closed_at.cast("string")))
-    found.append(Rule("n_issues_resolved", "n_issues_resolved is greater than n_issues",
+    found.append(Rule("n_issues_resolved", FILE_RULE_TEXT["n_issues_resolved"],
                       t.n_issues_resolved > t.n_issues, t.n_issues_resolved.cast("string")))
     return found
 

@@ -31,6 +31,7 @@ CUBE_ROWS = "_cube_rows"
 KEYS = stored_cube.KEYS_TABLE
 PROFILES = stored_cube.PROFILES_TABLE
 TIER_NAMES = stored_cube.TIER_NAMES_TABLE
+PROFILE_TASKS = stored_cube.PROFILE_TASKS  # single tasks to place in the cube (rules.knowledge)
 
 # name in build_sql.py -> the expression it holds (one place for the DuckDB build).
 DUCKDB_BUILD: dict[str, Callable[[], ir.Table]] = {
@@ -43,6 +44,8 @@ DUCKDB_BUILD: dict[str, Callable[[], ir.Table]] = {
     "CUBE_SQL": lambda: cube.cube(CUBE_ROWS, KEYS, PROFILES),
     "CUBE_TIER_NAMES_SQL": lambda: cube.tier_names(CUBE_ROWS),
     "CUBE_TIERS_SQL": lambda: cube.tiers(CUBE_ROWS, KEYS, PROFILES, TIER_NAMES),
+    "CUBE_HOURS_SQL": lambda: cube.hours(CUBE_ROWS, KEYS, PROFILES, TIER_NAMES),
+    "TASK_PROFILES_SQL": lambda: cube.task_profiles(PROFILE_TASKS, KEYS, PROFILES, TIER_NAMES),
 }
 
 GENERATED = Path(__file__).resolve().parent.parent / "warehouse" / "build_sql.py"
@@ -69,7 +72,9 @@ def duckdb_module() -> str:
         f"HOUR_GRID: tuple[int, ...] = {HOUR_GRID!r}\n",
     ]
     for name, build in DUCKDB_BUILD.items():
-        sql = to_sql(build(), "duckdb")
+        # One line per statement (not pretty-printed): the bucketing CASEs of the cube's
+        # steps would otherwise make this generated module over a thousand lines.
+        sql = str(ibis.to_sql(build(), dialect="duckdb", pretty=False))
         assert '"""' not in sql and "\\" not in sql
         parts.append(f'{name} = """\n{sql}\n"""\n')
     return "\n".join(parts)

@@ -6,6 +6,9 @@ directory, keeps only that account's rows (with the month and gap the build
 derived, so a reopen in the next month still counts), and returns a throw-away
 in-memory warehouse: every task-level engine call (`rules.evaluate_tasks`,
 `rules.explain`, statements) then runs on it unchanged, through the same SQL.
+
+In cluster mode (`warehouse/cluster.py`) this is what `cluster.evidence_for` opens;
+`locate_task` finds one task's account and month (for `explain TASK_ID`).
 """
 
 from __future__ import annotations
@@ -13,14 +16,19 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
+
 from outcome_pricing.errors import UnknownAccountError
-from outcome_pricing.scale.load import task_columns, typed_columns
+from outcome_pricing.scale.load import task_columns, task_files, typed_columns
 from outcome_pricing.scale.spark import TASKS_DIR, month_dir
+from outcome_pricing.warehouse import cluster
 from outcome_pricing.warehouse.handle import Warehouse
 
 # Tables the build makes or reads from Parquet: never copied from the warehouse.
 BUILT = ("tasks", "definition_cube", "definition_cube_keys", "definition_cube_profiles",
-         "definition_cube_tiers", "definition_cube_tier_names", "ingest_log")
+         "definition_cube_tiers", "definition_cube_tier_names", "definition_cube_hours",
+         "definition_cube_stamp", "ingest_log",
+         cluster.FACTS_TABLE, cluster.BUILD_TABLE)
 
 
 def evidence_warehouse(wh: Warehouse, dataset: Path, account_id: str, month: dt.date) -> Warehouse:
@@ -47,6 +55,20 @@ def evidence_warehouse(wh: Warehouse, dataset: Path, account_id: str, month: dt.
         ev.close()
         raise
     return ev
+
+
+def locate_task(dataset: Path, task_id: str) -> tuple[str, dt.date] | None:
+    """The account and month of one task in the dataset (None when it has none): reads only
+    the task_id and account_id columns (and the month from the directory names)."""
+    files = task_files(dataset)
+    if not files:
+        return None
+    with duckdb.connect(":memory:") as con:
+        row = con.execute(
+            "SELECT account_id, month FROM read_parquet(?, hive_partitioning = true) WHERE task_id = ? LIMIT 1",
+            [files, task_id],
+        ).fetchone()
+    return None if row is None else (str(row[0]), dt.date.fromisoformat(str(row[1])[:10]))
 
 
 def _account_tables(wh: Warehouse) -> set[str]:

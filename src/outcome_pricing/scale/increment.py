@@ -16,11 +16,20 @@ import ibis.expr.types as ir
 from outcome_pricing.scale.tables import GAP_KEYS, staged_tasks, stored_tasks
 from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
 
-NEW = "_spark_new"  # the validated tasks of this ingest (contract columns)
+SENT = "_spark_sent"  # the validated tasks of this ingest (contract columns)
+NEW = "_spark_new"  # those of them not already stored exactly so (what the ingest changes)
 STORED = "_spark_stored"  # the Parquet tasks before it (with month and gap)
 GAP_INPUT = "_spark_gap_input"  # new tasks plus the stored tasks of affected partitions
 RECOMPUTED = "_spark_recomputed"  # GAP_INPUT with month and gap recomputed
 MONTHS = "_spark_months"  # the months to rewrite
+
+
+def changed() -> ir.Table:
+    """The sent tasks that are not stored exactly so: a row identical to the stored one is
+    unchanged (not rewritten, not counted as updated), as on the DuckDB path (ingest/files.py).
+    EXCEPT compares NULLs as equal, which is what "identical" means here."""
+    sent, stored = staged_tasks(SENT), stored_tasks(STORED)
+    return sent.difference(stored.select(*TASK_COLUMN_NAMES))
 
 
 def gap_input() -> ir.Table:

@@ -5,6 +5,9 @@ gap Spark derived) and the whole cube, numbered by the same compiled expressions
 as a DuckDB ingest (`warehouse/cube.py` `number_rows`). Parquet is read by
 DuckDB's built-in reader (no extension): the dataset must be on a path this
 machine can read.
+
+In cluster mode (`warehouse/cluster.py`) the warehouse loads no tasks: the whole
+cube, the account facts of every month and the build's record, in one transaction.
 """
 
 from __future__ import annotations
@@ -14,14 +17,16 @@ from pathlib import Path
 
 import duckdb
 
+from outcome_pricing.errors import ConfigError
+from outcome_pricing.scale import facts
 from outcome_pricing.scale.cube import ROWS_SCHEMA
-from outcome_pricing.scale.spark import CUBE_DIR, TASKS_DIR, SparkBuild, month_dir
-from outcome_pricing.warehouse import cube
+from outcome_pricing.scale.spark import CUBE_DIR, FACTS_DIR, TASKS_DIR, SparkBuild, month_dir
+from outcome_pricing.warehouse import cluster, cube
 from outcome_pricing.warehouse.handle import IngestResult, Warehouse
 from outcome_pricing.warehouse.schema import DERIVED_COLUMNS, TASK_COLUMNS
 
 DUCKDB_TYPE = {"string": "VARCHAR", "date": "DATE", "boolean": "BOOLEAN", "int8": "TINYINT",
-               "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT"}
+               "int16": "SMALLINT", "int32": "INTEGER", "int64": "BIGINT", "float64": "DOUBLE"}
 
 
 def _files(root: Path, months: tuple[dt.date, ...] | None = None) -> list[str]:
@@ -40,21 +45,15 @@ def task_columns() -> dict[str, str]:
     return {c.name: c.sql_type for c in TASK_COLUMNS + DERIVED_COLUMNS}
 
 
-def load(wh: Warehouse, built: SparkBuild, source: str) -> IngestResult:
-    """Replace the rewritten months' tasks and the whole cube with the build's Parquet."""
-    task_cols = task_columns()
-    months = [m.isoformat() for m in built.months]
+def load(wh: Warehouse, built: SparkBuild, source: str, *, cluster_mode: bool = False) -> IngestResult:
+    """Replace the rewritten months' tasks and the whole cube with the build's Parquet
+    (in cluster mode: the cube, the account facts and the build record, no tasks)."""
     with wh.transaction() as cur:
-        cur.execute("DELETE FROM tasks WHERE month IN (SELECT unnest(?::DATE[]))", [months])
-        files = _files(built.dataset / TASKS_DIR, built.months)
-        if files:
-            cols = ", ".join(task_cols)
-            cur.execute(
-                f"INSERT INTO tasks ({cols}) SELECT {typed_columns(task_cols)} "
-                "FROM read_parquet(?, hive_partitioning = true)",
-                [files],
-            )
-        load_cube(cur, built.dataset)
+        if cluster_mode:
+            load_cluster(cur, built.dataset)
+        else:
+            load_tasks(cur, built)
+            load_cube(cur, built.dataset)
         next_id = cur.execute("SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_log").fetchone()
         cur.execute(
             "INSERT INTO ingest_log VALUES (?, ?, NULL, 'tasks', ?, ?, now()::TIMESTAMP)",
@@ -63,8 +62,82 @@ def load(wh: Warehouse, built: SparkBuild, source: str) -> IngestResult:
     return IngestResult(f"{source} (spark)", built.inserted, built.updated)
 
 
-def load_cube(cur: duckdb.DuckDBPyConnection, dataset: Path) -> None:
-    """The cube rows of every month from Parquet, numbered into the cube's tables."""
+def load_tasks(cur: duckdb.DuckDBPyConnection, built: SparkBuild) -> None:
+    """The rewritten months' tasks, replacing what the warehouse held for those months."""
+    task_cols = task_columns()
+    months = [m.isoformat() for m in built.months]
+    cur.execute("DELETE FROM tasks WHERE month IN (SELECT unnest(?::DATE[]))", [months])
+    files = _files(built.dataset / TASKS_DIR, built.months)
+    if files:
+        cols = ", ".join(task_cols)
+        cur.execute(
+            f"INSERT INTO tasks ({cols}) SELECT {typed_columns(task_cols)} "
+            "FROM read_parquet(?, hive_partitioning = true)",
+            [files],
+        )
+
+
+def hold_tasks(cur: duckdb.DuckDBPyConnection, dataset: Path, ids_sql: str) -> None:
+    """Insert into `tasks` the dataset's rows of the task ids `ids_sql` names (fixed SQL of
+    ours) that `tasks` does not hold yet: the tasks side files name, in cluster mode."""
+    files = task_files(dataset)
+    if not files:
+        return
+    columns = task_columns()
+    cur.execute(
+        f"INSERT INTO tasks ({', '.join(columns)}) SELECT {typed_columns(columns)} "
+        f"FROM read_parquet(?, hive_partitioning = true) WHERE task_id IN ({ids_sql}) "
+        "AND task_id NOT IN (SELECT task_id FROM tasks)",
+        [files],
+    )
+
+
+def task_files(dataset: Path) -> list[str]:
+    """Every Parquet file of the dataset's tasks."""
+    return sorted(str(f) for f in (dataset / TASKS_DIR).glob("month=*/*.parquet"))
+
+
+def load_cluster(cur: duckdb.DuckDBPyConnection, dataset: Path) -> None:
+    """Cluster mode: the cube and the account facts of every month, the build record the
+    cube's freshness is checked against, and of the tasks only those that disputes and
+    audits name (all in the caller's transaction)."""
+    task_months = _months(dataset / TASKS_DIR)
+    missing = sorted(set(task_months) - set(_months(dataset / FACTS_DIR)))
+    if missing:
+        raise ConfigError(
+            f"The Parquet dataset {dataset} has no account facts for {len(missing)} month(s) "
+            f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): it was written before "
+            "cluster mode existed. Rebuild it: move it away and run `ingest --engine spark --cluster` "
+            "on all the task files."
+        )
+    files = task_files(dataset)
+    # From the files' metadata: the build's own count, which the cube's stamp records.
+    n_tasks = int(cur.execute("SELECT count(*) FROM read_parquet(?)", [files]).fetchone()[0]  # type: ignore[index]
+                  if files else 0)
+    # A warehouse in cluster mode holds only the tasks side files name (its cube is the build's).
+    cur.execute("DELETE FROM tasks")
+    hold_tasks(cur, dataset, cluster.SIDE_TASK_IDS)
+    stamp = load_cube(cur, dataset, n_tasks)
+    cur.execute(cluster.FACTS_DDL)
+    cur.execute(f"DELETE FROM {cluster.FACTS_TABLE}")
+    fact_files = _files(dataset / FACTS_DIR)
+    if fact_files:
+        columns = {name: DUCKDB_TYPE[kind] for name, kind in facts.SCHEMA.items()}
+        cur.execute(
+            f"INSERT INTO {cluster.FACTS_TABLE} ({', '.join(columns)}) SELECT {typed_columns(columns)} "
+            "FROM read_parquet(?, hive_partitioning = true)",
+            [fact_files],
+        )
+    cluster.record_build(cur, dataset, n_tasks, stamp)
+
+
+def _months(root: Path) -> list[str]:
+    return [d.name.removeprefix("month=") for d in sorted(root.glob("month=*")) if any(d.glob("*.parquet"))]
+
+
+def load_cube(cur: duckdb.DuckDBPyConnection, dataset: Path, n_tasks: int | None = None) -> str:
+    """The cube rows of every month from Parquet, numbered into the cube's tables (stamped
+    with `n_tasks`, the build's task count, in cluster mode). Returns the cube's stamp."""
     files = _files(dataset / CUBE_DIR)
     columns = {name: DUCKDB_TYPE[kind] for name, kind in ROWS_SCHEMA.items()}
     if files:
@@ -76,4 +149,4 @@ def load_cube(cur: duckdb.DuckDBPyConnection, dataset: Path) -> None:
     else:
         cols = ", ".join(f"{name} {sql}" for name, sql in columns.items())
         cur.execute(f"CREATE OR REPLACE TEMP TABLE _cube_rows ({cols})")
-    cube.number_rows(cur)
+    return cube.number_rows(cur, n_tasks)

@@ -6,6 +6,7 @@ views and writes the results. The dataset it keeps (DATASET layout):
 
     <dataset>/tasks/month=YYYY-MM-01/*.parquet       every task with month and gap
     <dataset>/cube_rows/month=YYYY-MM-01/*.parquet   the cube before numbering
+    <dataset>/facts/month=YYYY-MM-01/*.parquet       the account facts (scale/facts.py)
 
 An ingest rewrites only the months it changes: it writes them under
 <dataset>/_next/ first (Spark cannot overwrite files it is reading), then swaps
@@ -25,10 +26,13 @@ from typing import TYPE_CHECKING, Any
 import ibis.expr.types as ir
 
 from outcome_pricing.errors import Problem, ValidationError
+from outcome_pricing.ingest.read import MISSING_COLUMN_TEXT
+from outcome_pricing.ingest.validate import duplicate_text
 from outcome_pricing.scale import checks, increment
 from outcome_pricing.scale.compiler import to_sql
 from outcome_pricing.scale.cube import cube_rows
 from outcome_pricing.scale.derive import derived_tasks
+from outcome_pricing.scale.facts import account_facts
 from outcome_pricing.warehouse.schema import TASK_COLUMNS, TASKS_BY_NAME
 
 if TYPE_CHECKING:
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 
 TASKS_DIR = "tasks"
 CUBE_DIR = "cube_rows"
+FACTS_DIR = "facts"
 RAW = "_spark_raw"
 PARSED = "_spark_parsed"
 MONTH_TASKS = "_spark_month_tasks"
@@ -51,6 +56,7 @@ class SparkBuild:
     inserted: int
     updated: int
     notes: tuple[str, ...] = ()
+    unchanged: int = 0  # sent rows identical to the stored ones (not rewritten)
 
 
 def run(spark: SparkSession, expr: ir.Table, view: str | None = None) -> DataFrame:
@@ -95,7 +101,7 @@ def read_tasks(spark: SparkSession, source: str, name: str) -> tuple[DataFrame, 
             by_norm.setdefault(column.strip().lower(), column)
     missing = [c.name for c in TASK_COLUMNS if c.required and c.name not in by_norm]
     if missing:
-        raise ValidationError(name, [Problem(name, 1, c, "required column is missing from the header")
+        raise ValidationError(name, [Problem(name, 1, c, MISSING_COLUMN_TEXT)
                                      for c in missing])
     notes = [f"{name}: column '{by_norm[k]}' is not in the data contract; ignored."
              for k in sorted(by_norm) if k not in TASKS_BY_NAME]
@@ -124,7 +130,7 @@ def check(spark: SparkSession, name: str) -> int:
     if int(row["duplicates"]):
         total += int(row["duplicates"])
         for hit in run(spark, checks.duplicate_ids(PARSED, SHOWN_PER_RULE)).collect():
-            problems.append(Problem(name, None, "task_id", "task_id appears more than once in this file",
+            problems.append(Problem(name, None, "task_id", duplicate_text("task_id"),
                                     str(hit["task_id"])))
     if total:
         raise ValidationError(name, problems[: ValidationError.SHOWN], total=total)
@@ -156,11 +162,14 @@ def build(spark: SparkSession, source: str, dataset: Path, name: str | None = No
     run(spark, checks.parsed(RAW), PARSED).cache()
     n_rows = check(spark, shown)
     staged = spark.table(PARSED).select(*[c.name for c in TASK_COLUMNS])
-    staged.createOrReplaceTempView(increment.NEW)
+    staged.createOrReplaceTempView(increment.SENT)
     next_dir = dataset / f"_next-{uuid.uuid4().hex[:12]}"
+    unchanged = 0
     try:
         if _has_dataset(dataset):
             spark.read.parquet(str(dataset / TASKS_DIR)).createOrReplaceTempView(increment.STORED)
+            # Kept: every later step reads the changed rows, and the count needs them once.
+            unchanged = n_rows - run(spark, increment.changed(), increment.NEW).cache().count()
             counts = run(spark, increment.counts()).collect()[0]
             inserted, updated = int(counts["inserted"]), int(counts["updated"])
             run(spark, increment.gap_input(), increment.GAP_INPUT)
@@ -169,6 +178,7 @@ def build(spark: SparkSession, source: str, dataset: Path, name: str | None = No
             months = sorted(r["month"] for r in months_frame.collect())
             content = run(spark, increment.month_content())
         else:
+            staged.createOrReplaceTempView(increment.NEW)
             content = run(spark, derived_tasks(increment.NEW))
             inserted, updated, months = n_rows, 0, []
         _write(content, next_dir / TASKS_DIR)
@@ -177,14 +187,15 @@ def build(spark: SparkSession, source: str, dataset: Path, name: str | None = No
         if written:
             spark.read.parquet(str(next_dir / TASKS_DIR)).createOrReplaceTempView(MONTH_TASKS)
             _write(run(spark, cube_rows(MONTH_TASKS)), next_dir / CUBE_DIR)
+            _write(run(spark, account_facts(MONTH_TASKS)), next_dir / FACTS_DIR)
         _swap(dataset, next_dir, months)
     finally:
         shutil.rmtree(next_dir, ignore_errors=True)
         spark.catalog.clearCache()
-        for view in (RAW, PARSED, increment.NEW, increment.STORED, increment.GAP_INPUT, increment.RECOMPUTED,
+        for view in (RAW, PARSED, increment.SENT, increment.NEW, increment.STORED, increment.GAP_INPUT, increment.RECOMPUTED,
                      increment.MONTHS, MONTH_TASKS):
             spark.catalog.dropTempView(view)
-    return SparkBuild(dataset, tuple(months), inserted, updated, tuple(notes))
+    return SparkBuild(dataset, tuple(months), inserted, updated, tuple(notes), unchanged)
 
 
 def month_dir(month: dt.date) -> str:
@@ -199,7 +210,7 @@ def _months_in(root: Path) -> list[dt.date]:
 
 def _swap(dataset: Path, next_dir: Path, months: list[Any]) -> None:
     """Replace each rewritten month's directories by the new ones (a month left empty goes)."""
-    for sub in (TASKS_DIR, CUBE_DIR):
+    for sub in (TASKS_DIR, CUBE_DIR, FACTS_DIR):
         (dataset / sub).mkdir(parents=True, exist_ok=True)
         for month in months:
             target = dataset / sub / month_dir(month)

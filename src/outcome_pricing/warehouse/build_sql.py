@@ -12,419 +12,45 @@ TASK_COLUMNS: tuple[str, ...] = ('task_id', 'account_id', 'requester_id', 'topic
 HOUR_GRID: tuple[int, ...] = (0, 1, 2, 3, 4, 6, 8, 12, 16, 20, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504, 720)
 
 NEW_GAPS_SQL = """
-SELECT
-  "t1"."task_id",
-  "t1"."gap"
-FROM (
-  SELECT
-    "t0"."task_id",
-    "t0"."account_id",
-    "t0"."requester_id",
-    "t0"."topic",
-    "t0"."created_at",
-    "t0"."closed_at",
-    "t0"."_new",
-    CAST(DATE_DIFF(
-      'MILLISECOND',
-      "t0"."closed_at",
-      LEAD("t0"."created_at") OVER (
-        PARTITION BY "t0"."account_id", "t0"."requester_id", "t0"."topic"
-        ORDER BY "t0"."created_at" ASC, "t0"."task_id" ASC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-      )
-    ) AS DOUBLE) / 3600000.0 AS "gap"
-  FROM "_gap_input" AS "t0"
-) AS "t1"
-WHERE
-  "t1"."_new"
+SELECT "t1"."task_id", "t1"."gap" FROM (SELECT "t0"."task_id", "t0"."account_id", "t0"."requester_id", "t0"."topic", "t0"."created_at", "t0"."closed_at", "t0"."_new", CAST(DATE_DIFF('MILLISECOND', "t0"."closed_at", LEAD("t0"."created_at") OVER (PARTITION BY "t0"."account_id", "t0"."requester_id", "t0"."topic" ORDER BY "t0"."created_at" ASC, "t0"."task_id" ASC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS DOUBLE) / 3600000.0 AS "gap" FROM "_gap_input" AS "t0") AS "t1" WHERE "t1"."_new"
 """
 
 NEIGHBOUR_GAPS_SQL = """
-SELECT
-  "t4"."task_id",
-  CAST(DATE_DIFF(
-    'MILLISECOND',
-    "t4"."closed_at",
-    LEAD("t4"."created_at") OVER (
-      PARTITION BY "t4"."account_id", "t4"."requester_id", "t4"."topic"
-      ORDER BY "t4"."created_at" ASC, "t4"."task_id" ASC
-      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    )
-  ) AS DOUBLE) / 3600000.0 AS "gap"
-FROM (
-  SELECT
-    "t2"."task_id",
-    "t2"."account_id",
-    "t2"."requester_id",
-    "t2"."topic",
-    "t2"."created_at",
-    "t2"."closed_at"
-  FROM "tasks" AS "t2"
-  SEMI JOIN "_gap_keys" AS "t3"
-    ON "t2"."account_id" = "t3"."account_id"
-    AND "t2"."requester_id" = "t3"."requester_id"
-    AND "t2"."topic" = "t3"."topic"
-) AS "t4"
+SELECT "t4"."task_id", CAST(DATE_DIFF('MILLISECOND', "t4"."closed_at", LEAD("t4"."created_at") OVER (PARTITION BY "t4"."account_id", "t4"."requester_id", "t4"."topic" ORDER BY "t4"."created_at" ASC, "t4"."task_id" ASC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) AS DOUBLE) / 3600000.0 AS "gap" FROM (SELECT "t2"."task_id", "t2"."account_id", "t2"."requester_id", "t2"."topic", "t2"."created_at", "t2"."closed_at" FROM "tasks" AS "t2" SEMI JOIN "_gap_keys" AS "t3" ON "t2"."account_id" = "t3"."account_id" AND "t2"."requester_id" = "t3"."requester_id" AND "t2"."topic" = "t3"."topic") AS "t4"
 """
 
 WITH_DERIVED_SQL = """
-SELECT
-  "t2"."task_id",
-  "t2"."account_id",
-  "t2"."requester_id",
-  "t2"."topic",
-  "t2"."channel",
-  "t2"."created_at",
-  "t2"."closed_at",
-  "t2"."ai_enabled",
-  "t2"."ai_answered",
-  "t2"."handoff",
-  "t2"."context_retained",
-  "t2"."customer_confirmed",
-  "t2"."quiet_hours",
-  "t2"."verified",
-  "t2"."ai_error_corrected",
-  "t2"."n_issues",
-  "t2"."n_issues_resolved",
-  "t2"."csat",
-  "t2"."tokens_in",
-  "t2"."tokens_out",
-  "t2"."model_tier",
-  "t2"."human_seconds",
-  "t2"."ai_seconds",
-  "t2"."qa_audited",
-  "t2"."missed_issue",
-  CAST(DATE_TRUNC('MONTH', "t2"."closed_at") AS DATE) AS "month",
-  "t3"."gap" AS "reopen_gap_hours"
-FROM "_derive_staged" AS "t2"
-LEFT OUTER JOIN "_new_gaps" AS "t3"
-  ON "t2"."task_id" = "t3"."task_id"
+SELECT "t2"."task_id", "t2"."account_id", "t2"."requester_id", "t2"."topic", "t2"."channel", "t2"."created_at", "t2"."closed_at", "t2"."ai_enabled", "t2"."ai_answered", "t2"."handoff", "t2"."context_retained", "t2"."customer_confirmed", "t2"."quiet_hours", "t2"."verified", "t2"."ai_error_corrected", "t2"."n_issues", "t2"."n_issues_resolved", "t2"."csat", "t2"."tokens_in", "t2"."tokens_out", "t2"."model_tier", "t2"."human_seconds", "t2"."ai_seconds", "t2"."qa_audited", "t2"."missed_issue", CAST(DATE_TRUNC('MONTH', "t2"."closed_at") AS DATE) AS "month", "t3"."gap" AS "reopen_gap_hours" FROM "_derive_staged" AS "t2" LEFT OUTER JOIN "_new_gaps" AS "t3" ON "t2"."task_id" = "t3"."task_id"
 """
 
 CUBE_ROWS_SQL = """
-SELECT
-  "t0"."account_id",
-  "t0"."month",
-  NULLIF("t0"."model_tier", '') AS "model_tier",
-  COALESCE("t0"."ai_enabled", FALSE) AS "ai_enabled",
-  COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) AS "ai_answered",
-  COALESCE("t0"."ai_enabled", FALSE)
-  AND COALESCE("t0"."ai_answered", FALSE)
-  AND COALESCE("t0"."handoff", FALSE) AS "handoff",
-  COALESCE("t0"."ai_enabled", FALSE)
-  AND COALESCE("t0"."ai_answered", FALSE)
-  AND COALESCE("t0"."handoff", FALSE)
-  AND COALESCE("t0"."context_retained", FALSE) AS "context_retained",
-  COALESCE("t0"."ai_enabled", FALSE)
-  AND COALESCE("t0"."ai_answered", FALSE)
-  AND NOT (
-    COALESCE("t0"."ai_enabled", FALSE)
-    AND COALESCE("t0"."ai_answered", FALSE)
-    AND COALESCE("t0"."handoff", FALSE)
-  )
-  AND COALESCE("t0"."customer_confirmed", FALSE) AS "customer_confirmed",
-  COALESCE("t0"."ai_enabled", FALSE)
-  AND COALESCE("t0"."ai_answered", FALSE)
-  AND COALESCE("t0"."verified", FALSE) AS "verified",
-  COALESCE("t0"."ai_enabled", FALSE)
-  AND COALESCE("t0"."ai_answered", FALSE)
-  AND COALESCE("t0"."ai_error_corrected", FALSE) AS "ai_error_corrected",
-  CAST(CASE
-    WHEN COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE)
-    THEN "t0"."csat"
-    ELSE CAST(NULL AS BIGINT)
-  END AS TINYINT) AS "csat",
-  CAST(CASE
-    WHEN COALESCE("t0"."ai_enabled", FALSE)
-    AND COALESCE("t0"."ai_answered", FALSE)
-    AND (
-      "t0"."reopen_gap_hours" IS NOT NULL
-    )
-    THEN CASE
-      WHEN "t0"."reopen_gap_hours" <= 0
-      THEN 0
-      WHEN "t0"."reopen_gap_hours" <= 1
-      THEN 1
-      WHEN "t0"."reopen_gap_hours" <= 2
-      THEN 2
-      WHEN "t0"."reopen_gap_hours" <= 3
-      THEN 3
-      WHEN "t0"."reopen_gap_hours" <= 4
-      THEN 4
-      WHEN "t0"."reopen_gap_hours" <= 6
-      THEN 6
-      WHEN "t0"."reopen_gap_hours" <= 8
-      THEN 8
-      WHEN "t0"."reopen_gap_hours" <= 12
-      THEN 12
-      WHEN "t0"."reopen_gap_hours" <= 16
-      THEN 16
-      WHEN "t0"."reopen_gap_hours" <= 20
-      THEN 20
-      WHEN "t0"."reopen_gap_hours" <= 24
-      THEN 24
-      WHEN "t0"."reopen_gap_hours" <= 36
-      THEN 36
-      WHEN "t0"."reopen_gap_hours" <= 48
-      THEN 48
-      WHEN "t0"."reopen_gap_hours" <= 72
-      THEN 72
-      WHEN "t0"."reopen_gap_hours" <= 96
-      THEN 96
-      WHEN "t0"."reopen_gap_hours" <= 120
-      THEN 120
-      WHEN "t0"."reopen_gap_hours" <= 168
-      THEN 168
-      WHEN "t0"."reopen_gap_hours" <= 240
-      THEN 240
-      WHEN "t0"."reopen_gap_hours" <= 336
-      THEN 336
-      WHEN "t0"."reopen_gap_hours" <= 504
-      THEN 504
-      WHEN "t0"."reopen_gap_hours" <= 720
-      THEN 720
-      ELSE 721
-    END
-    ELSE CAST(NULL AS BIGINT)
-  END AS SMALLINT) AS "gap_hours",
-  CAST(CASE
-    WHEN COALESCE("t0"."ai_enabled", FALSE)
-    AND COALESCE("t0"."ai_answered", FALSE)
-    AND NOT (
-      COALESCE("t0"."ai_enabled", FALSE)
-      AND COALESCE("t0"."ai_answered", FALSE)
-      AND COALESCE("t0"."handoff", FALSE)
-    )
-    AND NOT (
-      COALESCE("t0"."customer_confirmed", FALSE)
-    )
-    AND (
-      "t0"."quiet_hours" IS NOT NULL
-    )
-    THEN CASE
-      WHEN "t0"."quiet_hours" >= 720
-      THEN 720
-      WHEN "t0"."quiet_hours" >= 504
-      THEN 504
-      WHEN "t0"."quiet_hours" >= 336
-      THEN 336
-      WHEN "t0"."quiet_hours" >= 240
-      THEN 240
-      WHEN "t0"."quiet_hours" >= 168
-      THEN 168
-      WHEN "t0"."quiet_hours" >= 120
-      THEN 120
-      WHEN "t0"."quiet_hours" >= 96
-      THEN 96
-      WHEN "t0"."quiet_hours" >= 72
-      THEN 72
-      WHEN "t0"."quiet_hours" >= 48
-      THEN 48
-      WHEN "t0"."quiet_hours" >= 36
-      THEN 36
-      WHEN "t0"."quiet_hours" >= 24
-      THEN 24
-      WHEN "t0"."quiet_hours" >= 20
-      THEN 20
-      WHEN "t0"."quiet_hours" >= 16
-      THEN 16
-      WHEN "t0"."quiet_hours" >= 12
-      THEN 12
-      WHEN "t0"."quiet_hours" >= 8
-      THEN 8
-      WHEN "t0"."quiet_hours" >= 6
-      THEN 6
-      WHEN "t0"."quiet_hours" >= 4
-      THEN 4
-      WHEN "t0"."quiet_hours" >= 3
-      THEN 3
-      WHEN "t0"."quiet_hours" >= 2
-      THEN 2
-      WHEN "t0"."quiet_hours" >= 1
-      THEN 1
-      WHEN "t0"."quiet_hours" >= 0
-      THEN 0
-      ELSE -1
-    END
-    ELSE CAST(NULL AS BIGINT)
-  END AS SMALLINT) AS "quiet_hours",
-  CAST(COUNT(*) AS INT) AS "tasks",
-  CAST(SUM(GREATEST(1, COALESCE("t0"."n_issues_resolved", "t0"."n_issues", 1))) AS BIGINT) AS "issue_units"
-FROM "tasks" AS "t0"
-GROUP BY
-  1,
-  2,
-  3,
-  4,
-  5,
-  6,
-  7,
-  8,
-  9,
-  10,
-  11,
-  12,
-  13
+SELECT "t0"."account_id", "t0"."month", NULLIF("t0"."model_tier", '') AS "model_tier", COALESCE("t0"."ai_enabled", FALSE) AS "ai_enabled", COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) AS "ai_answered", COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) AND COALESCE("t0"."handoff", FALSE) AS "handoff", COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) AND COALESCE("t0"."handoff", FALSE) AND COALESCE("t0"."context_retained", FALSE) AS "context_retained", COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) AND NOT (COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) AND COALESCE("t0"."handoff", FALSE)) AND COALESCE("t0"."customer_confirmed", FALSE) AS "customer_confirmed", COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) AND COALESCE("t0"."verified", FALSE) AS "verified", COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) AND COALESCE("t0"."ai_error_corrected", FALSE) AS "ai_error_corrected", CAST(CASE WHEN COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) THEN "t0"."csat" ELSE CAST(NULL AS BIGINT) END AS TINYINT) AS "csat", CASE WHEN COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) THEN "t0"."reopen_gap_hours" ELSE CAST(NULL AS DOUBLE) END AS "gap_hours", CASE WHEN COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) AND NOT (COALESCE("t0"."ai_enabled", FALSE) AND COALESCE("t0"."ai_answered", FALSE) AND COALESCE("t0"."handoff", FALSE)) AND NOT (COALESCE("t0"."customer_confirmed", FALSE)) THEN "t0"."quiet_hours" ELSE CAST(NULL AS DOUBLE) END AS "quiet_hours", CAST(COUNT(*) AS INT) AS "tasks", CAST(SUM(GREATEST(1, COALESCE("t0"."n_issues_resolved", "t0"."n_issues", 1))) AS BIGINT) AS "issue_units" FROM "tasks" AS "t0" GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13
 """
 
 CUBE_KEYS_SQL = """
-SELECT
-  CAST((
-    ROW_NUMBER() OVER (
-      ORDER BY "t1"."account_id" ASC, "t1"."month" ASC
-      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-    ) - 1
-  ) + 1 AS INT) AS "k",
-  "t1"."account_id",
-  "t1"."month"
-FROM (
-  SELECT DISTINCT
-    "t0"."account_id",
-    "t0"."month"
-  FROM "_cube_rows" AS "t0"
-) AS "t1"
+SELECT CAST((ROW_NUMBER() OVER (ORDER BY "t1"."account_id" ASC, "t1"."month" ASC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1) + 1 AS INT) AS "k", "t1"."account_id", "t1"."month" FROM (SELECT DISTINCT "t0"."account_id", "t0"."month" FROM "_cube_rows" AS "t0") AS "t1"
 """
 
 CUBE_PROFILES_SQL = """
-SELECT
-  CAST(ROW_NUMBER() OVER (
-    ORDER BY "t1"."ai_enabled" ASC, "t1"."ai_answered" ASC, "t1"."handoff" ASC, "t1"."context_retained" ASC, "t1"."customer_confirmed" ASC, "t1"."verified" ASC, "t1"."ai_error_corrected" ASC, "t1"."csat" ASC, "t1"."gap_hours" ASC, "t1"."quiet_hours" ASC
-    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-  ) - 1 AS INT) AS "p",
-  "t1"."ai_enabled",
-  "t1"."ai_answered",
-  "t1"."handoff",
-  "t1"."context_retained",
-  "t1"."customer_confirmed",
-  "t1"."verified",
-  "t1"."ai_error_corrected",
-  "t1"."csat",
-  "t1"."gap_hours",
-  "t1"."quiet_hours"
-FROM (
-  SELECT DISTINCT
-    "t0"."ai_enabled",
-    "t0"."ai_answered",
-    "t0"."handoff",
-    "t0"."context_retained",
-    "t0"."customer_confirmed",
-    "t0"."verified",
-    "t0"."ai_error_corrected",
-    "t0"."csat",
-    "t0"."gap_hours",
-    "t0"."quiet_hours"
-  FROM "_cube_rows" AS "t0"
-) AS "t1"
+SELECT CAST(ROW_NUMBER() OVER (ORDER BY "t1"."ai_enabled" ASC, "t1"."ai_answered" ASC, "t1"."handoff" ASC, "t1"."context_retained" ASC, "t1"."customer_confirmed" ASC, "t1"."verified" ASC, "t1"."ai_error_corrected" ASC, "t1"."csat" ASC, "t1"."gap_hours" ASC, "t1"."quiet_hours" ASC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1 AS INT) AS "p", "t1"."ai_enabled", "t1"."ai_answered", "t1"."handoff", "t1"."context_retained", "t1"."customer_confirmed", "t1"."verified", "t1"."ai_error_corrected", "t1"."csat", "t1"."gap_hours", "t1"."quiet_hours" FROM (SELECT DISTINCT "t0"."ai_enabled", "t0"."ai_answered", "t0"."handoff", "t0"."context_retained", "t0"."customer_confirmed", "t0"."verified", "t0"."ai_error_corrected", "t0"."csat", CAST(CASE WHEN "t0"."gap_hours" IS NOT NULL THEN CASE WHEN "t0"."gap_hours" <= 0 THEN 0 WHEN "t0"."gap_hours" <= 1 THEN 1 WHEN "t0"."gap_hours" <= 2 THEN 2 WHEN "t0"."gap_hours" <= 3 THEN 3 WHEN "t0"."gap_hours" <= 4 THEN 4 WHEN "t0"."gap_hours" <= 6 THEN 6 WHEN "t0"."gap_hours" <= 8 THEN 8 WHEN "t0"."gap_hours" <= 12 THEN 12 WHEN "t0"."gap_hours" <= 16 THEN 16 WHEN "t0"."gap_hours" <= 20 THEN 20 WHEN "t0"."gap_hours" <= 24 THEN 24 WHEN "t0"."gap_hours" <= 36 THEN 36 WHEN "t0"."gap_hours" <= 48 THEN 48 WHEN "t0"."gap_hours" <= 72 THEN 72 WHEN "t0"."gap_hours" <= 96 THEN 96 WHEN "t0"."gap_hours" <= 120 THEN 120 WHEN "t0"."gap_hours" <= 168 THEN 168 WHEN "t0"."gap_hours" <= 240 THEN 240 WHEN "t0"."gap_hours" <= 336 THEN 336 WHEN "t0"."gap_hours" <= 504 THEN 504 WHEN "t0"."gap_hours" <= 720 THEN 720 ELSE 721 END ELSE CAST(NULL AS BIGINT) END AS SMALLINT) AS "gap_hours", CAST(CASE WHEN "t0"."quiet_hours" IS NOT NULL THEN CASE WHEN "t0"."quiet_hours" >= 720 THEN 720 WHEN "t0"."quiet_hours" >= 504 THEN 504 WHEN "t0"."quiet_hours" >= 336 THEN 336 WHEN "t0"."quiet_hours" >= 240 THEN 240 WHEN "t0"."quiet_hours" >= 168 THEN 168 WHEN "t0"."quiet_hours" >= 120 THEN 120 WHEN "t0"."quiet_hours" >= 96 THEN 96 WHEN "t0"."quiet_hours" >= 72 THEN 72 WHEN "t0"."quiet_hours" >= 48 THEN 48 WHEN "t0"."quiet_hours" >= 36 THEN 36 WHEN "t0"."quiet_hours" >= 24 THEN 24 WHEN "t0"."quiet_hours" >= 20 THEN 20 WHEN "t0"."quiet_hours" >= 16 THEN 16 WHEN "t0"."quiet_hours" >= 12 THEN 12 WHEN "t0"."quiet_hours" >= 8 THEN 8 WHEN "t0"."quiet_hours" >= 6 THEN 6 WHEN "t0"."quiet_hours" >= 4 THEN 4 WHEN "t0"."quiet_hours" >= 3 THEN 3 WHEN "t0"."quiet_hours" >= 2 THEN 2 WHEN "t0"."quiet_hours" >= 1 THEN 1 WHEN "t0"."quiet_hours" >= 0 THEN 0 ELSE -1 END ELSE CAST(NULL AS BIGINT) END AS SMALLINT) AS "quiet_hours" FROM "_cube_rows" AS "t0") AS "t1"
 """
 
 CUBE_SQL = """
-SELECT
-  *
-FROM (
-  SELECT
-    "t6"."account_id",
-    "t6"."k",
-    "t6"."p",
-    CAST(SUM("t6"."tasks") AS INT) AS "tasks",
-    CAST(SUM("t6"."issue_units") AS BIGINT) AS "issue_units"
-  FROM (
-    SELECT
-      "t3"."account_id",
-      "t3"."month",
-      "t3"."model_tier",
-      "t3"."ai_enabled",
-      "t3"."ai_answered",
-      "t3"."handoff",
-      "t3"."context_retained",
-      "t3"."customer_confirmed",
-      "t3"."verified",
-      "t3"."ai_error_corrected",
-      "t3"."csat",
-      "t3"."gap_hours",
-      "t3"."quiet_hours",
-      "t3"."tasks",
-      "t3"."issue_units",
-      "t4"."k",
-      "t5"."p",
-      "t5"."ai_enabled" AS "ai_enabled_right",
-      "t5"."ai_answered" AS "ai_answered_right",
-      "t5"."handoff" AS "handoff_right",
-      "t5"."context_retained" AS "context_retained_right",
-      "t5"."customer_confirmed" AS "customer_confirmed_right",
-      "t5"."verified" AS "verified_right",
-      "t5"."ai_error_corrected" AS "ai_error_corrected_right",
-      "t5"."csat" AS "csat_right",
-      "t5"."gap_hours" AS "gap_hours_right",
-      "t5"."quiet_hours" AS "quiet_hours_right"
-    FROM "_cube_rows" AS "t3"
-    INNER JOIN "definition_cube_keys" AS "t4"
-      ON "t3"."account_id" = "t4"."account_id" AND "t3"."month" = "t4"."month"
-    INNER JOIN "definition_cube_profiles" AS "t5"
-      ON "t3"."ai_enabled" = "t5"."ai_enabled"
-      AND "t3"."ai_answered" = "t5"."ai_answered"
-      AND "t3"."handoff" = "t5"."handoff"
-      AND "t3"."context_retained" = "t5"."context_retained"
-      AND "t3"."customer_confirmed" = "t5"."customer_confirmed"
-      AND "t3"."verified" = "t5"."verified"
-      AND "t3"."ai_error_corrected" = "t5"."ai_error_corrected"
-      AND "t3"."csat" IS NOT DISTINCT FROM "t5"."csat"
-      AND "t3"."gap_hours" IS NOT DISTINCT FROM "t5"."gap_hours"
-      AND "t3"."quiet_hours" IS NOT DISTINCT FROM "t5"."quiet_hours"
-  ) AS "t6"
-  GROUP BY
-    1,
-    2,
-    3
-) AS "t7"
-ORDER BY
-  "t7"."k" ASC,
-  "t7"."p" ASC
+SELECT * FROM (SELECT "t7"."account_id", "t7"."k", "t7"."p", CAST(SUM("t7"."tasks") AS INT) AS "tasks", CAST(SUM("t7"."issue_units") AS BIGINT) AS "issue_units" FROM (SELECT "t6"."account_id", "t6"."month", "t6"."model_tier", "t6"."ai_enabled", "t6"."ai_answered", "t6"."handoff", "t6"."context_retained", "t6"."customer_confirmed", "t6"."verified", "t6"."ai_error_corrected", "t6"."csat", "t6"."gap_hours", "t6"."quiet_hours", "t6"."tasks", "t6"."issue_units", "t6"."gap_exact", "t6"."quiet_exact", "t3"."k", "t4"."p" FROM (SELECT "t0"."account_id", "t0"."month", "t0"."model_tier", "t0"."ai_enabled", "t0"."ai_answered", "t0"."handoff", "t0"."context_retained", "t0"."customer_confirmed", "t0"."verified", "t0"."ai_error_corrected", "t0"."csat", CAST(CASE WHEN "t0"."gap_hours" IS NOT NULL THEN CASE WHEN "t0"."gap_hours" <= 0 THEN 0 WHEN "t0"."gap_hours" <= 1 THEN 1 WHEN "t0"."gap_hours" <= 2 THEN 2 WHEN "t0"."gap_hours" <= 3 THEN 3 WHEN "t0"."gap_hours" <= 4 THEN 4 WHEN "t0"."gap_hours" <= 6 THEN 6 WHEN "t0"."gap_hours" <= 8 THEN 8 WHEN "t0"."gap_hours" <= 12 THEN 12 WHEN "t0"."gap_hours" <= 16 THEN 16 WHEN "t0"."gap_hours" <= 20 THEN 20 WHEN "t0"."gap_hours" <= 24 THEN 24 WHEN "t0"."gap_hours" <= 36 THEN 36 WHEN "t0"."gap_hours" <= 48 THEN 48 WHEN "t0"."gap_hours" <= 72 THEN 72 WHEN "t0"."gap_hours" <= 96 THEN 96 WHEN "t0"."gap_hours" <= 120 THEN 120 WHEN "t0"."gap_hours" <= 168 THEN 168 WHEN "t0"."gap_hours" <= 240 THEN 240 WHEN "t0"."gap_hours" <= 336 THEN 336 WHEN "t0"."gap_hours" <= 504 THEN 504 WHEN "t0"."gap_hours" <= 720 THEN 720 ELSE 721 END ELSE CAST(NULL AS BIGINT) END AS SMALLINT) AS "gap_hours", CAST(CASE WHEN "t0"."quiet_hours" IS NOT NULL THEN CASE WHEN "t0"."quiet_hours" >= 720 THEN 720 WHEN "t0"."quiet_hours" >= 504 THEN 504 WHEN "t0"."quiet_hours" >= 336 THEN 336 WHEN "t0"."quiet_hours" >= 240 THEN 240 WHEN "t0"."quiet_hours" >= 168 THEN 168 WHEN "t0"."quiet_hours" >= 120 THEN 120 WHEN "t0"."quiet_hours" >= 96 THEN 96 WHEN "t0"."quiet_hours" >= 72 THEN 72 WHEN "t0"."quiet_hours" >= 48 THEN 48 WHEN "t0"."quiet_hours" >= 36 THEN 36 WHEN "t0"."quiet_hours" >= 24 THEN 24 WHEN "t0"."quiet_hours" >= 20 THEN 20 WHEN "t0"."quiet_hours" >= 16 THEN 16 WHEN "t0"."quiet_hours" >= 12 THEN 12 WHEN "t0"."quiet_hours" >= 8 THEN 8 WHEN "t0"."quiet_hours" >= 6 THEN 6 WHEN "t0"."quiet_hours" >= 4 THEN 4 WHEN "t0"."quiet_hours" >= 3 THEN 3 WHEN "t0"."quiet_hours" >= 2 THEN 2 WHEN "t0"."quiet_hours" >= 1 THEN 1 WHEN "t0"."quiet_hours" >= 0 THEN 0 ELSE -1 END ELSE CAST(NULL AS BIGINT) END AS SMALLINT) AS "quiet_hours", "t0"."tasks", "t0"."issue_units", "t0"."gap_hours" AS "gap_exact", "t0"."quiet_hours" AS "quiet_exact" FROM "_cube_rows" AS "t0") AS "t6" INNER JOIN "definition_cube_keys" AS "t3" ON "t6"."account_id" = "t3"."account_id" AND "t6"."month" = "t3"."month" INNER JOIN "definition_cube_profiles" AS "t4" ON "t6"."ai_enabled" = "t4"."ai_enabled" AND "t6"."ai_answered" = "t4"."ai_answered" AND "t6"."handoff" = "t4"."handoff" AND "t6"."context_retained" = "t4"."context_retained" AND "t6"."customer_confirmed" = "t4"."customer_confirmed" AND "t6"."verified" = "t4"."verified" AND "t6"."ai_error_corrected" = "t4"."ai_error_corrected" AND "t6"."csat" IS NOT DISTINCT FROM "t4"."csat" AND "t6"."gap_hours" IS NOT DISTINCT FROM "t4"."gap_hours" AND "t6"."quiet_hours" IS NOT DISTINCT FROM "t4"."quiet_hours") AS "t7" GROUP BY 1, 2, 3) AS "t8" ORDER BY "t8"."k" ASC, "t8"."p" ASC
 """
 
 CUBE_TIER_NAMES_SQL = """
-SELECT
-  CAST(ROW_NUMBER() OVER (
-    ORDER BY "t1"."model_tier" ASC NULLS FIRST
-    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-  ) - 1 AS INT) AS "t",
-  "t1"."model_tier"
-FROM (
-  SELECT DISTINCT
-    "t0"."model_tier"
-  FROM "_cube_rows" AS "t0"
-) AS "t1"
+SELECT CAST(ROW_NUMBER() OVER (ORDER BY "t1"."model_tier" ASC NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) - 1 AS INT) AS "t", "t1"."model_tier" FROM (SELECT DISTINCT "t0"."model_tier" FROM "_cube_rows" AS "t0") AS "t1"
 """
 
 CUBE_TIERS_SQL = """
-SELECT
-  *
-FROM (
-  SELECT
-    "t4"."account_id",
-    "t5"."k",
-    "t6"."p",
-    "t7"."t",
-    "t4"."tasks",
-    "t4"."issue_units"
-  FROM "_cube_rows" AS "t4"
-  INNER JOIN "definition_cube_keys" AS "t5"
-    ON "t4"."account_id" = "t5"."account_id" AND "t4"."month" = "t5"."month"
-  INNER JOIN "definition_cube_profiles" AS "t6"
-    ON "t4"."ai_enabled" = "t6"."ai_enabled"
-    AND "t4"."ai_answered" = "t6"."ai_answered"
-    AND "t4"."handoff" = "t6"."handoff"
-    AND "t4"."context_retained" = "t6"."context_retained"
-    AND "t4"."customer_confirmed" = "t6"."customer_confirmed"
-    AND "t4"."verified" = "t6"."verified"
-    AND "t4"."ai_error_corrected" = "t6"."ai_error_corrected"
-    AND "t4"."csat" IS NOT DISTINCT FROM "t6"."csat"
-    AND "t4"."gap_hours" IS NOT DISTINCT FROM "t6"."gap_hours"
-    AND "t4"."quiet_hours" IS NOT DISTINCT FROM "t6"."quiet_hours"
-  INNER JOIN "definition_cube_tier_names" AS "t7"
-    ON "t4"."model_tier" IS NOT DISTINCT FROM "t7"."model_tier"
-) AS "t8"
-ORDER BY
-  "t8"."k" ASC,
-  "t8"."p" ASC,
-  "t8"."t" ASC
+SELECT * FROM (SELECT "t9"."account_id", "t9"."k", "t9"."p", "t9"."t", CAST(SUM("t9"."tasks") AS INT) AS "tasks", CAST(SUM("t9"."issue_units") AS BIGINT) AS "issue_units" FROM (SELECT "t8"."account_id", "t8"."month", "t8"."model_tier", "t8"."ai_enabled", "t8"."ai_answered", "t8"."handoff", "t8"."context_retained", "t8"."customer_confirmed", "t8"."verified", "t8"."ai_error_corrected", "t8"."csat", "t8"."gap_hours", "t8"."quiet_hours", "t8"."tasks", "t8"."issue_units", "t8"."gap_exact", "t8"."quiet_exact", "t4"."k", "t5"."p", "t6"."t" FROM (SELECT "t0"."account_id", "t0"."month", "t0"."model_tier", "t0"."ai_enabled", "t0"."ai_answered", "t0"."handoff", "t0"."context_retained", "t0"."customer_confirmed", "t0"."verified", "t0"."ai_error_corrected", "t0"."csat", CAST(CASE WHEN "t0"."gap_hours" IS NOT NULL THEN CASE WHEN "t0"."gap_hours" <= 0 THEN 0 WHEN "t0"."gap_hours" <= 1 THEN 1 WHEN "t0"."gap_hours" <= 2 THEN 2 WHEN "t0"."gap_hours" <= 3 THEN 3 WHEN "t0"."gap_hours" <= 4 THEN 4 WHEN "t0"."gap_hours" <= 6 THEN 6 WHEN "t0"."gap_hours" <= 8 THEN 8 WHEN "t0"."gap_hours" <= 12 THEN 12 WHEN "t0"."gap_hours" <= 16 THEN 16 WHEN "t0"."gap_hours" <= 20 THEN 20 WHEN "t0"."gap_hours" <= 24 THEN 24 WHEN "t0"."gap_hours" <= 36 THEN 36 WHEN "t0"."gap_hours" <= 48 THEN 48 WHEN "t0"."gap_hours" <= 72 THEN 72 WHEN "t0"."gap_hours" <= 96 THEN 96 WHEN "t0"."gap_hours" <= 120 THEN 120 WHEN "t0"."gap_hours" <= 168 THEN 168 WHEN "t0"."gap_hours" <= 240 THEN 240 WHEN "t0"."gap_hours" <= 336 THEN 336 WHEN "t0"."gap_hours" <= 504 THEN 504 WHEN "t0"."gap_hours" <= 720 THEN 720 ELSE 721 END ELSE CAST(NULL AS BIGINT) END AS SMALLINT) AS "gap_hours", CAST(CASE WHEN "t0"."quiet_hours" IS NOT NULL THEN CASE WHEN "t0"."quiet_hours" >= 720 THEN 720 WHEN "t0"."quiet_hours" >= 504 THEN 504 WHEN "t0"."quiet_hours" >= 336 THEN 336 WHEN "t0"."quiet_hours" >= 240 THEN 240 WHEN "t0"."quiet_hours" >= 168 THEN 168 WHEN "t0"."quiet_hours" >= 120 THEN 120 WHEN "t0"."quiet_hours" >= 96 THEN 96 WHEN "t0"."quiet_hours" >= 72 THEN 72 WHEN "t0"."quiet_hours" >= 48 THEN 48 WHEN "t0"."quiet_hours" >= 36 THEN 36 WHEN "t0"."quiet_hours" >= 24 THEN 24 WHEN "t0"."quiet_hours" >= 20 THEN 20 WHEN "t0"."quiet_hours" >= 16 THEN 16 WHEN "t0"."quiet_hours" >= 12 THEN 12 WHEN "t0"."quiet_hours" >= 8 THEN 8 WHEN "t0"."quiet_hours" >= 6 THEN 6 WHEN "t0"."quiet_hours" >= 4 THEN 4 WHEN "t0"."quiet_hours" >= 3 THEN 3 WHEN "t0"."quiet_hours" >= 2 THEN 2 WHEN "t0"."quiet_hours" >= 1 THEN 1 WHEN "t0"."quiet_hours" >= 0 THEN 0 ELSE -1 END ELSE CAST(NULL AS BIGINT) END AS SMALLINT) AS "quiet_hours", "t0"."tasks", "t0"."issue_units", "t0"."gap_hours" AS "gap_exact", "t0"."quiet_hours" AS "quiet_exact" FROM "_cube_rows" AS "t0") AS "t8" INNER JOIN "definition_cube_keys" AS "t4" ON "t8"."account_id" = "t4"."account_id" AND "t8"."month" = "t4"."month" INNER JOIN "definition_cube_profiles" AS "t5" ON "t8"."ai_enabled" = "t5"."ai_enabled" AND "t8"."ai_answered" = "t5"."ai_answered" AND "t8"."handoff" = "t5"."handoff" AND "t8"."context_retained" = "t5"."context_retained" AND "t8"."customer_confirmed" = "t5"."customer_confirmed" AND "t8"."verified" = "t5"."verified" AND "t8"."ai_error_corrected" = "t5"."ai_error_corrected" AND "t8"."csat" IS NOT DISTINCT FROM "t5"."csat" AND "t8"."gap_hours" IS NOT DISTINCT FROM "t5"."gap_hours" AND "t8"."quiet_hours" IS NOT DISTINCT FROM "t5"."quiet_hours" INNER JOIN "definition_cube_tier_names" AS "t6" ON "t8"."model_tier" IS NOT DISTINCT FROM "t6"."model_tier") AS "t9" GROUP BY 1, 2, 3, 4) AS "t10" ORDER BY "t10"."k" ASC, "t10"."p" ASC, "t10"."t" ASC
+"""
+
+CUBE_HOURS_SQL = """
+SELECT "t9"."account_id", "t9"."k", "t9"."p", "t9"."t", "t9"."gap_hours" AS "gap_bucket", "t9"."quiet_hours" AS "quiet_bucket", "t9"."gap_exact" AS "gap_hours", "t9"."quiet_exact" AS "quiet_hours", "t9"."tasks", "t9"."issue_units" FROM (SELECT "t8"."account_id", "t8"."month", "t8"."model_tier", "t8"."ai_enabled", "t8"."ai_answered", "t8"."handoff", "t8"."context_retained", "t8"."customer_confirmed", "t8"."verified", "t8"."ai_error_corrected", "t8"."csat", "t8"."gap_hours", "t8"."quiet_hours", "t8"."tasks", "t8"."issue_units", "t8"."gap_exact", "t8"."quiet_exact", "t4"."k", "t5"."p", "t6"."t" FROM (SELECT "t0"."account_id", "t0"."month", "t0"."model_tier", "t0"."ai_enabled", "t0"."ai_answered", "t0"."handoff", "t0"."context_retained", "t0"."customer_confirmed", "t0"."verified", "t0"."ai_error_corrected", "t0"."csat", CAST(CASE WHEN "t0"."gap_hours" IS NOT NULL THEN CASE WHEN "t0"."gap_hours" <= 0 THEN 0 WHEN "t0"."gap_hours" <= 1 THEN 1 WHEN "t0"."gap_hours" <= 2 THEN 2 WHEN "t0"."gap_hours" <= 3 THEN 3 WHEN "t0"."gap_hours" <= 4 THEN 4 WHEN "t0"."gap_hours" <= 6 THEN 6 WHEN "t0"."gap_hours" <= 8 THEN 8 WHEN "t0"."gap_hours" <= 12 THEN 12 WHEN "t0"."gap_hours" <= 16 THEN 16 WHEN "t0"."gap_hours" <= 20 THEN 20 WHEN "t0"."gap_hours" <= 24 THEN 24 WHEN "t0"."gap_hours" <= 36 THEN 36 WHEN "t0"."gap_hours" <= 48 THEN 48 WHEN "t0"."gap_hours" <= 72 THEN 72 WHEN "t0"."gap_hours" <= 96 THEN 96 WHEN "t0"."gap_hours" <= 120 THEN 120 WHEN "t0"."gap_hours" <= 168 THEN 168 WHEN "t0"."gap_hours" <= 240 THEN 240 WHEN "t0"."gap_hours" <= 336 THEN 336 WHEN "t0"."gap_hours" <= 504 THEN 504 WHEN "t0"."gap_hours" <= 720 THEN 720 ELSE 721 END ELSE CAST(NULL AS BIGINT) END AS SMALLINT) AS "gap_hours", CAST(CASE WHEN "t0"."quiet_hours" IS NOT NULL THEN CASE WHEN "t0"."quiet_hours" >= 720 THEN 720 WHEN "t0"."quiet_hours" >= 504 THEN 504 WHEN "t0"."quiet_hours" >= 336 THEN 336 WHEN "t0"."quiet_hours" >= 240 THEN 240 WHEN "t0"."quiet_hours" >= 168 THEN 168 WHEN "t0"."quiet_hours" >= 120 THEN 120 WHEN "t0"."quiet_hours" >= 96 THEN 96 WHEN "t0"."quiet_hours" >= 72 THEN 72 WHEN "t0"."quiet_hours" >= 48 THEN 48 WHEN "t0"."quiet_hours" >= 36 THEN 36 WHEN "t0"."quiet_hours" >= 24 THEN 24 WHEN "t0"."quiet_hours" >= 20 THEN 20 WHEN "t0"."quiet_hours" >= 16 THEN 16 WHEN "t0"."quiet_hours" >= 12 THEN 12 WHEN "t0"."quiet_hours" >= 8 THEN 8 WHEN "t0"."quiet_hours" >= 6 THEN 6 WHEN "t0"."quiet_hours" >= 4 THEN 4 WHEN "t0"."quiet_hours" >= 3 THEN 3 WHEN "t0"."quiet_hours" >= 2 THEN 2 WHEN "t0"."quiet_hours" >= 1 THEN 1 WHEN "t0"."quiet_hours" >= 0 THEN 0 ELSE -1 END ELSE CAST(NULL AS BIGINT) END AS SMALLINT) AS "quiet_hours", "t0"."tasks", "t0"."issue_units", "t0"."gap_hours" AS "gap_exact", "t0"."quiet_hours" AS "quiet_exact" FROM "_cube_rows" AS "t0" WHERE ("t0"."gap_hours" IS NOT NULL) OR ("t0"."quiet_hours" IS NOT NULL)) AS "t8" INNER JOIN "definition_cube_keys" AS "t4" ON "t8"."account_id" = "t4"."account_id" AND "t8"."month" = "t4"."month" INNER JOIN "definition_cube_profiles" AS "t5" ON "t8"."ai_enabled" = "t5"."ai_enabled" AND "t8"."ai_answered" = "t5"."ai_answered" AND "t8"."handoff" = "t5"."handoff" AND "t8"."context_retained" = "t5"."context_retained" AND "t8"."customer_confirmed" = "t5"."customer_confirmed" AND "t8"."verified" = "t5"."verified" AND "t8"."ai_error_corrected" = "t5"."ai_error_corrected" AND "t8"."csat" IS NOT DISTINCT FROM "t5"."csat" AND "t8"."gap_hours" IS NOT DISTINCT FROM "t5"."gap_hours" AND "t8"."quiet_hours" IS NOT DISTINCT FROM "t5"."quiet_hours" INNER JOIN "definition_cube_tier_names" AS "t6" ON "t8"."model_tier" IS NOT DISTINCT FROM "t6"."model_tier") AS "t9" ORDER BY "t9"."gap_hours" ASC, "t9"."quiet_hours" ASC, "t9"."k" ASC, "t9"."p" ASC, "t9"."t" ASC, "t9"."gap_exact" ASC, "t9"."quiet_exact" ASC
+"""
+
+TASK_PROFILES_SQL = """
+SELECT "t10"."task_id", "t10"."month", "t10"."k", "t10"."p", "t10"."t", "t10"."gap_exact" AS "gap_hours", "t10"."quiet_exact" AS "quiet_hours", "t10"."issue_units" FROM (SELECT "t9"."task_id", "t9"."account_id", "t9"."month", "t9"."model_tier", "t9"."ai_enabled", "t9"."ai_answered", "t9"."handoff", "t9"."context_retained", "t9"."customer_confirmed", "t9"."verified", "t9"."ai_error_corrected", "t9"."csat", "t9"."gap_hours", "t9"."quiet_hours", "t9"."tasks", "t9"."issue_units", "t9"."gap_exact", "t9"."quiet_exact", "t4"."k", "t5"."p", "t6"."t" FROM (SELECT "t7"."task_id", "t7"."account_id", "t7"."month", "t7"."model_tier", "t7"."ai_enabled", "t7"."ai_answered", "t7"."handoff", "t7"."context_retained", "t7"."customer_confirmed", "t7"."verified", "t7"."ai_error_corrected", "t7"."csat", CAST(CASE WHEN "t7"."gap_hours" IS NOT NULL THEN CASE WHEN "t7"."gap_hours" <= 0 THEN 0 WHEN "t7"."gap_hours" <= 1 THEN 1 WHEN "t7"."gap_hours" <= 2 THEN 2 WHEN "t7"."gap_hours" <= 3 THEN 3 WHEN "t7"."gap_hours" <= 4 THEN 4 WHEN "t7"."gap_hours" <= 6 THEN 6 WHEN "t7"."gap_hours" <= 8 THEN 8 WHEN "t7"."gap_hours" <= 12 THEN 12 WHEN "t7"."gap_hours" <= 16 THEN 16 WHEN "t7"."gap_hours" <= 20 THEN 20 WHEN "t7"."gap_hours" <= 24 THEN 24 WHEN "t7"."gap_hours" <= 36 THEN 36 WHEN "t7"."gap_hours" <= 48 THEN 48 WHEN "t7"."gap_hours" <= 72 THEN 72 WHEN "t7"."gap_hours" <= 96 THEN 96 WHEN "t7"."gap_hours" <= 120 THEN 120 WHEN "t7"."gap_hours" <= 168 THEN 168 WHEN "t7"."gap_hours" <= 240 THEN 240 WHEN "t7"."gap_hours" <= 336 THEN 336 WHEN "t7"."gap_hours" <= 504 THEN 504 WHEN "t7"."gap_hours" <= 720 THEN 720 ELSE 721 END ELSE CAST(NULL AS BIGINT) END AS SMALLINT) AS "gap_hours", CAST(CASE WHEN "t7"."quiet_hours" IS NOT NULL THEN CASE WHEN "t7"."quiet_hours" >= 720 THEN 720 WHEN "t7"."quiet_hours" >= 504 THEN 504 WHEN "t7"."quiet_hours" >= 336 THEN 336 WHEN "t7"."quiet_hours" >= 240 THEN 240 WHEN "t7"."quiet_hours" >= 168 THEN 168 WHEN "t7"."quiet_hours" >= 120 THEN 120 WHEN "t7"."quiet_hours" >= 96 THEN 96 WHEN "t7"."quiet_hours" >= 72 THEN 72 WHEN "t7"."quiet_hours" >= 48 THEN 48 WHEN "t7"."quiet_hours" >= 36 THEN 36 WHEN "t7"."quiet_hours" >= 24 THEN 24 WHEN "t7"."quiet_hours" >= 20 THEN 20 WHEN "t7"."quiet_hours" >= 16 THEN 16 WHEN "t7"."quiet_hours" >= 12 THEN 12 WHEN "t7"."quiet_hours" >= 8 THEN 8 WHEN "t7"."quiet_hours" >= 6 THEN 6 WHEN "t7"."quiet_hours" >= 4 THEN 4 WHEN "t7"."quiet_hours" >= 3 THEN 3 WHEN "t7"."quiet_hours" >= 2 THEN 2 WHEN "t7"."quiet_hours" >= 1 THEN 1 WHEN "t7"."quiet_hours" >= 0 THEN 0 ELSE -1 END ELSE CAST(NULL AS BIGINT) END AS SMALLINT) AS "quiet_hours", "t7"."tasks", "t7"."issue_units", "t7"."gap_hours" AS "gap_exact", "t7"."quiet_hours" AS "quiet_exact" FROM (SELECT "t3"."task_id", "t3"."account_id", "t3"."month", NULLIF("t3"."model_tier", '') AS "model_tier", COALESCE("t3"."ai_enabled", FALSE) AS "ai_enabled", COALESCE("t3"."ai_enabled", FALSE) AND COALESCE("t3"."ai_answered", FALSE) AS "ai_answered", COALESCE("t3"."ai_enabled", FALSE) AND COALESCE("t3"."ai_answered", FALSE) AND COALESCE("t3"."handoff", FALSE) AS "handoff", COALESCE("t3"."ai_enabled", FALSE) AND COALESCE("t3"."ai_answered", FALSE) AND COALESCE("t3"."handoff", FALSE) AND COALESCE("t3"."context_retained", FALSE) AS "context_retained", COALESCE("t3"."ai_enabled", FALSE) AND COALESCE("t3"."ai_answered", FALSE) AND NOT (COALESCE("t3"."ai_enabled", FALSE) AND COALESCE("t3"."ai_answered", FALSE) AND COALESCE("t3"."handoff", FALSE)) AND COALESCE("t3"."customer_confirmed", FALSE) AS "customer_confirmed", COALESCE("t3"."ai_enabled", FALSE) AND COALESCE("t3"."ai_answered", FALSE) AND COALESCE("t3"."verified", FALSE) AS "verified", COALESCE("t3"."ai_enabled", FALSE) AND COALESCE("t3"."ai_answered", FALSE) AND COALESCE("t3"."ai_error_corrected", FALSE) AS "ai_error_corrected", CAST(CASE WHEN COALESCE("t3"."ai_enabled", FALSE) AND COALESCE("t3"."ai_answered", FALSE) THEN "t3"."csat" ELSE CAST(NULL AS BIGINT) END AS TINYINT) AS "csat", CASE WHEN COALESCE("t3"."ai_enabled", FALSE) AND COALESCE("t3"."ai_answered", FALSE) THEN "t3"."reopen_gap_hours" ELSE CAST(NULL AS DOUBLE) END AS "gap_hours", CASE WHEN COALESCE("t3"."ai_enabled", FALSE) AND COALESCE("t3"."ai_answered", FALSE) AND NOT (COALESCE("t3"."ai_enabled", FALSE) AND COALESCE("t3"."ai_answered", FALSE) AND COALESCE("t3"."handoff", FALSE)) AND NOT (COALESCE("t3"."customer_confirmed", FALSE)) THEN "t3"."quiet_hours" ELSE CAST(NULL AS DOUBLE) END AS "quiet_hours", CAST(1 AS INT) AS "tasks", GREATEST(1, COALESCE("t3"."n_issues_resolved", "t3"."n_issues", 1)) AS "issue_units" FROM "_profile_tasks" AS "t3") AS "t7") AS "t9" INNER JOIN "definition_cube_keys" AS "t4" ON "t9"."account_id" = "t4"."account_id" AND "t9"."month" = "t4"."month" INNER JOIN "definition_cube_profiles" AS "t5" ON "t9"."ai_enabled" = "t5"."ai_enabled" AND "t9"."ai_answered" = "t5"."ai_answered" AND "t9"."handoff" = "t5"."handoff" AND "t9"."context_retained" = "t5"."context_retained" AND "t9"."customer_confirmed" = "t5"."customer_confirmed" AND "t9"."verified" = "t5"."verified" AND "t9"."ai_error_corrected" = "t5"."ai_error_corrected" AND "t9"."csat" IS NOT DISTINCT FROM "t5"."csat" AND "t9"."gap_hours" IS NOT DISTINCT FROM "t5"."gap_hours" AND "t9"."quiet_hours" IS NOT DISTINCT FROM "t5"."quiet_hours" INNER JOIN "definition_cube_tier_names" AS "t6" ON "t9"."model_tier" IS NOT DISTINCT FROM "t6"."model_tier") AS "t10" ORDER BY "t10"."task_id" ASC
 """

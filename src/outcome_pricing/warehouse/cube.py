@@ -5,19 +5,20 @@ Owned by the definitions work (issue 3); rebuilt inside every ingest transaction
 answered from a table of about accounts x months x distinct rule inputs instead
 of a scan of every task (DESIGN section 7).
 
-Three tables: `definition_cube_profiles` holds each distinct combination of rule
+The tables: `definition_cube_profiles` holds each distinct combination of rule
 inputs once (`p`, about 6,000 rows on the 10M demo); `definition_cube` counts
-tasks per account-month `k` and profile `p` (about 0.37M rows); and
-`definition_cube_keys` names each `k`. A definition is evaluated on the profiles
-only (the same SQL CASE as task level, over a few thousand rows); the counts are
-then summed per account-month in numpy over the cube rows, which
-`rules.evaluate` reads once per cube build (and account scope) and keeps in memory.
+tasks per account-month `k` and profile `p` (about 0.45M rows); `definition_cube_keys`
+names each `k`; the model-tier split (below); `definition_cube_hours`, the exact hours
+(below); and `definition_cube_stamp`, the build's stamp as one row. A definition is
+evaluated on the profiles only (the same SQL CASE as task level, over a few thousand
+rows); the counts are then summed per account-month in numpy over the cube rows, which
+`rules.cube_read` reads once per cube build (and account scope) and keeps in memory.
 
 What a profile keeps, and why it is exact:
 - the booleans the rules read, with NULL read as false (as the rules do);
 - `csat` as stored (1..5 or NULL);
 - `gap_hours` = the reopen gap rounded UP to the hour grid HOUR_GRID (grid.py; above its
-  last value: one bucket). For a window W on the grid, gap <= W <=> bucket <= W;
+  last value: one bucket, 721). For a window W on the grid, gap <= W <=> bucket <= W;
 - `quiet_hours` = quiet time rounded DOWN to the grid. For a silence period S on
   the grid, quiet >= S <=> bucket >= S;
 - `tasks` (count) and `issue_units` (sum of max(1, coalesce(n_issues_resolved,
@@ -25,11 +26,13 @@ What a profile keeps, and why it is exact:
 
 Why a grid and not every whole hour: on the 10M-task demo, whole-hour buckets
 (capped at 10,000 h) gave a 1.15M-row cube, about one row per nine tasks, too big
-to answer in a fraction of a raw scan; the grid gives about 0.37M rows and 6,328
-distinct profiles. The grid
-holds every hour to 4, then the usual contract values up to 30 days. A definition
-with an hour knob off the grid (e.g. 30 h, or 1.5 h) is evaluated from `tasks`
-instead: the same numbers, more slowly.
+to answer in a fraction of a raw scan; the grid gives about 0.45M rows and 6,214
+distinct profiles. The grid holds every hour to 4, then the usual contract values up
+to 30 days. A definition with an hour knob off the grid (e.g. 30 h, or 1.5 h) falls
+in one bucket of each hour: only the tasks in that bucket can go either way, and
+`definition_cube_hours` keeps, per cube row that has a gap or a quiet time, its exact
+hours (about 2.1M rows on the 10M demo, sorted by bucket), so `rules.cube_read`
+answers it exactly from that bucket's rows instead of from `tasks`.
 
 To keep the cube small, inputs that cannot matter are collapsed to one value:
 a task the AI did not answer is decided by rule 1 or 2, so its other inputs are
@@ -43,7 +46,7 @@ import uuid
 
 import duckdb
 
-from outcome_pricing.warehouse import build_sql
+from outcome_pricing.warehouse import build_sql, cluster
 from outcome_pricing.warehouse.grid import HOUR_GRID
 
 CUBE_TABLE = "definition_cube"
@@ -51,7 +54,12 @@ KEYS_TABLE = "definition_cube_keys"
 PROFILES_TABLE = "definition_cube_profiles"
 TIERS_TABLE = "definition_cube_tiers"
 TIER_NAMES_TABLE = "definition_cube_tier_names"
-CUBE_LAYOUT = "definition-cube v5"  # v5: the model-tier split (TIERS_TABLE)
+HOURS_TABLE = "definition_cube_hours"
+STAMP_TABLE = "definition_cube_stamp"
+# The relation `build_sql.TASK_PROFILES_SQL` reads: single tasks to place in the cube's numbering.
+PROFILE_TASKS = "_profile_tasks"
+# v5: the model-tier split (TIERS_TABLE); v6: exact hours in the cube rows, HOURS_TABLE
+CUBE_LAYOUT = "definition-cube v6"
 
 # The rule inputs read from raw `tasks`, under the names the cube stores them.
 # Rules read a missing boolean as false ("verified is not true", "... is true").
@@ -95,6 +103,7 @@ CUBE_SQL = (
     f"CREATE OR REPLACE TABLE {CUBE_TABLE} AS {build_sql.CUBE_SQL}",
     f"CREATE OR REPLACE TABLE {TIER_NAMES_TABLE} AS {build_sql.CUBE_TIER_NAMES_SQL}",
     f"CREATE OR REPLACE TABLE {TIERS_TABLE} AS {build_sql.CUBE_TIERS_SQL}",
+    f"CREATE OR REPLACE TABLE {HOURS_TABLE} AS {build_sql.CUBE_HOURS_SQL}",
     "DROP TABLE _cube_rows",
 )
 
@@ -105,22 +114,28 @@ def rebuild(cur: duckdb.DuckDBPyConnection) -> None:
     number_rows(cur)
 
 
-def number_rows(cur: duckdb.DuckDBPyConnection) -> None:
+def number_rows(cur: duckdb.DuckDBPyConnection, n_tasks: int | None = None) -> str:
     """Number the cube rows in the temp table `_cube_rows` (built from `tasks` here, or read
     from the Spark build's Parquet) into the cube's tables, stamp them, drop the rows.
 
     The table comment records the layout, the task count it was built from and a
     build id, so readers can tell a cube that is missing, of an older layout or
-    stale, and can cache what they read from it under the build id.
+    stale, and can cache what they read from it under the build id. `n_tasks`: the
+    build's own task count (cluster mode, where the warehouse holds no tasks). Returns the stamp.
     """
     if build_sql.HOUR_GRID != HOUR_GRID:
         raise RuntimeError("warehouse/build_sql.py was compiled for another hour grid; "
                            "run `python -m outcome_pricing.scale.compiler`.")
     for statement in CUBE_SQL[1:]:
         cur.execute(statement)
-    n_tasks = int(cur.execute("SELECT count(*) FROM tasks").fetchone()[0])  # type: ignore[index]
+    if n_tasks is None:
+        n_tasks = int(cur.execute("SELECT count(*) FROM tasks").fetchone()[0])  # type: ignore[index]
+    stamp = f"{_stamp_prefix(n_tasks)}{uuid.uuid4().hex}"
     # The comment holds only our constant, an integer and a hex id: no user value.
-    cur.execute(f"COMMENT ON TABLE {CUBE_TABLE} IS '{_stamp_prefix(n_tasks)}{uuid.uuid4().hex}'")
+    cur.execute(f"COMMENT ON TABLE {CUBE_TABLE} IS '{stamp}'")
+    # The same stamp as a one-row table: cheaper to read than the catalog (`stamp_columns`).
+    cur.execute(f"CREATE OR REPLACE TABLE {STAMP_TABLE} AS SELECT ?::VARCHAR AS stamp", [stamp])
+    return stamp
 
 
 def _stamp_prefix(n_tasks: int) -> str:
@@ -138,11 +153,32 @@ def current_stamp(cur: duckdb.DuckDBPyConnection) -> str | None:
     ).fetchone()  # type: ignore[misc]
     if comment is None or not str(comment).startswith(CUBE_LAYOUT + ";"):
         return None
+    # Cluster mode: no tasks to count; current when it is the cube the recorded build made.
+    build = cluster.recorded_build(cur)
+    if build is not None:
+        return str(comment) if str(comment) == build[2] else None
     # The catalog-qualified table, not `tasks`: on an account-scoped cursor `tasks` (and
     # `main.tasks`) is a filtered temp view, while the stamp counts the whole table.
     table = '"' + str(catalog).replace('"', '""') + '".main.tasks'
     n_tasks = int(cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
     return str(comment) if str(comment).startswith(_stamp_prefix(n_tasks)) else None
+
+
+def stamp_columns(catalog: str) -> str:
+    """SQL columns (_stamp, _stamp_tasks) from which `stamp_from` tells the current stamp,
+    read in the same statement as other data from the profiles (one snapshot, one round
+    trip: a definition change pays for no separate freshness queries). `catalog` is the
+    database's name (`current_database()`, read once)."""
+    table = '"' + catalog.replace('"', '""') + '".main.tasks'
+    return f"(SELECT stamp FROM {STAMP_TABLE}) AS _stamp, (SELECT count(*) FROM {table}) AS _stamp_tasks"
+
+
+def stamp_from(stamp: object, n_tasks: object) -> str | None:
+    """The stamp read by `stamp_columns` when it has this layout and counts the current tasks,
+    else None: then ask `current_stamp` (a stale cube, or cluster mode, which counts no tasks)."""
+    if stamp is None or not str(stamp).startswith(_stamp_prefix(int(n_tasks))):  # type: ignore[call-overload]
+        return None
+    return str(stamp)
 
 
 def is_current(cur: duckdb.DuckDBPyConnection) -> bool:

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from outcome_pricing.errors import UnknownAccountError, WarehouseError
-from outcome_pricing.warehouse import derive
+from outcome_pricing.warehouse import cluster, derive
 from outcome_pricing.warehouse.connection import Hold, _Connection, default_db_path
 from outcome_pricing.warehouse.schema import (
     ACCOUNT_COLUMN_NAMES,
@@ -309,6 +309,7 @@ class Warehouse:
         """
         ins = upd = a_ins = a_upd = 0
         if tasks is not None:
+            cluster.refuse_task_ingest(cur)
             ins, upd = derive.upsert_tasks(cur, tasks)
             self._refresh_derived(cur)
         if accounts is not None:
@@ -341,11 +342,16 @@ class Warehouse:
 
     # ----------------------------------------------------------------- facts
     def is_empty(self) -> bool:
-        return not self.scalar("SELECT count(*) FROM tasks")
+        return not self.scalar(f"SELECT count(*) FROM {self._task_facts()}")
+
+    def _task_facts(self) -> str:
+        """What says which accounts and months have tasks: `tasks`, or in cluster mode
+        (warehouse/cluster.py) the account facts, as the tasks stay in Parquet."""
+        return cluster.FACTS_TABLE if cluster.is_cluster(self) else "tasks"
 
     def summary(self) -> dict[str, Any]:
         """Tasks, accounts, months covered, share of tasks with AI live."""
-        row = self.query_df(
+        row = self.query_df(cluster.SUMMARY_SQL if cluster.is_cluster(self) else
             """
             SELECT count(*) AS tasks,
                    count(DISTINCT account_id) AS accounts,
@@ -368,14 +374,14 @@ class Warehouse:
 
     def account_ids(self) -> list[str]:
         """Every account with tasks, sorted."""
-        return list(self.query_df("SELECT DISTINCT account_id FROM tasks ORDER BY 1")["account_id"])
+        return list(self.query_df(f"SELECT DISTINCT account_id FROM {self._task_facts()} ORDER BY 1")["account_id"])
 
     def require_account(self, account_id: str, purpose: str = "") -> None:
         """Raise UnknownAccountError, naming a few known accounts, if account_id has no tasks.
 
         `purpose` finishes the sentence for the caller ("so there is no ROI case to build").
         """
-        if self.scalar("SELECT count(*) FROM tasks WHERE account_id = ?", [account_id]):
+        if self.scalar(f"SELECT count(*) FROM {self._task_facts()} WHERE account_id = ?", [account_id]):
             return
         known = self.account_ids()
         listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "") if known else "none"

@@ -30,6 +30,10 @@ an :class:`Assumptions`):
 * price      volume is scaled by (plan bill / reference bill) ** elasticity,
              both bills at today's usage (customers send less work, or leave,
              when the bill rises)
+* terms      every plan term the backtest prices: outcomes settled on audits and
+             prices by dimension at today's mix (``mix``); the charge start and free
+             months, commitment periods (breakage, overage) and guarantee credits
+             placed from the history (``spans``)
 
 Quantities are continuous (an expectation-level simulation, not single
 tasks); money is float (simulations may use floats, DESIGN 2). Every random
@@ -42,6 +46,11 @@ The package, one concept a module:
 
 * ``assumptions``: the controls (``CONTROLS``, ``CONTROL_NAMES``) and :class:`Assumptions`;
 * ``estimation``: the assumptions estimated from the history (``estimate_assumptions``);
+* ``mix``: today's mix held over the horizon (audit settlement factors, shares by dimension value);
+* ``paths``: the random paths and the usage they imply (``Baseline``, ``draw_paths``, ``Usage``,
+  ``block_sizes``: the public pieces analysis.deal_risk prices a deal's risk on);
+* ``spans``: each plan's month-spanning terms on the horizon (charge start and free months,
+  commitment periods, guarantee windows);
 * ``simulation``: the seeded vectorised Monte Carlo (``simulate``);
 * ``result``: :class:`ForecastResult`, its bands, probabilities, volatility and JSON;
 * here: ``forecast``, the whole run from a warehouse (estimate, simulate, add the backtest).
@@ -66,8 +75,16 @@ from outcome_pricing.analysis.forecast.estimation import (
     assumptions_from_warehouse,
     estimate_assumptions,
 )
+from outcome_pricing.analysis.forecast.mix import ASSUMPTION_TEXT as MIX_ASSUMPTION
+from outcome_pricing.analysis.forecast.paths import (
+    BLOCK_SCENARIOS,
+    Baseline,
+    Usage,
+    block_sizes,
+    draw_paths,
+)
 from outcome_pricing.analysis.forecast.result import PERCENTILES, ForecastResult, chance_text
-from outcome_pricing.analysis.forecast.simulation import BLOCK_SCENARIOS, forecast_months, simulate
+from outcome_pricing.analysis.forecast.simulation import forecast_months, simulate
 from outcome_pricing.pricing.plans import PlanSet
 
 if TYPE_CHECKING:
@@ -105,7 +122,8 @@ def forecast(
     metrics = account_month_metrics(wh, d, planset.costs, planset.plans)
     a = assumptions if assumptions is not None else assumptions_from_metrics(metrics, planset)
     a = a.with_values(**(overrides or {}))
-    result = simulate(a, planset, months=months, scenarios=scenarios, seed=seed, reference=reference, workers=workers)
+    result = simulate(a, planset, months=months, scenarios=scenarios, seed=seed, reference=reference, workers=workers,
+                      history=metrics)
     portfolio = backtest_metrics(metrics, planset, reference).portfolio()
     history = portfolio[["plan", "month", "revenue", "margin"]].copy()
     history["plan"] = history["plan"].astype(str)
@@ -123,12 +141,17 @@ __all__ = [
     "CONTROL_NAMES",
     "HISTORY_COLUMNS",
     "PERCENTILES",
+    "MIX_ASSUMPTION",
     "Assumptions",
+    "Baseline",
     "Control",
     "ForecastResult",
     "assumptions_from_metrics",
+    "Usage",
     "assumptions_from_warehouse",
+    "block_sizes",
     "chance_text",
+    "draw_paths",
     "estimate_assumptions",
     "forecast",
     "forecast_months",

@@ -143,6 +143,9 @@ class Assumptions:
     accounts: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ACCOUNT_COLUMNS), compare=False)
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     last_month: pd.Timestamp | None = None
+    # The metrics the plans read beyond the seven, held at today's mix (forecast.mix): name ->
+    # the metric it scales; the per-account factor is the ``accounts`` column of that name.
+    derived: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def values(self) -> dict[str, float]:
         """The scalar assumptions as plain numbers (cache keys, JSON)."""
@@ -179,6 +182,6 @@ class Assumptions:
                     f"Forecast assumption {c.name} ({c.label}) is {value}; it must be between "
                     f"{c.minimum:g} and {c.maximum:g}."
                 )
-        missing = [c for c in ACCOUNT_COLUMNS if c not in self.accounts.columns]
+        missing = [c for c in (*ACCOUNT_COLUMNS, *self.derived) if c not in self.accounts.columns]
         if missing:
             raise ConfigError(f"Forecast assumptions: the account table lacks column {missing[0]!r}.")

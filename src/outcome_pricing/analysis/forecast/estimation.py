@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from outcome_pricing.analysis.forecast.assumptions import ACCOUNT_COLUMNS, CONTROLS, Assumptions
+from outcome_pricing.analysis.forecast.mix import mix_columns
 from outcome_pricing.analysis.recent import RECENT_MONTHS
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.pricing.deals.columns import first_hourly_default, savings_per_outcome
@@ -243,6 +244,7 @@ def estimate_assumptions(
         accounts=rows[list(ACCOUNT_COLUMNS)].reset_index(drop=True),
         sources=sources,
         last_month=pd.Timestamp(hist["month"].max()),
+        derived={},
     )
     result.check()
     return result
@@ -358,7 +360,10 @@ def assumptions_from_metrics(metrics: pd.DataFrame, planset: PlanSet) -> Assumpt
     # DESIGN 11 gain-share: each account's savings per outcome, so savings follow the outcomes
     per = savings_per_outcome(metrics, first_hourly_default(planset.plans))
     accounts = a.accounts.assign(savings_per_outcome=a.accounts["account_id"].map(per).fillna(0.0).astype(float))
-    return replace(a, accounts=accounts)
+    # settled outcomes and shares by dimension value, held at today's mix (forecast.mix)
+    factors, derived = mix_columns(metrics, planset.plans, accounts["account_id"].astype(str).tolist())
+    accounts = pd.concat([accounts, factors.reset_index(drop=True)], axis=1)
+    return replace(a, accounts=accounts, derived=derived)
 
 
 def assumptions_from_warehouse(wh: Warehouse, d: Definition, planset: PlanSet) -> Assumptions:

@@ -47,6 +47,13 @@ class ForecastResult:
       downside (1 - p10 / p50), margin_p50 (horizon)
     * ``accounts``: per plan and account, mean horizon revenue and margin
     * ``history``: plan, month, revenue, margin (the backtest, when computed from a warehouse)
+    * ``commitments``: per plan with a prepaid commitment, the horizon's breakage (unused
+      commitment lost at a period's end, after rollover) and overage (usage billed beyond
+      the balance): breakage_mean, breakage_p10/p50/p90, overage_mean, overage_p10/p50/p90
+    * ``guarantees``: per plan with a guarantee and account: p_trigger (a window over the
+      horizon triggers), expected_credit, p90_credit; ``guarantee_totals`` per plan:
+      p_any_trigger, expected_credit, p10_credit, p90_credit (the portfolio). Revenue is
+      already net of these credits.
     """
 
     revenue: pd.DataFrame
@@ -61,6 +68,9 @@ class ForecastResult:
     seed: int
     reference: str | None = None
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    commitments: pd.DataFrame = field(default_factory=lambda: commitment_frame([], [], []))
+    guarantees: pd.DataFrame = field(default_factory=lambda: guarantee_frames([], [], [], [])[0])
+    guarantee_totals: pd.DataFrame = field(default_factory=lambda: guarantee_frames([], [], [], [])[1])
 
     @property
     def plans(self) -> tuple[str, ...]:
@@ -118,6 +128,22 @@ class ForecastResult:
             return out
 
         vol = self.volatility
+        commitments = {
+            str(r["plan"]): {k: _cents(v) for k, v in r.items() if k != "plan"}
+            for r in self.commitments.to_dict("records")
+        }
+        guarantees = {
+            str(r["plan"]): {
+                "p_any_trigger": round(float(r["p_any_trigger"]), 4), "expected_credit": _cents(r["expected_credit"]),
+                "p10_credit": _cents(r["p10_credit"]), "p90_credit": _cents(r["p90_credit"]),
+                "accounts": [
+                    {"account_id": str(a["account_id"]), "p_trigger": round(float(a["p_trigger"]), 4),
+                     "expected_credit": _cents(a["expected_credit"]), "p90_credit": _cents(a["p90_credit"])}
+                    for a in self.guarantees[self.guarantees["plan"] == r["plan"]].to_dict("records")
+                ],
+            }
+            for r in self.guarantee_totals.to_dict("records")
+        }
         return {
             "scenarios": self.scenarios,
             "seed": self.seed,
@@ -139,6 +165,8 @@ class ForecastResult:
                 }
                 for r in vol.to_dict("records")
             },
+            "commitments": commitments,
+            "guarantees": guarantees,
             "assumptions": {
                 "values": {k: round(v, 6) for k, v in self.assumptions.values().items()},
                 "sources": dict(self.assumptions.sources),
@@ -185,3 +213,40 @@ def prob_beats_frame(plans: Sequence[str], totals: np.ndarray) -> pd.DataFrame:
     """P(row beats column) over the horizon; the same scenarios for all plans (paired)."""
     beats = (totals[:, :, None] > totals[:, None, :]).mean(axis=0)
     return pd.DataFrame(beats, index=list(plans), columns=list(plans))
+
+
+COMMITMENT_COLUMNS = ("plan", *(f"{m}_{s}" for m in ("breakage", "overage") for s in ("mean", "p10", "p50", "p90")))
+
+
+def commitment_frame(plans: Sequence[str], breakage: Sequence[np.ndarray], overage: Sequence[np.ndarray]) -> pd.DataFrame:
+    """Per plan: mean and P10/P50/P90 of the horizon's breakage and overage (each (scenarios,) dollars)."""
+    rows = []
+    for name, brk, over in zip(plans, breakage, overage, strict=True):
+        row: dict[str, Any] = {"plan": name}
+        for measure, values in (("breakage", brk), ("overage", over)):
+            row[f"{measure}_mean"] = float(values.mean())
+            for q, v in zip(PERCENTILES, np.percentile(values, PERCENTILES), strict=True):
+                row[f"{measure}_p{q}"] = float(v)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(COMMITMENT_COLUMNS))
+
+
+def guarantee_frames(
+    plans: Sequence[str], account_ids: Sequence[str], credited: Sequence[np.ndarray], triggered: Sequence[np.ndarray]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per plan and account, and per plan for the portfolio: the chance a guarantee triggers over
+    the horizon and its credits (each (scenarios, accounts): dollars, and any window triggered)."""
+    accounts, totals = [], []
+    for name, credit, hit in zip(plans, credited, triggered, strict=True):
+        accounts.append(pd.DataFrame({
+            "plan": name, "account_id": list(account_ids), "p_trigger": hit.mean(axis=0),
+            "expected_credit": credit.mean(axis=0), "p90_credit": np.percentile(credit, 90, axis=0),
+        }))
+        total = credit.sum(axis=1)
+        p10, p90 = np.percentile(total, (10, 90))
+        totals.append({"plan": name, "p_any_trigger": float(hit.any(axis=1).mean()), "expected_credit": float(total.mean()),
+                       "p10_credit": float(p10), "p90_credit": float(p90)})
+    account_columns = ["plan", "account_id", "p_trigger", "expected_credit", "p90_credit"]
+    by_account = pd.concat(accounts, ignore_index=True) if accounts else pd.DataFrame(columns=account_columns)
+    return by_account, pd.DataFrame(totals, columns=["plan", "p_any_trigger", "expected_credit", "p10_credit",
+                                                      "p90_credit"])

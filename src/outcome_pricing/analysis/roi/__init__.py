@@ -32,6 +32,13 @@ Conventions (stated once so nothing is counted twice):
   the chosen definition. Fees, allowances, tiers, minimums and caps are billed
   per month, never scaled by volume. An entered AI spend per task replaces the
   bill (tasks x that price).
+- Deal terms (roi.deal, DESIGN 10 and 11), each a cost line of its own so NPV and
+  payback count what the rows show: the month 0 of the projection is the go-live;
+  free months (minus what they would have billed), gain-share (the share of the
+  labour saved), the guarantee's expected credits (a risk reduction, roi.odds),
+  the implementation the vendor funds, a prepaid commitment and its expected
+  breakage (a memo row, inside the commitment). Outcomes with an audit
+  settlement are billed settled (roi.settle).
 
 Floats are fine here (a projection, not a statement); the report rounds to
 whole dollars.

@@ -26,6 +26,13 @@ DEFAULT_RISK_ADJUSTMENT = 0.20
 MAX_YEARS = 10
 
 
+class Scope(StrEnum):
+    """Whose logs a measured rate comes from (read inside the assumption's source text)."""
+
+    ACCOUNT = "this account"
+    PORTFOLIO = "the portfolio (all accounts)"
+
+
 class Source(StrEnum):
     """Where an assumption's value comes from: finance checks these first."""
 

@@ -9,7 +9,7 @@ not haircut. Amounts are floats (a projection, not a statement).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from outcome_pricing.analysis.roi.assumptions import (
@@ -29,6 +29,7 @@ class LineKind(StrEnum):
 
     BENEFIT = "benefit"
     COST = "cost"
+    MEMO = "memo"  # a part of the cost line above it, shown and never added again
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,55 @@ def _remaining_seat_costs(v: Mapping[str, float], years: int, spend: YearSpend |
     return tuple(s - e * licences for s, e in zip(spend.seats, every_year, strict=True))
 
 
+def _minus(amounts: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(-a + 0.0 for a in amounts)  # + 0.0: no -0.0
+
+
+def spend_lines(spend: YearSpend, plan_label: str) -> tuple[Line, ...]:
+    """The plan's bill as the customer reads it: fees and usage, then a line per deal term
+    the plan has (roi.deal explains each). Their sum is what the customer pays for the AI,
+    less the guarantee's expected credits:
+
+        fees and usage = paid - gain-share - commitment + value of the free months (without
+                         their gain-share part)
+        gain-share     = charges on the labour saved, free months included
+        free months    = -(what the free months would have billed)
+    """
+    gain, free_gain = spend.part("gain_share"), spend.part("free_gain_share")
+    commitment, free = spend.part("commitment"), spend.part("free_value")
+    usage = tuple(a - g - c + f - fg + 0.0 for a, g, c, f, fg in zip(
+        spend.ai, gain, commitment, free, free_gain, strict=True))
+    terms = spend.gain_share or spend.commitment or spend.free_value or spend.guarantee
+    label = f"AI spend under {plan_label}" + (
+        ": fees and usage beyond the commitment" if spend.commitment else ": fees and usage" if terms else "")
+    out = [Line("ai_spend", label, LineKind.COST, usage)]
+    if spend.commitment:
+        out.append(Line("commitment", "Prepaid commitment (drawn down by usage)", LineKind.COST, commitment))
+        out.append(Line("breakage", "of which prepaid and unused (expected breakage)", LineKind.MEMO,
+                        spend.part("breakage")))
+    if spend.gain_share:
+        out.append(Line("gain_share", "Gain-share: the plan's share of the labour saved", LineKind.COST,
+                        tuple(g + fg for g, fg in zip(gain, free_gain, strict=True))))
+    if spend.free_value:
+        n = spend.free_months
+        first = f"the first {n} months" if n > 1 else "the first month"
+        out.append(Line("free_months", f"Free months: {first} after go-live, not charged", LineKind.COST,
+                        _minus(free)))
+    if spend.guarantee:
+        out.append(Line("guarantee", "Guarantee: expected credits (a risk reduction)", LineKind.COST,
+                        _minus(spend.guarantee)))
+    return tuple(out)
+
+
+def funded_lines(spend: YearSpend, v: Mapping[str, float], year0: tuple[float, ...]) -> tuple[Line, ...]:
+    """The deployment the vendor funds: the customer's implementation cost it covers."""
+    if spend.funded <= 0:
+        return ()
+    covered = min(spend.funded, v["implementation_cost"])
+    return (Line("implementation_funded", "Implementation funded by the vendor", LineKind.COST,
+                 tuple(-e * covered + 0.0 for e in year0)),)
+
+
 def case_lines(
     v: Mapping[str, float], years: int, plan_label: str = "the plan", spend: YearSpend | None = None
 ) -> tuple[Line, ...]:
@@ -194,11 +244,13 @@ def case_lines(
             tuple(e * v["seats_avoided"] * v["seat_price"] * MONTHS_PER_YEAR for e in every_year),
             v["risk_seats"],
         ),
-        Line("ai_spend", f"AI spend under {plan_label}", LineKind.COST, ai_spend),
+        *(spend_lines(spend, plan_label) if spend is not None
+          else (Line("ai_spend", f"AI spend under {plan_label}", LineKind.COST, ai_spend),)),
         Line(
             "implementation", "Implementation", LineKind.COST,
             tuple(e * v["implementation_cost"] for e in year0),
         ),
+        *(funded_lines(spend, v, year0) if spend is not None else ()),
         Line(
             "running", "Internal running cost", LineKind.COST,
             tuple(e * v["annual_running_cost"] for e in every_year),
@@ -222,7 +274,7 @@ def billed_spend(
     seat_charges = assumptions.get("plan_seat_charges")
     if seat_charges is not None and seat_charges.source is not Source.MEASURED:
         seats = (0.0,) + (seat_charges.value * MONTHS_PER_YEAR,) * years
-    return YearSpend(tuple(a * factor for a in billed.ai), seats)
+    return replace(billed.scaled(factor), seats=seats)
 
 
 def flows_for(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import cast
 
 import pandas as pd
@@ -25,7 +26,13 @@ from outcome_pricing.analysis.roi.assumptions import (
     clamp,
     value_text,
 )
-from outcome_pricing.analysis.roi.spend import Scope, SpendModel, UsageRates
+from outcome_pricing.analysis.roi.spend import (
+    Scope,
+    SpendModel,
+    UsageRates,
+    charge_start,
+    spans_months,
+)
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.pricing.terms import Plan
 from outcome_pricing.proof.impact import ImpactSummary
@@ -140,7 +147,14 @@ def spend_assumptions(spend: SpendModel, values: Mapping[str, float], ctx: CaseC
     month. The case itself bills every month (see spend.py): these two are what a person
     reads and may overwrite (an entered price per task replaces the bill)."""
     rates = spend.rates
-    month = spend.bills({**values, "seats_avoided": values.get("seats_avoided", 0.0)}, 1)[0]
+    # The first charged month (after any free months): what a month costs once charging starts;
+    # with terms that span months (a commitment billed per period), the charged months' mean.
+    start = min(charge_start(spend.plan), MONTHS_PER_YEAR - 1)
+    year1 = spend.bills({**values, "seats_avoided": values.get("seats_avoided", 0.0)}, 1)
+    month = year1[start]
+    charged = [m for m in year1 if m.charged] or [month]
+    spans = spans_months(spend.plan)
+    ai_month = sum((m.ai_part for m in charged), Decimal(0)) / len(charged) if spans else month.ai_part
     tasks = spend.month(values, 1).tasks
     includes = spend.includes_seats
     d = ctx.definition
@@ -149,7 +163,8 @@ def spend_assumptions(spend: SpendModel, values: Mapping[str, float], ctx: CaseC
         f"{rates.outcomes:.2f} billable outcomes per AI task under {d.name} ({whose} last "
         f"{RECENT_MONTHS} months, {rates.ai_tasks:,} AI tasks)"
     )
-    per_task = float(month.ai_part) / max(tasks, 1.0)
+    per_task = float(ai_month) / max(tasks, 1.0)
+    when = "on average over the charged months of year 1" if spans else "in the first month"
     return {
         "plan_includes_seats": Assumption(
             "plan_includes_seats", float(includes), Source.ENTERED, f"from the plans file (plan '{ctx.plan}')"
@@ -162,7 +177,8 @@ def spend_assumptions(spend: SpendModel, values: Mapping[str, float], ctx: CaseC
         "ai_spend_per_task": measured_assumption(
             "ai_spend_per_task", per_task, rates.ai_tasks, (None, None),
             f"plan '{ctx.plan}' billed month by month (fees, tiers, minimums and caps as billed); "
-            f"{value_text(per_task, '$')} per task in the first month at {tasks:,.0f} tasks and {basis}",
+            f"{value_text(per_task, '$')} per task {when} at {tasks:,.0f} tasks a month and {basis}"
+            + "".join(f"; {f.text()}" for f in rates.settlement),
         ),
     }
 

@@ -31,6 +31,7 @@ from outcome_pricing.analysis.roi.cashflows import (
     present_value,
     validate_horizon,
 )
+from outcome_pricing.analysis.roi.deal import DealTerm, deal_terms
 from outcome_pricing.analysis.roi.sensitivity import ScenarioResult, TornadoBar, scenarios, tornado
 from outcome_pricing.analysis.roi.spend import SpendModel
 
@@ -84,6 +85,7 @@ class RoiCase:
     plan_terms: str = ""  # the price and the definition's rules in words (pricing.words)
     plan_version: str = ""
     billed: bool = False  # True: the AI spend is the plan billed month by month
+    deal_terms: tuple[DealTerm, ...] = ()  # the plan's deal terms in words (each a cash-flow line)
 
     @property
     def npv(self) -> float:
@@ -150,6 +152,11 @@ class RoiCase:
             "scenarios": [s.to_dict() for s in self.scenarios],
             "tornado": [b.to_dict() for b in self.tornado],
             "notes": list(self.notes),
+            "deal_terms": [
+                {"line": t.line, "term": t.term, "meaning": t.meaning, "amounts": [round(a, 2) for a in t.amounts],
+                 "total": round(sum(t.amounts), 2), "pv": round(present_value(t.amounts, f.discount_rate), 2)}
+                for t in self.deal_terms
+            ],
         }
 
 
@@ -179,7 +186,12 @@ def build_case(
     resolved = resolve_derived({**default_assumptions(), **assumptions})
     label = plan or "the plan"
     bars = tornado(resolved, years, discount_rate, label, spend)
-    billed = billed_spend(resolved, value_map(resolved), years, spend) is not None
+    values = value_map(resolved)
+    year_spend = billed_spend(resolved, values, years, spend)
+    billed = year_spend is not None
+    flows = flows_for(resolved, years, discount_rate, label, spend)
+    terms = deal_terms(spend.plan, values, year_spend, {ln.key: ln.adjusted for ln in flows.lines},
+                       spend.guarantee, spend.rates.outcomes) if spend is not None else ()
     return RoiCase(
         subject=subject,
         subject_kind=subject_kind,
@@ -191,13 +203,14 @@ def build_case(
         discount_rate=discount_rate,
         risk_adjustment=risk_adjustment,
         assumptions=resolved,
-        flows=flows_for(resolved, years, discount_rate, label, spend),
+        flows=flows,
         scenarios=scenarios(resolved, years, discount_rate, label, bars, spend),
         tornado=bars,
         notes=(PROJECTION_NOTE, BILLED_NOTE if billed else PER_TASK_NOTE, SEAT_CONVENTION, *notes),
         plan_terms=plan_terms,
         plan_version=plan_version,
         billed=billed,
+        deal_terms=terms,
     )
 
 
@@ -223,8 +236,8 @@ def cash_flow_table(case: RoiCase) -> pd.DataFrame:
 
     for kind, total_label in ((LineKind.BENEFIT, "Total benefits"), (LineKind.COST, "Total costs")):
         for ln in f.lines:
-            if ln.kind is kind:
-                row(ln.label, str(kind), ln.adjusted, ln.risk_adjustment if kind is LineKind.BENEFIT else None)
+            if ln.kind is kind or (ln.kind is LineKind.MEMO and kind is LineKind.COST):
+                row(ln.label, str(ln.kind), ln.adjusted, ln.risk_adjustment if kind is LineKind.BENEFIT else None)
         attr = "benefits" if kind is LineKind.BENEFIT else "costs"
         row(total_label, "total", (getattr(y, attr) for y in f.years), None)
     row("Net cash flow", "net", (y.net for y in f.years), None)

@@ -39,7 +39,9 @@ from outcome_pricing.analysis.roi.estimation import (
     usage_rates,
     volume_assumptions,
 )
+from outcome_pricing.analysis.roi.odds import GuaranteeOdds, closed_form_odds, forecast_odds
 from outcome_pricing.analysis.roi.result import RoiCase, SubjectKind, build_case
+from outcome_pricing.analysis.roi.settle import SettlementFactor, settlement_factors
 from outcome_pricing.analysis.roi.spend import Scope, SpendModel, UsageRates
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.ingest.files import ingest_files
@@ -61,11 +63,14 @@ class Measured:
 
 
 def _with_spend(out: dict[str, Assumption], ctx: CaseContext, rates: UsageRates | None,
-                ai_minutes: float, baseline_minutes: float | None) -> SpendModel | None:
-    """The plan's billing model and its year-1 figures in ``out``; None without rates."""
+                ai_minutes: float, baseline_minutes: float | None, guarantee: GuaranteeOdds | None = None,
+                settlement: tuple[SettlementFactor, ...] = ()) -> SpendModel | None:
+    """The plan's billing model and its year-1 figures in ``out``; None without rates.
+    ``settlement``: the latest settlement factors (roi.settle); ``guarantee``: the chance a
+    guarantee window falls short (roi.deal)."""
     if rates is None:
         return None
-    spend = SpendModel(ctx.plan_obj, rates, ai_minutes, baseline_minutes)
+    spend = SpendModel(ctx.plan_obj, replace(rates, settlement=settlement), ai_minutes, baseline_minutes, guarantee)
     v = value_map(resolve_derived({**default_assumptions(), **out}))
     out.update(spend_assumptions(spend, v, ctx))
     return spend
@@ -103,7 +108,10 @@ def measure_account(wh: Warehouse, account_id: str, ctx: CaseContext,
         out.update({k: portfolio[k] for k in missing if k in portfolio})
         rates = rates or usage_rates(recent_metrics(metrics, None), Scope.PORTFOLIO)
     minutes = minutes_comparison(summary)
-    spend = _with_spend(out, ctx, rates, minutes.ai if minutes.ai is not None else 0.0, minutes.baseline)
+    plan = ctx.plan_obj
+    odds = forecast_odds(wh, ctx.planset, plan, ctx.definition, account_id) if plan.deal.guarantee else None
+    spend = _with_spend(out, ctx, rates, minutes.ai if minutes.ai is not None else 0.0, minutes.baseline, odds,
+                        settlement_factors(wh, ctx.definition, plan, metrics, account_id))
     subject = account_id if name == account_id else f"{name} ({account_id})"
     return Measured(subject, kind, out, tuple(notes + _unproven_notes(out)), spend)
 
@@ -215,7 +223,8 @@ def measure_prospect(wh: Warehouse, prospect: Prospect, ctx: CaseContext) -> Mea
     rates = usage_rates(recent_metrics(metrics, None), Scope.PORTFOLIO)
     saved = value_map(measured)["minutes_saved_per_task"]
     human = prospect.human_minutes_per_task
-    spend = _with_spend(measured, ctx, rates, human - saved, human)
+    spend = _with_spend(measured, ctx, rates, human - saved, human, closed_form_odds(ctx.plan_obj),
+                        settlement_factors(wh, ctx.definition, ctx.plan_obj, metrics, None))
     notes = [] if rates is not None else [
         "The warehouse has no AI tasks to measure outcomes per task from: enter the AI spend per task."
     ]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from outcome_pricing.kit.money import to_decimal
+from outcome_pricing.warehouse import cluster
 
 if TYPE_CHECKING:
     from outcome_pricing.warehouse.handle import Warehouse
@@ -52,6 +53,20 @@ SELECT account_id, month, topic,
        sum(round(human_seconds * 1000)::BIGINT)::BIGINT AS ms, count(*)::BIGINT AS n
 FROM tasks
 WHERE ai_enabled AND human_seconds IS NOT NULL
+GROUP BY ALL
+"""
+
+# Cluster mode (warehouse/cluster.py): the same sums from the account facts (scale/facts.py).
+BASELINE_FACTS_SQL = f"""
+SELECT account_id, topic, sum(timed_ms)::BIGINT AS ms, sum(timed_tasks)::BIGINT AS n
+FROM {cluster.FACTS_TABLE}
+WHERE NOT ai_enabled AND timed_tasks > 0
+GROUP BY ALL
+"""
+AI_FACTS_SQL = f"""
+SELECT account_id, month, topic, sum(timed_ms)::BIGINT AS ms, sum(timed_tasks)::BIGINT AS n
+FROM {cluster.FACTS_TABLE}
+WHERE ai_enabled AND timed_tasks > 0
 GROUP BY ALL
 """
 
@@ -167,11 +182,11 @@ def hourly_cost_for(account_cost: Decimal | None, default: Decimal | None) -> De
 
 # ---------------------------------------------------------------------- from the warehouse
 def baselines(wh: Warehouse) -> Baselines:
-    return Baselines.of(wh.query_df(BASELINE_SQL))
+    return Baselines.of(wh.query_df(BASELINE_FACTS_SQL if cluster.is_cluster(wh) else BASELINE_SQL))
 
 
 def ai_time(wh: Warehouse, account_id: str | None = None) -> pd.DataFrame:
-    df = wh.query_df(AI_SQL)
+    df = wh.query_df(AI_FACTS_SQL if cluster.is_cluster(wh) else AI_SQL)
     df["month"] = pd.to_datetime(df["month"])
     if account_id is not None:
         df = df[df["account_id"] == account_id]

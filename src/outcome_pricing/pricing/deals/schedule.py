@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from outcome_pricing.pricing.deal_terms import ChargeFrom, DealTerms
+from outcome_pricing.warehouse import cluster
 
 if TYPE_CHECKING:
     from outcome_pricing.warehouse.handle import Warehouse
@@ -103,13 +104,14 @@ def row_schedule(metrics: pd.DataFrame, terms: DealTerms) -> tuple[np.ndarray, n
 GO_LIVE_SQL = """
 SELECT f.account_id,
        date_trunc('month', coalesce(a.ai_go_live, f.first_ai_month))::DATE AS go_live_month
-FROM (SELECT account_id, min(month) FILTER (WHERE ai_enabled) AS first_ai_month FROM tasks GROUP BY account_id) f
+FROM (SELECT account_id, min(month) FILTER (WHERE ai_enabled) AS first_ai_month FROM {tasks} GROUP BY account_id) f
 LEFT JOIN accounts a USING (account_id)
 """
 
 
 def go_live_frame(wh: Warehouse) -> pd.DataFrame:
     """account_id, go_live_month (first day of the month; NaT if unknown)."""
-    df = wh.query_df(GO_LIVE_SQL)
+    # Cluster mode: the account facts have a row per month and ai_enabled: the same minimum.
+    df = wh.query_df(GO_LIVE_SQL.format(tasks=cluster.FACTS_TABLE if cluster.is_cluster(wh) else "tasks"))
     df["go_live_month"] = pd.to_datetime(df["go_live_month"])
     return df

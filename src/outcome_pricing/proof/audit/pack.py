@@ -18,6 +18,7 @@ Every CSV cell goes through kit/cells.py, so no text runs as a spreadsheet formu
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import zipfile
@@ -29,6 +30,7 @@ from outcome_pricing.kit.cells import to_safe_csv
 from outcome_pricing.proof.audit.estimate import AuditEstimate, estimate
 from outcome_pricing.proof.audit.records import Selection, audited_tasks
 from outcome_pricing.rules import EVIDENCE_FIELDS, Definition
+from outcome_pricing.warehouse import cluster
 
 if TYPE_CHECKING:
     from outcome_pricing.pricing.plans import PlanSet
@@ -106,8 +108,10 @@ def evidence_pack(wh: Warehouse, planset: PlanSet, plan_name: str, d: Definition
 
     s = statement(wh, planset, plan_name, d, account_id, month)
     selection = Selection.of(account_id, [s.month])
-    e = estimate(wh, d, selection)
-    audits = audited_tasks(wh, d, selection)
+    # In cluster mode the month's audited tasks are read from the Parquet tasks.
+    with cluster.evidence_for(wh, account_id, dt.date.fromisoformat(f"{s.month}-01")) as ev:
+        e = estimate(ev, d, selection)
+        audits = audited_tasks(ev, d, selection)
     tasks = s.task_records()
     billed = tasks[tasks["billable_units"] > 0]
     buffer = io.BytesIO()

@@ -1,0 +1,213 @@
+"""Cold start for a crowd (issue 20.1): `python -m benchmarks.bench_cold [--db PATH] [--sessions 8]`.
+
+An executive shares the Overview link and everyone opens it at once. Measured
+here, in one run: `streamlit run` of the app on a 1M-task warehouse and of a
+bare page (a title and one plotly chart, in a temporary file), each on
+127.0.0.1 with a free port; then N browser contexts (Debian's Chromium through
+Playwright) open the page AT ONCE, and each session's time from `goto` until
+the page is ready (the script finished and the page's title drawn:
+tests/e2e/server.py's `wait_ready`) is printed, with the slowest and the ratio
+slowest / slowest bare page. Then, in one session, every page of the app is
+visited with its sidebar link, once (its first visit) and again: the time
+after its first visit. Server start (process start to /_stcore/health, plus
+the app's warm-up of the default scenario, which it does once at start) is
+printed on its own line: work done once at server start is the point.
+
+Budgets: slowest cold session at most 1.5x the bare page; every page at most
+1 s after its first visit. The machine's load (os.getloadavg) is printed,
+because page-ready times follow it; the ratio is what the budget is about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
+
+from benchmarks import figures
+from benchmarks.bench_demo import ensure_bench_db
+from tests.e2e.server import (
+    APP_SCRIPT,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    EXCEPTION,
+    SETTLE_MS,
+    app_pages,
+    nav_link,
+    streamlit_server,
+    wait_ready_async,
+)
+
+TASKS = 1_000_000
+SESSIONS = 8
+RATIO_BUDGET = 1.5
+AFTER_FIRST_VISIT_BUDGET = 1.0
+VIEWPORT: ViewportSize = {"width": 1440, "height": 1000}
+TIMEOUT_MS = 300_000
+BARE_TITLE = "Bare page"
+BARE_PAGE = f'''
+import plotly.graph_objects as go
+import streamlit as st
+
+st.set_page_config(layout="wide")
+st.title("{BARE_TITLE}")
+st.plotly_chart(go.Figure(go.Scatter(x=list(range(18)), y=[m * m % 7 for m in range(18)])), width="stretch")
+'''
+# Chromium flags the issue names (tests/e2e adds a few more quiet ones: same set).
+ARGS = CHROMIUM_ARGS
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+class Session:
+    """One browser context and what it received over the app's websocket."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.bytes = 0
+        page.on("websocket", self._watch)
+
+    def _watch(self, ws: Any) -> None:
+        ws.on("framereceived", self._count)
+
+    def _count(self, payload: str | bytes) -> None:
+        self.bytes += len(payload)
+
+
+async def _new_session(browser: Browser) -> Session:
+    context = await browser.new_context(viewport=VIEWPORT)
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    return Session(page)
+
+
+async def _cold(session: Session, url: str, title: str) -> float:
+    start = time.monotonic()
+    await session.page.goto(url)
+    await wait_ready_async(session.page, title, TIMEOUT_MS)
+    return time.monotonic() - start - SETTLE_MS / 1000
+
+
+async def crowd(browser: Browser, url: str, title: str, n: int) -> tuple[list[float], list[Session]]:
+    """n fresh contexts open `url` at the same moment; seconds until each was ready."""
+    sessions = [await _new_session(browser) for _ in range(n)]
+    times = await asyncio.gather(*(_cold(s, url, title) for s in sessions))
+    return list(times), sessions
+
+
+async def _visit(page: Page, title: str) -> float:
+    start = time.monotonic()
+    await nav_link(page, title).click()
+    await wait_ready_async(page, title, TIMEOUT_MS)
+    return time.monotonic() - start - SETTLE_MS / 1000
+
+
+async def tour(page: Page, rounds: int) -> dict[str, list[float]]:
+    """Every page by its sidebar link, `rounds` times; seconds per visit, the first visit first."""
+    times: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for target in app_pages():
+            took = await _visit(page, target.title)
+            if await page.locator(EXCEPTION).count():
+                raise RuntimeError(f"exception on {target.title}")
+            times.setdefault(target.title, []).append(took)
+    return times
+
+
+def _report_crowd(label: str, times: list[float], sessions: list[Session]) -> float:
+    shown = " ".join(f"{t:5.2f}" for t in times)
+    kb = max(s.bytes for s in sessions) / 1024
+    print(f"  {label:5s} per session (s): {shown}  slowest {max(times):5.2f}  "
+          f"median {sorted(times)[len(times) // 2]:5.2f}  (websocket {kb:,.0f} kB a session)")
+    return max(times)
+
+
+async def measure(bare_url: str, app_url: str, n: int, rounds: int) -> None:
+    title = app_pages()[0].title
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        print(f"{n} cold sessions at once ({_load()}):")
+        bare_times, bare_sessions = await crowd(browser, bare_url, BARE_TITLE, n)
+        bare = _report_crowd("bare", bare_times, bare_sessions)
+        app_times, app_sessions = await crowd(browser, app_url, title, n)
+        slowest = _report_crowd("app", app_times, app_sessions)
+        ratio = slowest / bare
+        figures.record(f"{n} cold sessions at once on the Overview, {_tasks_label()} tasks: slowest", slowest, bare,
+                       "bare page (title, one chart), slowest", budget_ratio=RATIO_BUDGET)
+        flag = "ok" if ratio <= RATIO_BUDGET else "OVER BUDGET"
+        print(f"  slowest app session / slowest bare session: {ratio:.2f}x (budget {RATIO_BUDGET}x) {flag}")
+        times = await tour(app_sessions[0].page, rounds) if rounds else {}
+        await browser.close()
+    if not times:
+        return
+    print(f"every page, one session, after its first visit (worst of {rounds - 1} later visits; "
+          f"budget {AFTER_FIRST_VISIT_BUDGET:g} s; {_load()}):")
+    for page_title, values in times.items():
+        worst = max(values[1:])
+        figures.record(f"{page_title} page after its first visit", worst, budget_seconds=AFTER_FIRST_VISIT_BUDGET)
+        flag = "ok" if worst <= AFTER_FIRST_VISIT_BUDGET else "OVER BUDGET"
+        print(f"  {page_title:18s} first visit {values[0]:5.2f} s, then {worst:5.2f} s  {flag}")
+
+
+def _started(stack: ExitStack, db: Path, script: Path, label: str, warm: bool) -> str:
+    start = time.monotonic()
+    url = stack.enter_context(streamlit_server(db, timeout=600, script=script, warm=warm))
+    what = "health and the script's first run (warm-up)" if warm else "health (no warm-up)"
+    print(f"server start, {label}: {time.monotonic() - start:.2f} s (process start to {what})")
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", type=Path, help=f"a warehouse (copied first); default the {TASKS:,}-task bench demo")
+    parser.add_argument("--sessions", type=int, default=SESSIONS)
+    parser.add_argument("--rounds", type=int, default=2, help="visits per page in the tour (the first fills caches; 0: no tour)")
+    parser.add_argument("--script", type=Path, default=APP_SCRIPT,
+                        help="the app to serve (another checkout's app/streamlit_app.py: a before/after run)")
+    parser.add_argument("--no-warm", action="store_true", help="start the app without its warm-up at start")
+    args, _ = parser.parse_known_args(sys.argv[1:])  # run_all passes its own flags
+    source = args.db or ensure_bench_db(TASKS)
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        db = Path(tmp) / "warehouse.duckdb"
+        shutil.copyfile(source, db)  # the server holds its own copy: others may use the source
+        bare_script = Path(tmp) / "bare_page.py"
+        bare_script.write_text(BARE_PAGE)
+        _TASKS_SEEN[0] = _tasks(db)
+        print(f"warehouse: {source} ({_TASKS_SEEN[0]:,} tasks); {_load()}")
+        bare_url = _started(stack, db, bare_script, "bare page", warm=not args.no_warm)
+        app_url = _started(stack, db, args.script, f"app {args.script}", warm=not args.no_warm)
+        asyncio.run(measure(bare_url, app_url, args.sessions, args.rounds and max(args.rounds, 2)))
+
+
+_TASKS_SEEN = [TASKS]
+
+
+def _tasks_label() -> str:
+    return f"{_TASKS_SEEN[0]:,}"
+
+
+def _tasks(db: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute("SELECT count(*) FROM tasks").fetchone()
+        return int(row[0]) if row else 0
+    finally:
+        con.close()
+
+
+if __name__ == "__main__":
+    main()

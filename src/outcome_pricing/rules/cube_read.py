@@ -1,0 +1,362 @@
+"""The definition cube read into numpy, and a definition's counts from it, on or off the grid.
+
+The cube (`warehouse/cube.py`) counts tasks per account-month `k` (and model tier `t`) and
+input profile `p`, with the hours bucketed to the grid. A definition's reason is computed
+once per profile (the one CASE of `sql.py`, over a few thousand rows); the counts are then
+summed in numpy over arrays read once per cube build and scope.
+
+Off the grid (a 30 h silence), only the tasks in the one bucket a knob falls in can go
+either way. The profiles are evaluated with the knob itself (the bucket counts as "not
+reopened" / "not quiet long enough") and with the knob moved onto the bucket's edge (the
+bucket counts as reopened / assumed); every cube row takes the first, and the rows of the
+side table `cube.HOURS_TABLE` in those buckets, which keep their exact hours, move to the
+reason their exact hours give: the same comparisons as the rules on the task, so the counts
+are identical to task by task.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from outcome_pricing.rules.definition import REASONS, Definition
+from outcome_pricing.rules.sql import knob_params, reason_sql
+from outcome_pricing.warehouse import cube
+from outcome_pricing.warehouse.grid import HOUR_GRID
+
+GROUP_COLUMNS = ("account_id", "month")
+ABOVE_GRID = HOUR_GRID[-1] + 1  # the gap bucket above the grid's last value
+NO_BUCKET = -2  # no bucket has this value
+
+# Counts arrive as: keys (account_id, month [, model_tier] per row, sorted), and parts of
+# records, each part four arrays: per record its row in keys, reason code, task count and
+# issue units (parts, not one concatenation: the cube's rows are not copied per query).
+Part = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Parts = list["Part | Dense"]
+N_REASONS = len(REASONS)
+Counts = tuple[pd.DataFrame, Parts]
+_NO_KEYS = pd.DataFrame(columns=list(GROUP_COLUMNS))
+
+
+def int_array(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype="int64")
+
+
+def float_array(values: Any) -> np.ndarray:
+    """A fetched column of hours as float64, NULL as NaN (fetchnumpy masks NULLs)."""
+    return np.asarray(np.ma.filled(np.ma.asarray(values).astype("float64"), np.nan))
+
+
+@dataclass(frozen=True)
+class Dense:
+    """Counts already summed per (row of keys, reason): tasks and issue units, flat
+    (row * len(REASONS) + reason), float64 holding exact integers."""
+
+    tasks: np.ndarray
+    issue_units: np.ndarray
+
+    def records(self) -> Part:
+        """The same counts as records (one per row and reason), to regroup."""
+        n_rows = len(self.tasks) // N_REASONS
+        return (np.repeat(np.arange(n_rows, dtype="int64"), N_REASONS),
+                np.tile(np.arange(N_REASONS, dtype="int64"), n_rows), self.tasks, self.issue_units)
+
+
+@dataclass(frozen=True)
+class CubeArrays:
+    """The cube as read by one scope of one build (by account-month, or by account-month and
+    model tier): numpy arrays, reused by every query. Rows are sorted by profile, so the
+    rows of the profiles whose reason changes are contiguous slices (`offsets`)."""
+
+    keys: pd.DataFrame  # account_id, month [, model_tier] per row, sorted
+    codes: np.ndarray  # per row of keys, sorted: k (or k * width + t by tier)
+    width: int  # 0: rows are account-months; else the tier code's width
+    row: np.ndarray  # per cube row: its row in keys
+    profile: np.ndarray  # per cube row: p (sorted)
+    tasks: np.ndarray
+    issue_units: np.ndarray
+    offsets: np.ndarray  # the rows of profile p: offsets[p]:offsets[p + 1]
+    profile_tasks: np.ndarray  # per profile p: tasks and issue units over all rows
+    profile_issue_units: np.ndarray
+    # The last definitions' reasons per profile and their Dense counts: the next definition
+    # re-counts only the rows of profiles whose reason differs (a knob change moves few).
+    last: list[tuple[np.ndarray, Dense]] = field(default_factory=list, compare=False)
+
+    def locate(self, k: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The rows of keys of tasks at account-month k and tier t."""
+        code = k if self.width == 0 else k * self.width + t
+        return np.searchsorted(self.codes, code).astype("int64")
+
+    def counts(self, reason_of_profile: np.ndarray, per_key: bool) -> Counts:
+        if not per_key:  # a portfolio total needs only the sums per profile
+            n = len(self.profile_tasks)
+            return _NO_KEYS, [(np.zeros(n, dtype="int64"), reason_of_profile, self.profile_tasks,
+                               self.profile_issue_units)]
+        return self.keys, [self.dense(reason_of_profile)]
+
+    def dense(self, reasons: np.ndarray) -> Dense:
+        """Tasks and issue units per (row, reason) when profile p has reason reasons[p]:
+        from the remembered definition whose reasons differ on the fewest cube rows."""
+        with _LAST_LOCK:
+            remembered = list(self.last)
+        lengths = np.diff(self.offsets)
+        size = len(self.keys) * N_REASONS
+        best, changed = None, np.zeros(0, dtype="int64")
+        for last in remembered:
+            differ = np.flatnonzero(reasons != last[0])
+            if best is None or lengths[differ].sum() < lengths[changed].sum():
+                best, changed = last, differ
+        if best is None or lengths[changed].sum() * 2 > len(self.row):  # most rows move: count afresh
+            cells = self.row * N_REASONS + reasons[self.profile]
+            found = Dense(np.bincount(cells, weights=self.tasks, minlength=size),
+                          np.bincount(cells, weights=self.issue_units, minlength=size))
+        else:
+            # the rows of the changed profiles: each slice's start, then consecutive
+            starts, n_rows = self.offsets[changed], lengths[changed]
+            at = np.repeat(starts - np.cumsum(n_rows) + n_rows, n_rows) + np.arange(int(n_rows.sum()))
+            rows, profiles = self.row[at] * N_REASONS, self.profile[at]
+            old, new = rows + best[0][profiles], rows + reasons[profiles]
+            n, iu = self.tasks[at], self.issue_units[at]
+            found = Dense(
+                best[1].tasks - np.bincount(old, weights=n, minlength=size) + np.bincount(new, weights=n, minlength=size),
+                best[1].issue_units - np.bincount(old, weights=iu, minlength=size)
+                + np.bincount(new, weights=iu, minlength=size),
+            )
+        with _LAST_LOCK:
+            self.last.insert(0, (reasons.copy(), found))
+            del self.last[_REMEMBERED:]
+        return found
+
+
+_REMEMBERED = 6  # definitions remembered per cube read (a few sessions' current ones)
+_LAST_LOCK = threading.Lock()
+
+
+def _arrays(keys: pd.DataFrame, codes: np.ndarray, width: int, row: np.ndarray,
+            rows: dict[str, Any], n_profiles: int) -> CubeArrays:
+    order = np.argsort(int_array(rows["p"]), kind="stable")
+    profile = int_array(rows["p"])[order]
+    # float64: the weights bincount sums (exact below 2**53), so no query converts them again
+    tasks = np.asarray(rows["tasks"], dtype="float64")[order]
+    issue_units = np.asarray(rows["issue_units"], dtype="float64")[order]
+    return CubeArrays(
+        keys=keys, codes=codes, width=width, row=np.asarray(row, dtype="int64")[order], profile=profile,
+        tasks=tasks, issue_units=issue_units,
+        offsets=np.searchsorted(profile, np.arange(n_profiles + 1)),
+        profile_tasks=np.bincount(profile, weights=tasks, minlength=n_profiles),
+        profile_issue_units=np.bincount(profile, weights=issue_units, minlength=n_profiles),
+    )
+
+
+def _n_profiles(cur: duckdb.DuckDBPyConnection) -> int:
+    return int(cur.execute(f"SELECT count(*) FROM {cube.PROFILES_TABLE}").fetchone()[0])  # type: ignore[index]
+
+
+def _keys(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return cur.execute(f"SELECT k, account_id, month FROM {cube.KEYS_TABLE} ORDER BY k").df()
+
+
+def read_cube(cur: duckdb.DuckDBPyConnection) -> CubeArrays:
+    rows = cur.execute(f"SELECT k, p, tasks, issue_units FROM {cube.CUBE_TABLE}").fetchnumpy()
+    keys = _keys(cur)
+    codes = int_array(keys["k"])  # sorted: keys are read in k order
+    return _arrays(keys[list(GROUP_COLUMNS)], codes, 0, np.searchsorted(codes, int_array(rows["k"])),
+                   rows, _n_profiles(cur))
+
+
+def read_tier_cube(cur: duckdb.DuckDBPyConnection) -> CubeArrays:
+    rows = cur.execute(f"SELECT k, t, p, tasks, issue_units FROM {cube.TIERS_TABLE}").fetchnumpy()
+    names = cur.execute(
+        f"SELECT t, coalesce(model_tier, '') AS model_tier FROM {cube.TIER_NAMES_TABLE} ORDER BY t"
+    ).df()
+    keys = _keys(cur)
+    # One row per (k, t) present, numbered in (account, month, tier) order.
+    width = len(names) + 1
+    codes, row = np.unique(int_array(rows["k"]) * width + int_array(rows["t"]), return_inverse=True)
+    labels = keys.set_index("k").loc[codes // width, ["account_id", "month"]].reset_index(drop=True)
+    labels["model_tier"] = names["model_tier"].to_numpy()[codes % width]
+    return _arrays(labels, codes, width, np.asarray(row, dtype="int64"), rows, _n_profiles(cur))
+
+
+# ---------------------------------------------------------------- caches
+# Keyed by (warehouse file, account scope, cube stamp, ...): the stamp changes with every
+# build, so an entry is never stale; a few entries cover the scopes in use at once.
+_CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_CACHE_SIZE = 12
+_CACHE_LOCK = threading.Lock()
+T = TypeVar("T")
+
+
+def cached(key: tuple[Any, ...], read: Callable[[], T]) -> T:
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]  # type: ignore[no-any-return]
+    value = read()
+    with _CACHE_LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def peek(key: tuple[Any, ...]) -> Any:
+    """The cached value under `key`, or None (nothing is read)."""
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    return None
+
+
+def clear_cache() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+# ---------------------------------------------------------------- hour knobs off the grid
+@dataclass(frozen=True)
+class HourKnobs:
+    """A definition's hour knobs and, when off the grid, the bucket each falls in."""
+
+    window: float
+    silence: float
+    gap_bucket: int | None  # the smallest grid value above the window (or ABOVE_GRID)
+    quiet_bucket: int | None  # the largest grid value below the silence period
+
+    @property
+    def on_grid(self) -> bool:
+        return self.gap_bucket is None and self.quiet_bucket is None
+
+
+def hour_knobs(d: Definition) -> HourKnobs:
+    window, silence = float(d.reopen_window_hours), float(d.silence_hours)
+    gap_bucket = None if window in HOUR_GRID else next((g for g in HOUR_GRID if g >= window), ABOVE_GRID)
+    quiet_bucket = None if silence in HOUR_GRID else max(g for g in HOUR_GRID if g <= silence)
+    return HourKnobs(window, silence, gap_bucket, quiet_bucket)
+
+
+def variant_params(d: Definition, h: HourKnobs, p: str) -> list[dict[str, Any]]:
+    """Knob parameters of the variants (prefix p + index): 0 = the definition itself; off the
+    grid also 1 = window on its bucket, 2 = silence on its bucket, 3 = both."""
+    if h.on_grid:
+        return [knob_params(d, f"{p}0_")]
+    out = []
+    for i in range(4):
+        params = knob_params(d, f"{p}{i}_")
+        if i & 1 and h.gap_bucket is not None:
+            params[f"{p}{i}_window"] = float(h.gap_bucket)
+        elif h.gap_bucket == ABOVE_GRID:  # the bucket above the grid is numerically below the window
+            params[f"{p}{i}_window"] = float(HOUR_GRID[-1])
+        if i & 2 and h.quiet_bucket is not None:
+            params[f"{p}{i}_silence"] = float(h.quiet_bucket)
+        out.append(params)
+    return out
+
+
+def variant_of(gap: np.ndarray, quiet: np.ndarray, h: HourKnobs) -> np.ndarray:
+    """Per task (or hours row), the variant whose reason is its reason: the rules' own
+    comparisons on the exact hours (reopened: gap <= window; assumed: quiet >= silence;
+    a missing value is never either)."""
+    with np.errstate(invalid="ignore"):
+        reopened = (gap <= h.window) if h.gap_bucket is not None else np.zeros(len(gap), dtype=bool)
+        quiet_enough = (quiet >= h.silence) if h.quiet_bucket is not None else np.zeros(len(quiet), dtype=bool)
+    variant: np.ndarray = np.asarray(reopened, dtype="int64") + 2 * np.asarray(quiet_enough, dtype="int64")
+    return variant
+
+
+def profile_reasons(
+    cur: duckdb.DuckDBPyConnection, param_sets: Sequence[Sequence[dict[str, Any]]], stamp_columns: str = ""
+) -> tuple[list[np.ndarray], dict[str, Any]]:
+    """For each definition (its variants' parameters), its reason per variant and profile p
+    (shape variants x profiles), in one query over the profiles; with `stamp_columns`
+    (cube.stamp_columns) the same statement also reads the cube's freshness (second value)."""
+    params: dict[str, Any] = {}
+    columns = [stamp_columns] if stamp_columns else []
+    i = 0
+    for variants in param_sets:
+        for v in variants:
+            params |= v
+            columns.append(f"{reason_sql(cube.PROFILE_INPUTS, _prefix(v))} AS r{i}")
+            i += 1
+    # No ORDER BY (a sort costs more than the rules on a few thousand rows): placed by p.
+    found = cur.execute(f"SELECT p, {', '.join(columns)} FROM {cube.PROFILES_TABLE}", params).fetchnumpy()
+    p = int_array(found["p"])  # numbered from 0, each once
+    out, i = [], 0
+    for variants in param_sets:
+        reasons = np.empty((len(variants), len(p)), dtype="int64")
+        for j in range(len(variants)):
+            reasons[j, p] = found[f"r{i + j}"]
+        out.append(reasons)
+        i += len(variants)
+    return out, found
+
+
+_CATALOGS: dict[str, str] = {}
+
+
+def fresh_reasons(
+    cur: duckdb.DuckDBPyConnection, path: str, param_sets: Sequence[Sequence[dict[str, Any]]]
+) -> tuple[str, list[np.ndarray]] | None:
+    """(the cube's current stamp, the reasons of `profile_reasons`) in one statement; None
+    when that statement finds no current stamp (no cube, a stale one, cluster mode): then
+    `cube.current_stamp` decides."""
+    if path not in _CATALOGS:
+        _CATALOGS[path] = str(cur.execute("SELECT current_database()").fetchone()[0])  # type: ignore[index]
+    try:
+        reasons, found = profile_reasons(cur, param_sets, cube.stamp_columns(_CATALOGS[path]))
+    except duckdb.CatalogException:  # a warehouse without a cube
+        return None
+    if not len(found["_stamp_tasks"]):
+        return None
+    stamp = cube.stamp_from(found["_stamp"][0], found["_stamp_tasks"][0])
+    return None if stamp is None else (stamp, reasons)
+
+
+def _prefix(params: dict[str, Any]) -> str:
+    name = next(n for n in params if n.endswith("window"))
+    return name[: -len("window")]
+
+
+@dataclass(frozen=True)
+class HourRows:
+    """The hours side table's rows in the buckets of one definition's off-grid knobs."""
+
+    k: np.ndarray
+    t: np.ndarray
+    p: np.ndarray
+    gap: np.ndarray
+    quiet: np.ndarray
+    tasks: np.ndarray
+    issue_units: np.ndarray
+
+
+def read_hour_rows(cur: duckdb.DuckDBPyConnection, h: HourKnobs) -> HourRows:
+    found = cur.execute(
+        f"SELECT k, t, p, gap_hours, quiet_hours, tasks, issue_units FROM {cube.HOURS_TABLE} "
+        "WHERE gap_bucket = $gb OR quiet_bucket = $qb",
+        {"gb": NO_BUCKET if h.gap_bucket is None else h.gap_bucket,
+         "qb": NO_BUCKET if h.quiet_bucket is None else h.quiet_bucket},
+    ).fetchnumpy()
+    return HourRows(int_array(found["k"]), int_array(found["t"]), int_array(found["p"]), float_array(found["gap_hours"]),
+                    float_array(found["quiet_hours"]), int_array(found["tasks"]), int_array(found["issue_units"]))
+
+
+def moved(rows: np.ndarray, old: np.ndarray, new: np.ndarray, n: np.ndarray, iu: np.ndarray) -> Part:
+    """Records that move n tasks (iu issue units) of each row from reason `old` to `new`."""
+    change = old != new
+    rows, old, new, n, iu = rows[change], old[change], new[change], n[change], iu[change]
+    return (np.concatenate([rows, rows]), np.concatenate([old, new]),
+            np.concatenate([-n, n]), np.concatenate([-iu, iu]))
+
+
+def with_records(counts: Counts, extra: Sequence[Part]) -> Counts:
+    keys, parts = counts
+    return keys, [*parts, *extra]

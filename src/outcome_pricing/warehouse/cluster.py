@@ -1,0 +1,229 @@
+"""Cluster mode: a warehouse that keeps the cube and the account facts, not the tasks.
+
+`ingest --engine spark --cluster` (scale/ingest.py) builds on Spark and loads only
+the definition cube and the account facts (`account_month_facts`, see
+`scale/facts.py`) into the warehouse; the tasks stay in the Parquet dataset. It
+records the build in `cluster_build` (one row: the dataset, the task count, the
+cube's stamp) in the same transaction, and that record is what the cube's
+freshness check compares with (`cube.current_stamp`), since there are no tasks to
+count. The only tasks it holds are the few that disputes and audits name
+(`hold_named_tasks`), so dispute corrections and audit settlement read them as on a
+full warehouse.
+
+Task-level evidence of one account-month (a statement's billed tasks, an
+explanation, the evidence panels and the evidence pack) then reads that month's
+Parquet tasks: `evidence_for` is the one switch point. The reader is plugged in
+from above (`use_evidence`; the package root plugs `scale.evidence`), because the
+scale layer sits above everything that asks for evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, cast
+
+import duckdb
+import pandas as pd
+
+from outcome_pricing.errors import ConfigError, UnknownAccountError
+
+
+class Handle(Protocol):
+    """What this module reads of a `Warehouse` (handle.py imports this module, so it is
+    named by its shape here, not imported)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def accounts(self) -> tuple[str, ...] | None: ...
+
+    def cursor(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
+
+    def query_df(self, sql: str, params: Any = None) -> pd.DataFrame: ...
+
+    def close(self) -> None: ...
+
+
+W = TypeVar("W", bound=Handle)
+
+BUILD_TABLE = "cluster_build"
+FACTS_TABLE = "account_month_facts"
+BUILD_DDL = f"""
+CREATE TABLE IF NOT EXISTS {BUILD_TABLE} (
+  dataset VARCHAR, tasks BIGINT, cube_stamp VARCHAR, built_at TIMESTAMP
+)
+"""
+FACTS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {FACTS_TABLE} (
+  account_id VARCHAR, month DATE, model_tier VARCHAR, topic VARCHAR, ai_enabled BOOLEAN,
+  tasks BIGINT, ai_tasks BIGINT, human_ms BIGINT, input_tokens BIGINT, output_tokens BIGINT,
+  timed_ms BIGINT, timed_tasks BIGINT
+)
+"""
+
+# Warehouse.summary's figures from the account facts (the same columns as from tasks).
+SUMMARY_SQL = f"""
+SELECT coalesce(sum(tasks), 0)::BIGINT AS tasks, count(DISTINCT account_id) AS accounts, min(month) AS first_month,
+       max(month) AS last_month, count(DISTINCT month) AS months,
+       sum(tasks) FILTER (WHERE ai_enabled) / sum(tasks) FILTER (WHERE ai_enabled IS NOT NULL) AS ai_share
+FROM {FACTS_TABLE}
+"""
+
+# What a page that needs every task says in cluster mode instead of its figures.
+NEEDS_TASKS = (
+    "This warehouse is in cluster mode: it holds the definition cube and the account facts, "
+    "not the tasks (they stay in the Parquet dataset {dataset}). {what} needs every task, so it "
+    "is not available here; run it on a warehouse built without --cluster."
+)
+
+
+def _has_table(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
+    found = cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
+        "AND database_name = current_database()",
+        [table],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def recorded_build(cur: duckdb.DuckDBPyConnection) -> tuple[str, int, str] | None:
+    """(dataset, tasks, cube stamp) of the cluster build this warehouse holds, or None."""
+    if not _has_table(cur, BUILD_TABLE):
+        return None
+    row = cur.execute(f"SELECT dataset, tasks, cube_stamp FROM main.{BUILD_TABLE} LIMIT 1").fetchone()
+    return None if row is None else (str(row[0]), int(row[1]), str(row[2]))
+
+
+def is_cluster(wh: Handle) -> bool:
+    """True when `wh` is in cluster mode (holds the cube and account facts, not the tasks)."""
+    with wh.cursor() as cur:
+        return recorded_build(cur) is not None
+
+
+def dataset(wh: Handle) -> Path | None:
+    """The Parquet dataset of a cluster-mode warehouse (None when not in cluster mode)."""
+    with wh.cursor() as cur:
+        build = recorded_build(cur)
+    return None if build is None else Path(build[0])
+
+
+def record_build(cur: duckdb.DuckDBPyConnection, dataset_dir: Path, n_tasks: int, stamp: str) -> None:
+    """Make the warehouse cluster mode (inside the load's transaction): the one build record."""
+    cur.execute(BUILD_DDL)
+    cur.execute(f"DELETE FROM {BUILD_TABLE}")
+    cur.execute(f"INSERT INTO {BUILD_TABLE} VALUES (?, ?, ?, now()::TIMESTAMP)",
+                [str(dataset_dir.resolve()), n_tasks, stamp])
+
+
+# The task ids the side files name: their tasks stay in a cluster-mode warehouse.
+SIDE_TASK_IDS = "SELECT task_id FROM disputes UNION SELECT task_id FROM audits"
+
+
+def hold_named_tasks(cur: duckdb.DuckDBPyConnection, ids_sql: str) -> None:
+    """In cluster mode, copy into `tasks` the Parquet rows of the task ids `ids_sql` (our
+    fixed SQL over a staging table) names that are not held yet; else nothing."""
+    build = recorded_build(cur)
+    if build is not None:
+        _plugged().hold(cur, Path(build[0]), ids_sql)
+
+
+def account_months(wh: Handle, account_id: str) -> list[dt.date]:
+    """The months in which `account_id` has tasks, latest first (from the account facts)."""
+    found = wh.query_df(f"SELECT DISTINCT month FROM {FACTS_TABLE} WHERE account_id = ? ORDER BY 1 DESC",
+                        [account_id])
+    return [dt.date.fromisoformat(str(m)[:10]) for m in found["month"]]
+
+
+def needs_tasks(wh: Handle, what: str) -> str | None:
+    """The sentence a page that needs every task shows in cluster mode (None otherwise)."""
+    found = dataset(wh)
+    return None if found is None else NEEDS_TASKS.format(dataset=found, what=what)
+
+
+def refuse_task_scan(cur: duckdb.DuckDBPyConnection, what: str) -> None:
+    """In cluster mode, refuse (ConfigError) an answer that would scan every task: the
+    warehouse holds only a few, so it would be silently wrong."""
+    build = recorded_build(cur)
+    if build is not None:
+        raise ConfigError(NEEDS_TASKS.format(dataset=build[0], what=what))
+
+
+def refuse_task_ingest(cur: duckdb.DuckDBPyConnection) -> None:
+    """A DuckDB task ingest into a cluster-mode warehouse would build a cube from a handful
+    of tasks over the cluster's: refuse it (nothing written)."""
+    build = recorded_build(cur)
+    if build is not None:
+        raise ConfigError(
+            f"This warehouse is in cluster mode (its tasks are in the Parquet dataset {build[0]}): "
+            "ingest tasks with `ingest --engine spark --cluster`."
+        )
+
+
+class EvidenceReader(Protocol):
+    """Reads task evidence from the Parquet dataset: `scale.evidence` (plugged in from above)."""
+
+    def month(self, wh: Handle, dataset: Path, account_id: str, month: dt.date) -> Handle:
+        """A throw-away warehouse with that account-month's tasks and that account's facts."""
+
+    def locate(self, dataset: Path, task_id: str) -> tuple[str, dt.date] | None:
+        """The account and month of one task (None when the dataset has no such task)."""
+
+    def hold(self, cur: duckdb.DuckDBPyConnection, dataset: Path, ids_sql: str) -> None:
+        """Insert into `tasks` the dataset's rows of the ids `ids_sql` names, not yet held."""
+
+
+_reader: EvidenceReader | None = None
+
+
+def use_evidence(reader: EvidenceReader) -> None:
+    """Plug in the Parquet reader of cluster mode (done once, by `outcome_pricing/__init__.py`)."""
+    global _reader
+    _reader = reader
+
+
+def _plugged() -> EvidenceReader:
+    if _reader is None:
+        raise ConfigError("Cluster mode reads task evidence through the `scale` extra: "
+                          "pip install 'outcome-pricing[scale]'.")
+    return _reader
+
+
+def _refuse_out_of_scope(wh: Handle, account_id: str) -> None:
+    # The Parquet files know no scope: an account the viewer may not see reads as absent.
+    if wh.accounts is not None and account_id not in wh.accounts:
+        raise UnknownAccountError(f"No tasks for account '{account_id}' in the warehouse {wh.path}.")
+
+
+@contextmanager
+def evidence_for(wh: W, account_id: str, month: dt.date) -> Iterator[W]:
+    """THE switch point for task-level evidence of one account-month: `wh` itself, or in
+    cluster mode a small warehouse holding that account-month's tasks from the Parquet
+    dataset (closed when the block ends)."""
+    found = dataset(wh)
+    if found is None:
+        yield wh
+        return
+    _refuse_out_of_scope(wh, account_id)
+    ev = cast(W, _plugged().month(wh, found, account_id, month))  # a Warehouse, as `wh` is
+    try:
+        yield ev
+    finally:
+        ev.close()
+
+
+@contextmanager
+def evidence_for_task(wh: W, task_id: str) -> Iterator[W]:
+    """The warehouse holding one task's evidence: `wh`, or in cluster mode that task's
+    account-month from Parquet (`wh` itself, without the task, when no such task exists,
+    so the caller says "no such task" as it always does)."""
+    found = dataset(wh)
+    where = None if found is None else _plugged().locate(found, task_id)
+    if where is None or (wh.accounts is not None and where[0] not in wh.accounts):
+        yield wh
+        return
+    with evidence_for(wh, *where) as ev:
+        yield ev

@@ -1,0 +1,95 @@
+"""The Overview's shared results (app/results.py): one cached answer for every session
+of a scope, warmed at server start for the unscoped warehouse, never a result across scopes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+
+from outcome_pricing.cli.serve import warm_up
+from outcome_pricing.warehouse import Warehouse
+from tests.appmodules import app_module
+from tests.e2e.server import free_port
+
+results = app_module("results")
+
+
+@pytest.fixture
+def wh(demo_db_copy: Path) -> Iterator[Warehouse]:
+    """The small demo, its own file (the warm-up is once per file and generation)."""
+    st.cache_data.clear()
+    with Warehouse.open(demo_db_copy, read_only=True) as handle:
+        yield handle
+    st.cache_data.clear()
+
+
+def _accounts(ov: Any) -> set[str]:
+    return set(ov.backtest.metrics["account_id"])
+
+
+def test_the_version_differs_by_scope_and_not_by_handle(wh: Warehouse) -> None:
+    ids = wh.account_ids()
+    assert results.version_of(wh) == results.version_of(wh.read_only_view())  # admins and viewers share
+    assert results.version_of(wh.scoped(ids[:2])) != results.version_of(wh.scoped(ids[2:4]))
+    assert results.version_of(wh.scoped(ids[:2])) != results.version_of(wh)
+    assert results.version_of(wh.scoped(ids[:2])) == results.version_of(wh.scoped(list(reversed(ids[:2]))))
+
+
+@pytest.mark.slow
+def test_two_scopes_never_get_each_others_cached_result(wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = wh.account_ids()
+    a, b = wh.scoped(ids[:3]), wh.scoped(ids[3:6])
+    scenario = results.default_scenario()
+    seen_a = results.overview(a, *scenario)  # cached first, same scenario text as b
+    seen_b = results.overview(b, *scenario)
+    assert _accounts(seen_a) <= set(ids[:3]) and _accounts(seen_b) <= set(ids[3:6])
+    assert _accounts(seen_a) and _accounts(seen_b)
+    movers_a, movers_b = results.movers(a, *scenario, None), results.movers(b, *scenario, None)
+    assert movers_a.window.accounts == len(_accounts(seen_a))
+    assert movers_b.window.accounts == len(_accounts(seen_b))
+    # A repeat is served from the cache (the engine is not called again), still per scope.
+    calls: list[Warehouse] = []
+    engine = results.ov_engine.overview
+    monkeypatch.setattr(results.ov_engine, "overview", lambda w, *rest: calls.append(w) or engine(w, *rest))
+    assert _accounts(results.overview(b, *scenario)) == _accounts(seen_b)
+    assert _accounts(results.overview(a, *scenario)) == _accounts(seen_a)
+    assert calls == []
+    # The unscoped warehouse is a third scope: computed for it, not taken from a or b.
+    assert _accounts(results.overview(wh, *scenario)) == set(ids)
+    assert calls == [wh]
+
+
+@pytest.mark.slow
+def test_the_warm_up_fills_the_unscoped_cache_and_never_a_scoped_one(
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = results.default_scenario()
+    scoped = wh.scoped(wh.account_ids()[:2])
+    assert results.warm_at_start(scoped, in_thread=False) is None  # refused: never warms a scope
+    results.warm_at_start(wh, in_thread=False)
+    calls: list[Warehouse] = []
+    engine = results.ov_engine.overview
+    monkeypatch.setattr(results.ov_engine, "overview", lambda w, *rest: calls.append(w) or engine(w, *rest))
+    months = results.ov_engine.MOVER_WINDOWS[results.DEFAULT_MOVERS_WINDOW]
+    results.overview(wh.read_only_view(), *scenario)  # a viewer who may not ingest: same scope
+    results.movers(wh, *scenario, months)
+    results.brief_html(wh, *scenario, months)
+    assert calls == []  # all of it was warm
+    results.overview(scoped, *scenario)
+    assert calls == [scoped]  # the sales view is computed for it, on its own data
+    results.warm_at_start(wh, in_thread=False)  # once per data version
+    results.overview(wh, *scenario)
+    assert calls == [scoped]
+
+
+def test_the_launchers_warm_up_gives_up_quietly_when_no_server_answers() -> None:
+    """`outcome-pricing app` asks the server to run the script once; with no server it
+    returns False after its timeout instead of raising (the app then warms at its first visitor)."""
+    start = time.monotonic()
+    assert warm_up(f"http://127.0.0.1:{free_port()}", timeout=1.0) is False
+    assert time.monotonic() - start < 10
