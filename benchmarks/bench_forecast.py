@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks import figures
 from outcome_pricing.analysis import forecast as fc
 from outcome_pricing.pricing import EXAMPLE_PLANS
 from outcome_pricing.pricing.plans import PlanSet
@@ -98,6 +99,9 @@ def main() -> None:
             f"{len(planset.plans)} plans, {w} thread(s): {took:.3f} s (median of {RUNS}; {verdict} budget "
             f"{BUDGET_SECONDS:.1f} s); {took / baseline:.1f}x the baseline"
         )
+        figures.record(f"forecast, {SCENARIOS:,} scenarios x {len(a.accounts)} accounts x {MONTHS} months x "
+                       f"{len(planset.plans)} plans, {w} thread(s)", took, baseline, "the same count of standard normals",
+                       budget_seconds=BUDGET_SECONDS)
     if history is not None:
         took = _median_seconds(
             lambda: fc.simulate(a, planset, months=MONTHS, scenarios=SCENARIOS, seed=1, workers=workers,
@@ -110,6 +114,8 @@ def main() -> None:
         print(f"simulate with the history (every plan's deal terms, commitments and guarantees priced), "
               f"{workers} thread(s): {took:.3f} s ({verdict} budget); 1 thread: {cpu:.3f} CPU s; "
               f"{took / baseline:.1f}x the baseline")
+        figures.record(f"forecast with the history (deal terms, commitments, guarantees), {workers} thread(s)", took,
+                       baseline, "the same count of standard normals", budget_seconds=BUDGET_SECONDS)
     # CPU seconds of one single-thread run: less sensitive to a busy machine than wall time.
     started = time.process_time()
     fc.simulate(a, planset, months=MONTHS, scenarios=SCENARIOS, seed=1, workers=1)

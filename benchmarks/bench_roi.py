@@ -19,6 +19,7 @@ import statistics
 import timeit
 from decimal import Decimal
 
+from benchmarks import figures
 from outcome_pricing.analysis import roi
 from outcome_pricing.analysis.roi.odds import GuaranteeOdds
 from outcome_pricing.analysis.roi.settle import SettlementFactor
@@ -79,6 +80,8 @@ def main() -> None:
             flag = "ok" if billed <= BUDGET_SECONDS else "OVER BUDGET"
             print(f"  {name:36s} {years:2d} years: billed month by month {billed * 1000:7.1f} ms, "
                   f"price per task (baseline) {baseline * 1000:6.1f} ms, ratio {billed / baseline:5.1f}x  {flag}")
+            figures.record(f"ROI case assembly, {name}, {years} years", billed, baseline,
+                           "price per task (no monthly bill)", budget_seconds=BUDGET_SECONDS)
 
 
 if __name__ == "__main__":

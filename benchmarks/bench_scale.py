@@ -31,6 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from benchmarks import figures as recorded
 from benchmarks.bench_demo import BENCH_DIR, ensure_bench_db
 from outcome_pricing.pricing import backtest, example_plans
 from outcome_pricing.rules import Definition, outcomes
@@ -165,6 +166,9 @@ def _print(engine: str, n: int, figures: dict[str, float], baseline: float | Non
     for label, seconds in figures.items():
         ratio = f" ({seconds / baseline:7.1f}x the bare scan)" if baseline else ""
         print(f"  {engine:6s} {n:>12,} tasks  {label:22s} {seconds:8.2f} s{ratio}", flush=True)
+        if label != "baseline scan":
+            recorded.record(f"{engine}, {n:,} tasks: {label}", seconds, baseline,
+                            "bare GROUP BY account_id, month" if baseline else "")
 
 
 def main() -> None:
