@@ -25,6 +25,7 @@ from outcome_pricing.ingest.mapping import Mapping
 from outcome_pricing.ingest.read import FileSpec, InputFile, Rule
 from outcome_pricing.ingest.side import check_tasks_exist, ingest_side_file
 from outcome_pricing.ingest.validate import stage_validated
+from outcome_pricing.warehouse.connection import has_table
 from outcome_pricing.warehouse.handle import Warehouse
 from outcome_pricing.warehouse.schema import DISPUTE_COLUMNS, DISPUTE_STATUSES
 
@@ -158,11 +159,8 @@ HISTORY_COLUMNS = ["decision_id", "dispute_id", "task_id", "account_id", "status
 
 
 def _table_exists(wh: Warehouse, table: str) -> bool:
-    try:
-        wh.scalar(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 0)")  # table: our constant
-    except duckdb.CatalogException:
-        return False
-    return True
+    with wh.cursor() as cur:
+        return has_table(cur, table)
 
 
 def list_disputes(wh: Warehouse, status: str | None = None, account_id: str | None = None) -> pd.DataFrame:

@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from outcome_pricing.errors import ConfigError, UnknownAccountError
+from outcome_pricing.warehouse.connection import has_table
 
 
 class Handle(Protocol):
@@ -81,18 +82,9 @@ NEEDS_TASKS = (
 )
 
 
-def _has_table(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
-    found = cur.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
-        "AND database_name = current_database()",
-        [table],
-    ).fetchone()
-    return bool(found and found[0])
-
-
 def recorded_build(cur: duckdb.DuckDBPyConnection) -> tuple[str, int, str] | None:
     """(dataset, tasks, cube stamp) of the cluster build this warehouse holds, or None."""
-    if not _has_table(cur, BUILD_TABLE):
+    if not has_table(cur, BUILD_TABLE):
         return None
     row = cur.execute(f"SELECT dataset, tasks, cube_stamp FROM main.{BUILD_TABLE} LIMIT 1").fetchone()
     return None if row is None else (str(row[0]), int(row[1]), str(row[2]))

@@ -269,3 +269,14 @@ def connect(db: Path, read_only: bool, notice: WaitNotice | None = None,
             delay = min(delay * 2, _MAX_RETRY)
         except duckdb.Error as exc:
             raise WarehouseError(f"Cannot open the warehouse file {db}: {exc}") from exc
+
+
+def has_table(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the warehouse file holds `table` in its main schema (a file written before
+    the table existed, opened read-only, has none: never migrated)."""
+    found = cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' "
+        "AND database_name = current_database()",
+        [table],
+    ).fetchone()
+    return bool(found and found[0])

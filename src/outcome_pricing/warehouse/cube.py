@@ -47,6 +47,7 @@ import uuid
 import duckdb
 
 from outcome_pricing.warehouse import build_sql, cluster
+from outcome_pricing.warehouse.connection import has_table
 from outcome_pricing.warehouse.grid import HOUR_GRID
 
 CUBE_TABLE = "definition_cube"
@@ -188,8 +189,6 @@ def is_current(cur: duckdb.DuckDBPyConnection) -> bool:
 
 def size(cur: duckdb.DuckDBPyConnection) -> int:
     """Rows in the cube (0 when there is none)."""
-    if not cur.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [CUBE_TABLE]
-    ).fetchone()[0]:  # type: ignore[index]
+    if not has_table(cur, CUBE_TABLE):
         return 0
     return int(cur.execute(f"SELECT count(*) FROM {CUBE_TABLE}").fetchone()[0])  # type: ignore[index]

@@ -29,6 +29,7 @@ import pandas as pd
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.rules import BILLABLE_REASONS, Definition, evaluate_tasks, outcomes
 from outcome_pricing.rules.source import Source
+from outcome_pricing.warehouse.connection import has_table
 
 BILLABLE_CODES: tuple[str, ...] = tuple(r.value for r in BILLABLE_REASONS)
 
@@ -105,11 +106,7 @@ def month_start(value: object) -> dt.date:
 def has_audit_tables(wh: Source) -> bool:
     """False for a warehouse written before audits existed (opened read-only, never migrated)."""
     with wh.cursor() as cur:
-        row = cur.execute(
-            "SELECT count(DISTINCT table_name) FROM information_schema.tables "
-            "WHERE table_name IN ('audits', 'audit_decisions')"
-        ).fetchone()
-    return bool(row and row[0] == 2)
+        return has_table(cur, "audits") and has_table(cur, "audit_decisions")
 
 
 def effective_audits(wh: Source) -> pd.DataFrame:
