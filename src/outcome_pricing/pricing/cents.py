@@ -44,8 +44,11 @@ class PlanCents:
 
 
 def _exact(values: np.ndarray, bound: int) -> np.ndarray:
-    """int64 when every result stays below the bound, else Python ints (object arrays)."""
-    return values.astype(np.int64) if bound < INT64_SAFE else values.astype(object)
+    """int64 when every result stays below the bound and the values themselves fit, else
+    Python ints (object arrays). The values count too: a bound computed from prices is 0
+    when every price is 0, while the quantities may already be past int64."""
+    fits = bound < INT64_SAFE and _top(values) < INT64_SAFE
+    return values.astype(np.int64) if fits else values.astype(object)
 
 
 def _top(values: np.ndarray) -> int:
