@@ -12,6 +12,8 @@ No business logic here: pages ask the engine.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +48,21 @@ class Page:
     scenario: scenario.Scenario
     version: str  # pass it to cached functions (see data_version)
     person: Principal
+
+    @property
+    def key(self) -> str:
+        """The data version and the scenario in one short text: what a `shared_figure` is keyed on."""
+        sc = self.scenario
+        parts = [self.version, sc.plans_toml, sc.definition.to_toml(), sc.reference_plan, sc.proposed_plan]
+        return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()[:24]
+
+
+# A figure (or other drawn object) built once per data version and scenario and shared by every
+# session (issue 20.1: building a plotly figure is most of a page's rerun). Pass the page's `key`
+# (Page.key, plus any control that changes the drawing) as plain arguments and the data as
+# `_`-prefixed ones, which are not hashed; the key must determine them. The object is shared:
+# never change a figure after it is returned (st.plotly_chart only reads it).
+shared_figure = st.cache_resource(show_spinner=False, max_entries=128)
 
 
 def start(purpose: str, *, empty: str | None) -> Page:

@@ -3,11 +3,15 @@ first-start demo build and the sidebar; then the chosen page inside the frame's 
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import time
 from pathlib import Path
 
 import streamlit as st
 
+BEGAN, BEGAN_AT = time.perf_counter(), time.time()  # this script run's start (the router runs on every rerun)
 APP_DIR = Path(__file__).parent
 if str(APP_DIR) not in sys.path:  # views import the shared frame, fmt and scenario modules
     sys.path.insert(0, str(APP_DIR))
@@ -63,6 +67,20 @@ def build_navigation(person: Principal) -> dict[str, list[StreamlitPage]]:
     return sections
 
 
+# One line per script run with OUTCOME_PRICING_LOG_RUNS=1 (benchmarks/bench_cold.py reads them):
+# the server's own seconds for a page, apart from the browser's drawing.
+RUN_LOG = logging.getLogger("outcome_pricing.app.runs")
+if os.environ.get("OUTCOME_PRICING_LOG_RUNS") and not RUN_LOG.handlers:
+    RUN_LOG.addHandler(logging.StreamHandler(sys.stderr))
+    RUN_LOG.setLevel(logging.INFO)
+    RUN_LOG.propagate = False
+
+
+def _log_run(title: str, page_seconds: float) -> None:
+    RUN_LOG.info("script run: page=%s seconds=%.3f page_seconds=%.3f started=%.3f", title,
+                 time.perf_counter() - BEGAN, page_seconds, BEGAN_AT)
+
+
 frame.warm_at_start()  # once per data version: the shared default Overview, in a background thread
 person = frame.viewer()  # the login or refusal screen stops here
 frame.ensure_data()
@@ -75,5 +93,9 @@ if not pages:
 current = st.navigation(pages)
 if frame.account_params_allowed(person):
     frame.enter(current.title)
-    with frame.guard():  # an engine error anywhere on the page: a message, not a traceback
-        current.run()
+    began = time.perf_counter()
+    try:
+        with frame.guard():  # an engine error anywhere on the page: a message, not a traceback
+            current.run()
+    finally:  # a stop or rerun ends the run too: its time is still the server's work
+        _log_run(current.title, time.perf_counter() - began)

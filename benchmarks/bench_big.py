@@ -1,4 +1,5 @@
-"""100M tasks on this machine: `python -m benchmarks.bench_big [--db PATH] [--rebuild] [--no-pages] [--no-ingest]`.
+"""100M tasks on this machine: `python -m benchmarks.bench_big [--db PATH] [--rebuild] [--no-pages] [--no-ingest]
+[--no-engines]`.
 
 Issue 20 item 3 (and issue 19 item 5's DuckDB figures at 100M). Builds, or reuses,
 the default demo of 100M tasks in /tmp/bench/demo_100m.duckdb (or --db), then
@@ -10,6 +11,9 @@ measures, each figure next to a baseline measured on the same data in this run:
 - a definition change (outcomes by account x month, every preset after the first
   read) and a backtest of 7 example plans (cold, then warm), against a bare
   `GROUP BY account_id, month` scan of the same tasks;
+- the engine calls behind the Proof, Invoices and AI impact pages, each once, in the
+  order a first visit makes them (`ENGINE_CALLS`), against the bare scan, with the
+  step's peak memory after each call;
 - page-ready times in Chromium (tests.e2e.screenshots: first visit, then the worst
   later visit of every page), served from the 100M warehouse;
 - ingest of 10M more tasks (new task_ids, same accounts, requesters and topics, so
@@ -122,6 +126,49 @@ def step_queries(db: str) -> dict[str, float]:
     return out
 
 
+def _engine_calls(wh: Any) -> dict[str, Callable[[], Any]]:
+    """What a first visit of Proof, Invoices and AI impact asks the engine (scenario defaults)."""
+    from outcome_pricing import pricing
+    from outcome_pricing.pricing import PlanSet
+    from outcome_pricing.pricing import invoices as inv
+    from outcome_pricing.proof import audit, impact
+    from outcome_pricing.rules import Definition
+
+    d = Definition.preset(DEFINITION)
+    everything = audit.Selection.of(None, ())
+    planset = PlanSet.from_toml_text(pricing.example_plans_text())
+    plan = inv.rateable_plans(planset)[0]
+    others = [o for o in Definition.presets().values() if o.version != d.version]
+    return {
+        "Proof: trend": lambda: audit.trend(wh, d, everything),
+        "Proof: estimate": lambda: audit.estimate(wh, d, everything),
+        "Proof: by account": lambda: audit.by_account(wh, d, everything),
+        "Proof: judge": lambda: audit.judge(wh, d, everything),
+        "Proof: sample of 50": lambda: audit.draw_sample(wh, d, 50, "simple", 0, everything),
+        "Invoices: invoices": lambda: inv.invoices(wh, planset, d, plan=plan),
+        "Invoices: by definition": lambda: inv.rates_by_definition(wh, planset, [d, *others], plan),
+        "AI impact: summary": lambda: impact.impact_summary(wh, None),
+        "AI impact: by topic": lambda: impact.impact_by(wh, "topic", None),
+        "AI impact: trend": lambda: impact.trend_by_go_live(wh, None),
+        "AI impact: by account": lambda: impact.impact_by(wh, "account_id", None),
+    }
+
+
+def step_engines(db: str) -> dict[str, float]:
+    """Each engine call behind Proof, Invoices and AI impact once, and the peak memory after it."""
+    import resource
+
+    from outcome_pricing.warehouse.handle import Warehouse
+
+    out: dict[str, float] = {}
+    with Warehouse.open(Path(db), read_only=True) as wh:
+        for name, call in _engine_calls(wh).items():
+            out[f"{name}|seconds"] = _seconds(call)
+            out[f"{name}|peak"] = float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+            print(f"{name}: {out[f'{name}|seconds']:.2f} s, peak {_gb(out[f'{name}|peak'])}", flush=True)
+    return out
+
+
 def step_more_csv(csv: str) -> dict[str, float]:
     """10M new tasks as a CSV: the 10M demo's rows under new task_ids (same requesters and topics)."""
     import duckdb
@@ -201,7 +248,7 @@ def _server_peak_bytes() -> int:
 
 STEPS: dict[str, Callable[..., dict[str, float]]] = {
     "build": step_build, "bare-copy": step_bare_copy, "queries": step_queries, "more-csv": step_more_csv,
-    "bare-csv": step_bare_csv, "ingest": step_ingest, "pages": step_pages,
+    "bare-csv": step_bare_csv, "ingest": step_ingest, "pages": step_pages, "engines": step_engines,
 }
 
 
@@ -305,6 +352,17 @@ def report_pages(db: Path, bare: float) -> None:
     _memory_line("browser driver", peak)
 
 
+def report_engines(db: Path, bare: float) -> None:
+    e, peak = run_step("engines", str(db))
+    print(f"engine calls behind Proof, Invoices and AI impact, {BIG_TASKS // 10**6}M tasks ({figures.load_text()}):")
+    for key, seconds in e.items():
+        if key.endswith("|seconds"):
+            name = key.removesuffix("|seconds")
+            _figure(f"engine {name}", seconds, bare, "bare scan")
+            print(f"    peak memory after it: {_gb(e[f'{name}|peak'])}", flush=True)
+    _memory_line("engine calls", peak)
+
+
 def report_ingest(db: Path) -> None:
     csv = BENCH_DIR / "tasks_10m_more.csv"
     if not csv.exists():
@@ -335,6 +393,8 @@ def main() -> None:
     build = ensure_build(db, rebuild="--rebuild" in args)
     report_build(build)
     bare = report_queries(db)
+    if "--no-engines" not in args:
+        report_engines(db, bare)
     if "--no-ingest" not in args:
         report_ingest(db)
     if "--no-pages" not in args:

@@ -7,7 +7,10 @@ bare page (a title and one plotly chart, in a temporary file), each on
 Playwright) open the page AT ONCE, and each session's time from `goto` until
 the page is ready (the script finished and the page's title drawn:
 tests/e2e/server.py's `wait_ready`) is printed, with the slowest and the ratio
-slowest / slowest bare page. Then, in one session, every page of the app is
+slowest / slowest bare page; then, per session, where the time went: the
+renderer's CPU (Chromium's Performance.getMetrics TaskDuration), the server's
+own script run (the app logs one line per run: app/streamlit_app.py) and the
+bytes received over the websocket. Then, in one session, every page of the app is
 visited with its sidebar link, once (its first visit) and again: the time
 after its first visit. Server start (process start to /_stcore/health, plus
 the app's warm-up of the default scenario, which it does once at start) is
@@ -22,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -31,7 +36,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright
+from playwright.async_api import Browser, CDPSession, Page, ViewportSize, async_playwright
 
 from benchmarks import figures
 from benchmarks.bench_demo import ensure_bench_db
@@ -72,17 +77,29 @@ def _load() -> str:
 
 
 class Session:
-    """One browser context and what it received over the app's websocket."""
+    """One browser context, what it received over the app's websocket and its renderer's CPU."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, cdp: CDPSession) -> None:
         self.page = page
+        self.cdp = cdp  # Chromium's Performance domain: the renderer's task time for this page
         self.bytes = 0
+        self.browser_seconds = 0.0
+        self.ready_at = 0.0  # epoch seconds when the page was ready
+        self.socket_at = math.nan  # ... when the page opened its websocket (its JavaScript had loaded)
+        self.first_frame_at = math.nan  # ... when the server's first message arrived on it
         page.on("websocket", self._watch)
 
+    async def measure_browser(self) -> None:
+        metrics = (await self.cdp.send("Performance.getMetrics"))["metrics"]
+        self.browser_seconds = float(next(m["value"] for m in metrics if m["name"] == "TaskDuration"))
+
     def _watch(self, ws: Any) -> None:
+        self.socket_at = time.time()
         ws.on("framereceived", self._count)
 
     def _count(self, payload: str | bytes) -> None:
+        if not self.bytes:
+            self.first_frame_at = time.time()
         self.bytes += len(payload)
 
 
@@ -90,14 +107,19 @@ async def _new_session(browser: Browser) -> Session:
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    return Session(page)
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("Performance.enable")
+    return Session(page, cdp)
 
 
 async def _cold(session: Session, url: str, title: str) -> float:
     start = time.monotonic()
     await session.page.goto(url)
     await wait_ready_async(session.page, title, TIMEOUT_MS)
-    return time.monotonic() - start - SETTLE_MS / 1000
+    took = time.monotonic() - start - SETTLE_MS / 1000
+    session.ready_at = time.time() - SETTLE_MS / 1000
+    await session.measure_browser()
+    return took
 
 
 async def crowd(browser: Browser, url: str, title: str, n: int) -> tuple[list[float], list[Session]]:
@@ -114,41 +136,88 @@ async def _visit(page: Page, title: str) -> float:
     return time.monotonic() - start - SETTLE_MS / 1000
 
 
-async def tour(page: Page, rounds: int) -> dict[str, list[float]]:
-    """Every page by its sidebar link, `rounds` times; seconds per visit, the first visit first."""
+async def tour(page: Page, rounds: int, log: Path) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Every page by its sidebar link, `rounds` times; seconds per visit (the first visit first),
+    and the server's script run for each visit (the last run the app logged)."""
     times: dict[str, list[float]] = {}
+    server: dict[str, list[float]] = {}
     for _ in range(rounds):
         for target in app_pages():
             took = await _visit(page, target.title)
             if await page.locator(EXCEPTION).count():
                 raise RuntimeError(f"exception on {target.title}")
             times.setdefault(target.title, []).append(took)
-    return times
+            server.setdefault(target.title, []).append((script_runs(log) or [math.nan])[-1])
+    return times, server
 
 
-def _report_crowd(label: str, times: list[float], sessions: list[Session]) -> float:
+def _report_crowd(label: str, times: list[float], sessions: list[Session], runs: list[float]) -> float:
     shown = " ".join(f"{t:5.2f}" for t in times)
     kb = max(s.bytes for s in sessions) / 1024
     print(f"  {label:5s} per session (s): {shown}  slowest {max(times):5.2f}  "
           f"median {sorted(times)[len(times) // 2]:5.2f}  (websocket {kb:,.0f} kB a session)")
+    browser = " ".join(f"{s.browser_seconds:5.2f}" for s in sessions)
+    print(f"        browser CPU per session (s, Chromium TaskDuration): {browser}")
+    if runs:
+        print(f"        server script runs, in order (s): {' '.join(f'{r:5.2f}' for r in runs)}")
     return max(times)
 
 
-async def measure(bare_url: str, app_url: str, n: int, rounds: int) -> None:
+RUN_LINE = re.compile(r"script run: page=(?P<page>.+?) seconds=(?P<seconds>[\d.]+) "
+                      r"page_seconds=[\d.]+ started=(?P<started>[\d.]+)")
+
+
+def script_runs(log: Path, skip: int = 0) -> list[float]:
+    """Seconds of each script run the app logged (app/streamlit_app.py RUN_LOG), after the first `skip`."""
+    return [seconds for _, seconds in timed_runs(log, skip)]
+
+
+def timed_runs(log: Path, skip: int = 0) -> list[tuple[float, float]]:
+    """(start as epoch seconds, seconds) of each logged script run after the first `skip`."""
+    if not log.exists():
+        return []
+    runs = [(float(m["started"]), float(m["seconds"])) for m in RUN_LINE.finditer(log.read_text(errors="replace"))]
+    return runs[skip:]
+
+
+def _report_timeline(began: float, sessions: list[Session], runs: list[tuple[float, float]]) -> None:
+    """When the server ran each session's script, against when the sessions were ready (seconds
+    after the crowd's start): the gap before a run is loading the page and its websocket, the gap
+    after the last run is the browsers drawing."""
+    print("        timeline (s after the crowd's start):")
+    if runs:
+        starts = " ".join(f"{start - began:5.2f}" for start, _ in sorted(runs))
+        ends = " ".join(f"{start + took - began:5.2f}" for start, took in sorted(runs))
+        print(f"                                               script runs start {starts}")
+        print(f"                                               script runs end   {ends}")
+    sockets = " ".join(f"{t:5.2f}" for t in sorted(s.socket_at - began for s in sessions))
+    frames = " ".join(f"{t:5.2f}" for t in sorted(s.first_frame_at - began for s in sessions))
+    print(f"                                               websockets open   {sockets}")
+    print(f"                                               first messages    {frames}")
+    ready = sorted(s.ready_at - began for s in sessions)
+    print(f"                                               sessions ready    {' '.join(f'{t:5.2f}' for t in ready)}")
+
+
+async def measure(bare_url: str, app_url: str, n: int, rounds: int, app_log: Path) -> None:
     title = app_pages()[0].title
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         print(f"{n} cold sessions at once ({_load()}):")
+        began = time.time()
         bare_times, bare_sessions = await crowd(browser, bare_url, BARE_TITLE, n)
-        bare = _report_crowd("bare", bare_times, bare_sessions)
+        bare = _report_crowd("bare", bare_times, bare_sessions, [])
+        _report_timeline(began, bare_sessions, [])
+        warm_runs = len(script_runs(app_log))  # the warm-up's run at server start
+        began = time.time()  # the contexts are opened first, then every page's goto at once
         app_times, app_sessions = await crowd(browser, app_url, title, n)
-        slowest = _report_crowd("app", app_times, app_sessions)
+        slowest = _report_crowd("app", app_times, app_sessions, script_runs(app_log, warm_runs))
+        _report_timeline(began, app_sessions, timed_runs(app_log, warm_runs))
         ratio = slowest / bare
         figures.record(f"{n} cold sessions at once on the Overview, {_tasks_label()} tasks: slowest", slowest, bare,
                        "bare page (title, one chart), slowest", budget_ratio=RATIO_BUDGET)
         flag = "ok" if ratio <= RATIO_BUDGET else "OVER BUDGET"
         print(f"  slowest app session / slowest bare session: {ratio:.2f}x (budget {RATIO_BUDGET}x) {flag}")
-        times = await tour(app_sessions[0].page, rounds) if rounds else {}
+        times, server = await tour(app_sessions[0].page, rounds, app_log) if rounds else ({}, {})
         await browser.close()
     if not times:
         return
@@ -158,12 +227,13 @@ async def measure(bare_url: str, app_url: str, n: int, rounds: int) -> None:
         worst = max(values[1:])
         figures.record(f"{page_title} page after its first visit", worst, budget_seconds=AFTER_FIRST_VISIT_BUDGET)
         flag = "ok" if worst <= AFTER_FIRST_VISIT_BUDGET else "OVER BUDGET"
-        print(f"  {page_title:18s} first visit {values[0]:5.2f} s, then {worst:5.2f} s  {flag}")
+        print(f"  {page_title:18s} first visit {values[0]:5.2f} s, then {worst:5.2f} s  {flag}  "
+              f"(server script run {max(server[page_title][1:]):5.2f} s)")
 
 
-def _started(stack: ExitStack, db: Path, script: Path, label: str, warm: bool) -> str:
+def _started(stack: ExitStack, db: Path, script: Path, label: str, warm: bool, log: Path | None = None) -> str:
     start = time.monotonic()
-    url = stack.enter_context(streamlit_server(db, timeout=600, script=script, warm=warm))
+    url = stack.enter_context(streamlit_server(db, timeout=600, script=script, warm=warm, log_path=log))
     what = "health and the script's first run (warm-up)" if warm else "health (no warm-up)"
     print(f"server start, {label}: {time.monotonic() - start:.2f} s (process start to {what})")
     return url
@@ -187,8 +257,9 @@ def main() -> None:
         _TASKS_SEEN[0] = _tasks(db)
         print(f"warehouse: {source} ({_TASKS_SEEN[0]:,} tasks); {_load()}")
         bare_url = _started(stack, db, bare_script, "bare page", warm=not args.no_warm)
-        app_url = _started(stack, db, args.script, f"app {args.script}", warm=not args.no_warm)
-        asyncio.run(measure(bare_url, app_url, args.sessions, args.rounds and max(args.rounds, 2)))
+        app_log = Path(tmp) / "app.log"
+        app_url = _started(stack, db, args.script, f"app {args.script}", warm=not args.no_warm, log=app_log)
+        asyncio.run(measure(bare_url, app_url, args.sessions, args.rounds and max(args.rounds, 2), app_log))
 
 
 _TASKS_SEEN = [TASKS]

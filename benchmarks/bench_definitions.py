@@ -188,7 +188,7 @@ def bench_page(path: Path) -> float:
 def main() -> None:
     """`python -m benchmarks.bench_definitions [BIG SMALL]`: the shared demo warehouses, or
     copies of them (10M and 1M tasks) at the paths given."""
-    print(f"duckdb {duckdb.__version__}")
+    print(f"duckdb {duckdb.__version__} ({figures.load_text()} at the start)")
     if len(sys.argv) == 3:
         big, small = Path(sys.argv[1]), Path(sys.argv[2])
     else:

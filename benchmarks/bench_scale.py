@@ -10,8 +10,11 @@ Figures (issue 19), all measured in this one run so the ratios share the machine
   build (read, check every rule, month and gap, cube rows, Parquet by month).
 - Ratios: Spark / DuckDB for the build; per-core throughput of each engine (rows per
   second per core), the figure the README's cluster estimate starts from.
-- With --big, the DuckDB figures again at 100M tasks (needs ~16 GB of memory and
-  tens of minutes to generate; measured last because others share the machine).
+- With --big, the DuckDB figures again at 100M tasks, on /tmp/bench/demo_100m.duckdb if
+  it is in place (it is never generated here: that takes about an hour), and the ratios
+  100M / 10M for the build, a definition change and the backtest. It needs ~16 GB of
+  memory: run it under `flock /tmp/work/big.lock` where others share the machine.
+  --no-spark leaves the Spark build out (it takes longest).
 - With --cluster DB (only these): cluster mode against the full warehouse on the demo
   warehouse DB, its dataset written in the Spark build's layout (DuckDB, not timed):
   loading it (every task and the cube; the cube, account facts and side-file tasks),
@@ -32,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import figures as recorded
-from benchmarks.bench_demo import BENCH_DIR, ensure_bench_db
+from benchmarks.bench_demo import BENCH_DIR, _is_current, ensure_bench_db
 from outcome_pricing.pricing import backtest, example_plans
 from outcome_pricing.rules import Definition, outcomes
 from outcome_pricing.warehouse import build_sql
@@ -50,9 +53,10 @@ def _seconds(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - started
 
 
-def duckdb_figures(n: int) -> dict[str, float]:
-    """Build, definition change and backtest on the n-task demo (read-only: temp tables)."""
-    wh = Warehouse.open(ensure_bench_db(n), read_only=True)
+def duckdb_figures(n: int, path: Path | None = None) -> dict[str, float]:
+    """Build, definition change and backtest on the n-task demo (`path`, else the shared
+    benchmark warehouse of n tasks; read-only: temp tables)."""
+    wh = Warehouse.open(path or ensure_bench_db(n), read_only=True)
     figures: dict[str, float] = {}
     try:
         with wh.cursor() as cur:
@@ -76,7 +80,7 @@ def duckdb_figures(n: int) -> dict[str, float]:
         d = Definition.preset("zendesk-ar")
         outcomes(wh, d)  # the first read of the cube is cached: a definition change after it
         figures["definition change"] = statistics.median(
-            _seconds(lambda name=name: outcomes(wh, Definition.preset(name))) for name in Definition.presets())
+            _seconds(partial(outcomes, wh, Definition.preset(name))) for name in Definition.presets())
         figures["backtest"] = _seconds(lambda: backtest(wh, example_plans(), d))
     finally:
         wh.close()
@@ -171,8 +175,31 @@ def _print(engine: str, n: int, figures: dict[str, float], baseline: float | Non
                             "bare GROUP BY account_id, month" if baseline else "")
 
 
+BIG_ROWS = 100_000_000
+BIG_DB = BENCH_DIR / "demo_100m.duckdb"  # put in place by hand (bench_demo does not name 100M)
+
+
+def _existing_bench_db(n: int, path: Path) -> Path | None:
+    """The n-task demo warehouse at `path` if it is already in place (a 100M build takes an
+    hour: never here)."""
+    return path if _is_current(path, n) else None
+
+
+def _ratio(what: str, seconds: float, baseline: float, baseline_what: str) -> None:
+    print(f"  ratio {what}: {seconds / baseline:.2f}x", flush=True)
+    recorded.record(f"ratio {what}", seconds, baseline, baseline_what)
+
+
+def _per_core(engine: str, n: int, seconds: float) -> None:
+    """Throughput per core (the README's cluster estimate starts from it), recorded as the
+    seconds one core spends per million tasks, since figures are times."""
+    print(f"  per-core throughput {engine} build at {n:,}: {n / seconds / CORES:,.0f} tasks/s/core", flush=True)
+    recorded.record(f"{engine}, {n:,} tasks: build, core-seconds per 1M tasks", seconds * CORES / (n / 1e6))
+
+
 def main() -> None:
-    print(f"{CORES} cores; task columns: {len(TASK_COLUMNS) + len(DERIVED_COLUMNS)}", flush=True)
+    print(f"{CORES} cores; task columns: {len(TASK_COLUMNS) + len(DERIVED_COLUMNS)}; {recorded.load_text()}",
+          flush=True)
     if "--cluster" in sys.argv:
         n, figures = cluster_figures(Path(sys.argv[sys.argv.index("--cluster") + 1]))
         sizes = {k: v for k, v in figures.items() if k.endswith(" MB")}
@@ -184,21 +211,29 @@ def main() -> None:
         return
     duck = duckdb_figures(SPARK_ROWS)
     _print("duckdb", SPARK_ROWS, duck, duck["baseline scan"])
+    _per_core("duckdb", SPARK_ROWS, duck["build"])
+    on_spark: dict[str, float] = {}
     try:
-        on_spark = spark_figures(SPARK_ROWS)
+        if "--no-spark" not in sys.argv:
+            on_spark = spark_figures(SPARK_ROWS)
     except Exception as exc:  # no Java or no scale extra: say so, keep the DuckDB figures
         print(f"  spark: not measured ({exc})")
-        on_spark = {}
     if on_spark:
         _print("spark", SPARK_ROWS, on_spark)
-        print(f"  ratio spark/duckdb build at {SPARK_ROWS:,}: {on_spark['build'] / duck['build']:.1f}x")
-        for engine, seconds in (("duckdb", duck["build"]), ("spark", on_spark["build"])):
-            print(f"  per-core throughput {engine}: {SPARK_ROWS / seconds / CORES:,.0f} tasks/s/core")
+        _ratio(f"spark/duckdb build at {SPARK_ROWS:,}", on_spark["build"], duck["build"], "duckdb build")
+        _per_core("spark", SPARK_ROWS, on_spark["build"])
     if "--big" in sys.argv:
-        big = duckdb_figures(100_000_000)
-        _print("duckdb", 100_000_000, big, big["baseline scan"])
-        print(f"  ratio duckdb build 100M/10M: {big['build'] / duck['build']:.1f}x")
-
+        big_n = BIG_ROWS
+        big_db = _existing_bench_db(big_n, BIG_DB)
+        if big_db is None:
+            print(f"  duckdb {big_n:,}: not measured ({BIG_DB} is missing or stale)")
+            return
+        print(f"  {recorded.load_text()}", flush=True)
+        big = duckdb_figures(big_n, big_db)
+        _print("duckdb", big_n, big, big["baseline scan"])
+        for step in ("build", "definition change", "backtest"):
+            _ratio(f"duckdb {step} 100M/10M", big[step], duck[step], f"duckdb {step} at 10M")
+        _per_core("duckdb", big_n, big["build"])
 
 if __name__ == "__main__":
     main()

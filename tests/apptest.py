@@ -3,6 +3,8 @@ first (it reads the scenario from the link), then the page is switched to."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -49,3 +51,14 @@ def open_page(page: str, **query: str) -> AppTest:
 def metric_value(at: AppTest, label_start: str) -> str:
     """The value of the first card whose label starts with `label_start`."""
     return next(m.value for m in at.metric if m.label.startswith(label_start))
+
+
+_CARD = re.compile(r'<div class="op-card" data-label="([^"]*)" data-value="([^"]*)"')
+
+
+def figures(at: AppTest) -> list[tuple[str, str]]:
+    """(label, value) of every headline figure: `st.metric` cards and the HTML cards of app/cards.py."""
+    shown = [(m.label, m.value) for m in at.metric]
+    for element in at.get("html"):
+        shown += [(html.unescape(label), html.unescape(value)) for label, value in _CARD.findall(element.proto.body)]
+    return shown

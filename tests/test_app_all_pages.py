@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from outcome_pricing.pricing import example_plans
 from outcome_pricing.warehouse import DB_ENV, Warehouse
+from tests import apptest
 from tests.apptest import open_app
 from tests.e2e.server import AppPage, app_pages
 
@@ -71,9 +72,9 @@ class TestEveryPage:
     def test_money_and_percentages_use_the_house_formats(self, rendered: dict[str, AppTest], page: AppPage) -> None:
         at = page_of(rendered, page)
         odd = [
-            f"{m.label}: {m.value}"
-            for m in at.metric
-            if ("$" in m.value and not MONEY.match(m.value)) or ("%" in m.value and not PERCENT.match(m.value))
+            f"{label}: {value}"
+            for label, value in apptest.figures(at)
+            if ("$" in value and not MONEY.match(value)) or ("%" in value and not PERCENT.match(value))
         ]
         assert not odd, f"{page.file}: figures not in fmt.money / fmt.pct format: {odd}"
 
@@ -177,8 +178,9 @@ DEFINITION_FIGURES = {
 
 
 def figure(at: AppTest, label_start: str) -> str:
-    values = [m.value for m in at.metric if m.label.startswith(label_start)]
-    assert values, f"no figure labelled {label_start!r}: {[m.label for m in at.metric]}"
+    shown = apptest.figures(at)
+    values = [value for label, value in shown if label.startswith(label_start)]
+    assert values, f"no figure labelled {label_start!r}: {[label for label, _ in shown]}"
     return values[0]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -16,7 +18,15 @@ def open_app(**query: str) -> AppTest:
 
 
 def metric(at: AppTest, label_start: str) -> str:
-    return next(m.value for m in at.metric if m.label.startswith(label_start))
+    return next(value for label, value in apptest.figures(at) if label.startswith(label_start))
+
+
+def labels(at: AppTest) -> list[str]:
+    return [label for label, _ in apptest.figures(at)]
+
+
+def cards_html(at: AppTest) -> str:
+    return next(h.proto.body for h in at.get("html") if 'class="op-card"' in h.proto.body)
 
 
 def money(text: str) -> float:
@@ -29,14 +39,15 @@ class TestOverviewPage:
         at = open_app()
         assert at.title[0].value == "Overview"
         assert not at.error, [e.value for e in at.error]
-        assert len(at.metric) == 8
+        assert len(apptest.figures(at)) == 8
         month = next(c.value for c in at.caption if "This month =" in c.value)
         month_full = month.split("This month = ")[1].split("**")[0]  # e.g. "October 2026"
         assert any(h.value == month_full for h in at.subheader)
         short = month_full[:3] + " " + month_full.split()[-1]
-        dated = [m.label for m in at.metric if m.label.startswith(("Seat", "Billable", "Resolution"))]
+        dated = [label for label in labels(at) if label.startswith(("Seat", "Billable", "Resolution"))]
         assert len(dated) == 3 and all(short in label for label in dated), dated
-        assert len(at.get("plotly_chart")) == 5  # revenue, activity, three quality charts
+        assert len(at.get("plotly_chart")) == 3  # revenue, activity, the three quality measures in one
+        assert cards_html(at).count("data:image/svg+xml") == 7  # a trend line on every card but the chance
 
     def test_cards_show_money_and_percent_in_the_house_format(self) -> None:
         at = open_app()
@@ -46,14 +57,13 @@ class TestOverviewPage:
 
     def test_the_proposed_plan_from_the_sidebar_moves_the_proposed_revenue_only(self) -> None:
         at = open_app()
-        ref_before = next(m.value for m in at.metric if "(reference)" in m.label)
-        prop_before = next(m for m in at.metric if "(proposed)" in m.label)
+        ref_before = metric(at, "Revenue (reference)")
+        prop_before = metric(at, "Revenue (proposed)")
         at.selectbox(key="scenario.proposed_plan").set_value("per-conversation").run()
         assert not at.exception, [e.value for e in at.exception]
-        prop_after = next(m for m in at.metric if "(proposed)" in m.label)
-        assert any(md.value.startswith("**per-conversation** · proposed plan") for md in at.markdown)
-        assert prop_after.value != prop_before.value
-        assert next(m.value for m in at.metric if "(reference)" in m.label) == ref_before
+        assert "<b>per-conversation</b> · proposed plan" in cards_html(at)
+        assert metric(at, "Revenue (proposed)") != prop_before
+        assert metric(at, "Revenue (reference)") == ref_before
 
     def test_a_stricter_definition_lowers_billable_outcomes(self) -> None:
         at = open_app(**{"def": "lenient"})
@@ -89,10 +99,10 @@ class TestOverviewPage:
 class TestWhatAnExecutiveReadsFirst:
     def test_the_reference_margin_is_beside_the_proposed_one(self) -> None:
         at = open_app()
-        labels = [m.label for m in at.metric]
-        assert labels[:4] == ["Revenue (reference)", "Gross margin (reference)", "Revenue (proposed)",
-                              "Gross margin (proposed)"]
-        assert "vs reference" in str(at.metric[3].proto.delta_description)
+        assert labels(at)[:4] == ["Revenue (reference)", "Gross margin (reference)", "Revenue (proposed)",
+                                  "Gross margin (proposed)"]
+        proposed_margin = cards_html(at).split('data-label="Gross margin (proposed)"')[1].split('class="op-card"')[0]
+        assert "vs reference" in proposed_margin
 
     def test_a_verdict_the_forecasts_chance_and_yearly_figures(self) -> None:
         at = open_app()
@@ -100,5 +110,14 @@ class TestWhatAnExecutiveReadsFirst:
         assert "over the last" in line and "over the next 12 months" in line
         chance = metric(at, "Chance proposed wins")
         assert chance.endswith("%")
-        years = next(df.value for df in at.dataframe if "revenue_reference" in df.value.columns)
-        assert len(years) >= 1 and years["months"].between(1, 12).all()
+        years = next(h.proto.body for h in at.get("html") if "num years" in h.proto.body)
+        rows = re.findall(r"<tr class=\"\"><td>(\d{4})</td><td>(\d+)</td>", years)
+        assert rows and all(1 <= int(months) <= 12 for _, months in rows)
+        assert "<th>Revenue, seats-today</th>" in years and "<th>Margin, per-outcome</th>" in years
+
+    def test_tables_are_plain_html_without_a_data_grid(self) -> None:
+        # Light for a crowd: no data grid on the Overview; every cell goes through roi_report.table (escaped).
+        at = open_app()
+        assert not at.dataframe
+        movers = [h.proto.body for h in at.get("html") if "num movers" in h.proto.body]
+        assert movers and all(re.search(r"<td>-?\$[\d,]+</td>", body) for body in movers)

@@ -93,3 +93,27 @@ def test_the_launchers_warm_up_gives_up_quietly_when_no_server_answers() -> None
     start = time.monotonic()
     assert warm_up(f"http://127.0.0.1:{free_port()}", timeout=1.0) is False
     assert time.monotonic() - start < 10
+
+
+def test_a_shared_figure_is_keyed_on_the_data_version_the_scope_and_the_scenario() -> None:
+    # frame.shared_figure serves one figure to every session with the same Page.key: the key must
+    # change with anything that changes the data drawn (issue 20.1).
+    frame, scenario = app_module("frame"), app_module("scenario")
+    from outcome_pricing import pricing
+    from outcome_pricing.access import Principal, Role
+    from outcome_pricing.pricing.plans import PlanSet
+    from outcome_pricing.rules import Definition
+
+    text = pricing.example_plans_text()
+    planset = PlanSet.from_toml_text(text)
+
+    def key(version: str, definition: str = "intercom-fin-2025", proposed: str = "per-outcome",
+            plans: str = text) -> str:
+        sc = scenario.Scenario(Definition.preset(definition), planset, "seats-today", proposed, plans)
+        return frame.Page(wh=None, scenario=sc, version=version, person=Principal("a", Role.ADMIN)).key  # type: ignore[arg-type]
+
+    base = key("3:aaaa")
+    assert key("3:aaaa") == base
+    others = [key("4:aaaa"), key("3:bbbb"), key("3:aaaa", definition="strict"), key("3:aaaa", proposed="hybrid"),
+              key("3:aaaa", plans=text + "\n# edited\n")]
+    assert len({base, *others}) == 1 + len(others)

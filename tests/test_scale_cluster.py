@@ -168,14 +168,13 @@ class TestRefusals:
 
     def test_what_needs_every_task_is_refused_not_guessed(self, cluster_wh: Warehouse, demo_wh: Warehouse) -> None:
         d = Definition.preset("zendesk-ar")
-        with pytest.raises(ConfigError, match="cluster mode"):
-            usage_by_dimension(cluster_wh, "channel")
-        with pytest.raises(ConfigError, match="cluster mode"):
+        with pytest.raises(ConfigError, match="cluster mode"):  # the rules' own scan: held tasks only
             outcomes_by_dimension(cluster_wh, d, "topic")
         keys = ["account_id", "month", "value"]
-        pd.testing.assert_frame_equal(
-            usage_by_dimension(cluster_wh, "model_tier").sort_values(keys, ignore_index=True),
-            usage_by_dimension(demo_wh, "model_tier").sort_values(keys, ignore_index=True), check_dtype=False)
+        for dim in ("model_tier", "channel", "topic"):  # model tier from the facts, the others from Parquet
+            pd.testing.assert_frame_equal(
+                usage_by_dimension(cluster_wh, dim).sort_values(keys, ignore_index=True),
+                usage_by_dimension(demo_wh, dim).sort_values(keys, ignore_index=True), check_dtype=False)
 
     def test_pages_that_need_every_task_say_so(self, cluster_wh: Warehouse, demo_wh: Warehouse) -> None:
         said = cluster.needs_tasks(cluster_wh, "The data quality report")
@@ -219,3 +218,126 @@ def test_the_pages_render_and_those_needing_every_task_say_so(
         assert not at.error, (page, [e.value for e in at.error])
         told = [i.value for i in at.info if "cluster mode" in i.value]
         assert bool(told) == says, (page, told)
+
+
+class TestReadsBeyondTheHeldTasks:
+    """Reads that once saw only the held tasks (a few hundred of the demo's 20k): each must
+    give the full warehouse's answer, and the held tasks alone must not (else the test
+    could not fail)."""
+
+    def test_the_overviews_first_and_last_close(self, cluster_wh: Warehouse, demo_wh: Warehouse) -> None:
+        from outcome_pricing.reports.overview import latest_month
+
+        span = "SELECT min(closed_at), max(closed_at) FROM tasks"
+        assert cluster_wh.query_df(span).iloc[0].tolist() != demo_wh.query_df(span).iloc[0].tolist()
+        assert cluster.closed_span(cluster_wh) == tuple(demo_wh.query_df(span).iloc[0].tolist())
+        assert cluster.closed_span(demo_wh) is None
+        assert latest_month(cluster_wh) == latest_month(demo_wh)
+
+    @pytest.mark.slow  # two ROI measurements (bootstrap intervals), about 2 s
+    def test_the_roi_cases_default_account_and_measured_effect(self, cluster_wh: Warehouse, demo_wh: Warehouse) -> None:
+        from outcome_pricing.analysis.roi.estimation import (
+            DEFAULT_ACCOUNT_SQL,
+            CaseContext,
+            default_account,
+        )
+        from outcome_pricing.analysis.roi.subjects import measure_account
+        from outcome_pricing.proof import impact
+
+        assert default_account(cluster_wh) == default_account(demo_wh)
+        account = str(demo_wh.query_df(DEFAULT_ACCOUNT_SQL).iloc[0]["account_id"])
+        held = impact.impact_summary(cluster_wh, account)  # the held tasks alone: not the account's
+        assert held.human_minutes.n_ai != impact.impact_summary(demo_wh, account).human_minutes.n_ai
+        plans = example_plans()
+        ctx = CaseContext(plans, plans.default_proposed(), Definition.preset("zendesk-ar"))
+        got, want = measure_account(cluster_wh, account, ctx), measure_account(demo_wh, account, ctx)
+        assert got.assumptions == want.assumptions and got.notes == want.notes
+
+
+@pytest.mark.slow  # invoices on two warehouses, about 1 s each
+def test_billing_as_it_happened_rerates_the_late_tasks_from_parquet(
+    cluster_wh: Warehouse, demo_wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outcome_pricing.pricing.invoices import invoices
+    from outcome_pricing.rules.knowledge import billable_steps
+
+    d, plans = Definition.preset("zendesk-ar"), example_plans()
+    want_steps = billable_steps(demo_wh, d, 0)
+    pd.testing.assert_frame_equal(billable_steps(cluster_wh, d, 0), want_steps)
+    with monkeypatch.context() as m:  # the held tasks alone (as before): not the full answer
+        m.setattr(cluster, "is_cluster", lambda wh: False)
+        assert len(billable_steps(cluster_wh, d, 0)) < len(want_steps)
+    for plan in ("per-outcome", None):
+        got, want = invoices(cluster_wh, plans, d, plan=plan), invoices(demo_wh, plans, d, plan=plan)
+        pd.testing.assert_frame_equal(got.frame, want.frame)
+        pd.testing.assert_frame_equal(got.lines, want.lines)
+
+
+def test_is_cluster_asks_the_catalog_once_per_generation(
+    cluster_wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int] = []
+    real = cluster.recorded_build
+
+    def counting(cur: object) -> object:
+        asked.append(1)
+        return real(cur)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cluster, "recorded_build", counting)
+    cluster._known.clear()
+    for _ in range(3):
+        assert cluster.is_cluster(cluster_wh) and cluster.dataset(cluster_wh) is not None
+    assert len(asked) == 1
+    with cluster_wh.transaction() as cur:  # a write: asked again (it could have left cluster mode)
+        cur.execute("SELECT 1")
+    assert cluster.is_cluster(cluster_wh) and len(asked) == 2
+
+
+@pytest.mark.slow  # a backtest on two warehouses, about 1 s each
+def test_charges_priced_by_channel_and_topic_read_every_parquet_task(cluster_wh: Warehouse, demo_wh: Warehouse) -> None:
+    from decimal import Decimal as D
+
+    from outcome_pricing.pricing.plans import PlanSet
+    from outcome_pricing.pricing.terms import Charge, Dimension, Metric, Plan
+
+    by = PlanSet((
+        Plan("outcomes-by-channel", charges=(Charge(Metric.OUTCOMES, by=Dimension.CHANNEL,
+                                                    prices=(("email", D("0.4")), ("default", D("0.25")))),)),
+        Plan("outcomes-by-topic", charges=(Charge(Metric.OUTCOMES, by=Dimension.TOPIC,
+                                                  prices=(("billing", D(2)), ("default", D(1)))),)),
+        Plan("tasks-by-channel", charges=(Charge(Metric.TASKS, by=Dimension.CHANNEL,
+                                                 prices=(("chat", D("0.05")), ("default", D("0.02")))),)),
+    ), example_plans().costs)
+    d = Definition.preset("strict")
+    got, want = backtest(cluster_wh, by, d), backtest(demo_wh, by, d)
+    pd.testing.assert_frame_equal(got.totals(), want.totals())
+    assert (want.totals()["revenue"] > 0).all()
+    pd.testing.assert_frame_equal(account_month_metrics(cluster_wh, d, by.costs, by.plans),
+                                  account_month_metrics(demo_wh, d, by.costs, by.plans))
+    # A scoped viewer's split sees only its accounts' Parquet rows.
+    account = demo_wh.account_ids()[0]
+    scoped = usage_by_dimension(cluster_wh.scoped([account]), "channel")
+    assert set(scoped["account_id"]) == {account}
+
+
+def test_a_later_side_file_reads_only_the_files_that_can_hold_its_tasks(
+    cluster_wh: Warehouse, demo_wh: Warehouse
+) -> None:
+    import duckdb
+
+    found = cluster.dataset(cluster_wh)
+    assert found is not None
+    files = load.task_files(found)
+    not_held = demo_wh.query_df(
+        f"SELECT task_id, strftime(month, '%Y-%m-%d') AS m FROM tasks WHERE task_id NOT IN ({cluster.SIDE_TASK_IDS}) "
+        "ORDER BY hash(task_id) LIMIT 3")
+    with duckdb.connect(":memory:") as con:
+        con.execute("CREATE TABLE named AS SELECT unnest(?::VARCHAR[]) AS task_id", [list(not_held["task_id"])])
+        picked = load.files_naming(con, files, "SELECT task_id FROM named")
+        # The footers alone: a file is read only where its task_id range holds a named id.
+        assert set(picked) <= set(files) and len(picked) <= len(not_held) < len(files)
+        assert {f"month={m}" for m in not_held["m"]} == {Path(f).parent.name for f in picked}
+        con.execute("CREATE TABLE tasks AS SELECT * FROM read_parquet(?, hive_partitioning = true) LIMIT 0", [files])
+        load.hold_tasks(con, found, "SELECT task_id FROM named")
+        assert sorted(r[0] for r in con.execute("SELECT task_id FROM tasks").fetchall()) == sorted(not_held["task_id"])
+        assert load.files_naming(con, files, "SELECT 'NO-SUCH-TASK' AS task_id") == []

@@ -100,3 +100,15 @@ def test_the_outlook_is_the_forecast_pages_default_run(demo_wh: Warehouse) -> No
     run = fc.forecast(demo_wh, PLANS, DEF, reference=REFERENCE, workers=2)
     assert got is not None and got.chance == run.prob(PROPOSED, REFERENCE)
     assert (got.scenarios, got.months) == (fc.DEFAULT_SCENARIOS, fc.DEFAULT_MONTHS)
+
+
+def test_the_outlook_prices_the_deal_terms_as_the_forecast_page_does(demo_wh: Warehouse) -> None:
+    # A guarantee's credits (and a go-live start) are placed on the horizon from the history:
+    # without it the Overview's chance and medians ignored them (issue 20.1).
+    proposed = "guaranteed-outcomes"
+    got = verdict.outlook(demo_wh, PLANS, DEF, REFERENCE, proposed, scenarios=50)
+    run = fc.forecast(demo_wh, PLANS, DEF, scenarios=50, reference=REFERENCE, workers=2)
+    p50 = run.volatility.set_index(run.volatility["plan"].astype(str))["p50"]
+    assert got is not None
+    assert got.chance == run.prob(proposed, REFERENCE)
+    assert (got.reference_p50, got.proposed_p50) == (float(p50[REFERENCE]), float(p50[proposed]))

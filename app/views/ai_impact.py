@@ -15,6 +15,7 @@ import frame
 import links
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from outcome_pricing.errors import OutcomePricingError
@@ -163,29 +164,32 @@ def _distributions(wh: Warehouse, account: str | None, version: str) -> None:
                "(the AI closed them alone) form the step at the left of the AI curve.")
 
 
+@frame.shared_figure
+def _topic_figures(_topics: pd.DataFrame, version: str, account: str | None, window: float) -> tuple[go.Figure, go.Figure]:
+    """Mix of work and human minutes by topic: built once per data version and selection (frame.shared_figure)."""
+    topics = _topics.assign(topic=_topics["topic"].map(lambda t: fmt.label(str(t))))  # password_reset -> Password reset
+    mix = topics.melt(id_vars="topic", value_vars=["share_baseline", "share_ai"], var_name="arm", value_name="share")
+    mix["arm"] = mix["arm"].map({"share_baseline": "baseline", "share_ai": "AI"})
+    mix_figure = px.bar(mix, x="share", y="topic", color="arm", barmode="group", color_discrete_map=ARM_COLORS,
+                        title="Mix of work: share of each arm's tasks", labels={"share": "", "topic": "", "arm": ""})
+    mix_figure.update_xaxes(tickformat=fmt.PERCENT_TICKS)
+    minutes = topics.melt(id_vars="topic", value_vars=["human_minutes_baseline", "human_minutes_ai"],
+                          var_name="arm", value_name="minutes")
+    minutes["arm"] = minutes["arm"].map({"human_minutes_baseline": "baseline", "human_minutes_ai": "AI"})
+    return mix_figure, px.bar(minutes, x="minutes", y="topic", color="arm", barmode="group",
+                              color_discrete_map=ARM_COLORS, title="Human minutes per task, by topic",
+                              labels={"minutes": "", "topic": "", "arm": ""})
+
+
 def _by_topic(wh: Warehouse, account: str | None, window: float, version: str) -> None:
     topics = _breakdown(wh, "topic", account, window, version)
     if topics.empty:
         st.info("No tasks in the selection.")
         return
-    topics = topics.assign(topic=topics["topic"].map(lambda t: fmt.label(str(t))))  # password_reset -> Password reset
+    mix_figure, minutes_figure = _topic_figures(topics, version, account, window)
     left, right = st.columns(2)
-    mix = topics.melt(id_vars="topic", value_vars=["share_baseline", "share_ai"], var_name="arm", value_name="share")
-    mix["arm"] = mix["arm"].map({"share_baseline": "baseline", "share_ai": "AI"})
-    left.plotly_chart(
-        px.bar(mix, x="share", y="topic", color="arm", barmode="group", color_discrete_map=ARM_COLORS,
-               title="Mix of work: share of each arm's tasks", labels={"share": "", "topic": "", "arm": ""})
-        .update_xaxes(tickformat=fmt.PERCENT_TICKS),
-        width="stretch",
-    )
-    minutes = topics.melt(id_vars="topic", value_vars=["human_minutes_baseline", "human_minutes_ai"],
-                          var_name="arm", value_name="minutes")
-    minutes["arm"] = minutes["arm"].map({"human_minutes_baseline": "baseline", "human_minutes_ai": "AI"})
-    right.plotly_chart(
-        px.bar(minutes, x="minutes", y="topic", color="arm", barmode="group", color_discrete_map=ARM_COLORS,
-               title="Human minutes per task, by topic", labels={"minutes": "", "topic": "", "arm": ""}),
-        width="stretch",
-    )
+    left.plotly_chart(mix_figure, width="stretch")
+    right.plotly_chart(minutes_figure, width="stretch")
     st.caption("If the AI arm leans to topics that were quick anyway, the pooled saving overstates the "
                "speed-up; the 'same topic mix' figure compares topic by topic.")
     _breakdown_table(topics, "topic")
@@ -232,6 +236,14 @@ def _trend_view(wh: Warehouse, account: str | None, window: float, version: str)
     metric = st.selectbox("Metric", list(TREND_METRICS), format_func=lambda m: TREND_METRICS[m], key="impact.trend_metric",
                           help="Months are counted from each account's go-live month (0): "
                           "accounts.ai_go_live, else its first month with an AI task.")
+    st.plotly_chart(_trend_figure(trend, version, account, window, metric), width="stretch")
+    st.caption("Months far from go-live rest on few accounts (hover for counts).")
+
+
+@frame.shared_figure
+def _trend_figure(_trend: pd.DataFrame, version: str, account: str | None, window: float, metric: str) -> go.Figure:
+    """The metric by months from go-live: built once per data version and selection (frame.shared_figure)."""
+    trend = _trend
     cols = {f"{metric}_baseline": "baseline", f"{metric}_ai": "AI"}
     if metric == "human_minutes":
         cols["human_minutes"] = "all tasks"
@@ -246,8 +258,7 @@ def _trend_view(wh: Warehouse, account: str | None, window: float, version: str)
     fig.add_vline(x=0, line_dash="dot", annotation_text="go-live")
     if "rate" in metric:
         fig.update_yaxes(tickformat=fmt.PERCENT_HOVER)
-    st.plotly_chart(fig, width="stretch")
-    st.caption("Months far from go-live rest on few accounts (hover for counts).")
+    return fig
 
 
 def _per_account(wh: Warehouse, window: float, version: str) -> None:

@@ -9,7 +9,9 @@ versions, and the one-page brief to download.
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 
+import cards
 import fmt
 import frame
 import pandas as pd
@@ -17,13 +19,13 @@ import plotly.graph_objects as go
 import results
 import scenario
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
+from plotly.subplots import make_subplots
 
 from outcome_pricing.analysis.forecast import chance_text
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
 from outcome_pricing.reports import brief, verdict
 from outcome_pricing.reports import overview as ov_engine
-from outcome_pricing.reports.roi_report import TABLE_STYLE
+from outcome_pricing.reports.roi_report import TABLE_STYLE, table
 
 REFERENCE_COLOUR = "#8a8a8a"
 PROPOSED_COLOUR = "#1565c0"
@@ -45,102 +47,108 @@ def _spark(values: pd.Series) -> list[float]:
     return [float(v) for v in values.tail(SPARK_MONTHS).fillna(0.0)]
 
 
-def _plan_cards(col: DeltaGenerator, ov: ov_engine.Overview, role: str) -> None:
+def _sign(change: float | None) -> float:
+    return 0.0 if change is None or abs(change) < 1e-9 else change
+
+
+def _plan_cards(ov: ov_engine.Overview, role: str) -> str:
     """Revenue and gross margin of one plan, side by side under its name."""
     k = ov.kpis
     plan = ov.reference if role == "reference" else ov.proposed
-    col.markdown(f"**{plan}** · {role} plan" + (" (today's contract)" if role == "reference" else ""))
-    left, right = col.columns(2)
+    heading = f"<b>{escape(plan)}</b> · {role} plan" + (" (today's contract)" if role == "reference" else "")
     if role == "reference":
-        left.metric(
-            "Revenue (reference)", fmt.money(k.revenue_reference),
-            delta=_delta(ov.month_change("revenue_reference"), fmt.money),
-            delta_description=None if ov.previous is None else f"vs {fmt.month(ov.previous.month)}",
-            chart_data=_spark(ov.plan_trend(plan)), border=True,
-            help=f"What {plan} bills for {fmt.month(ov.month, full=True)}, all accounts. Line: the last 12 months.",
-        )
-        right.metric(
-            "Gross margin (reference)", fmt.money(k.margin_reference),
-            delta=None if k.margin_pct_reference is None else fmt.pct(k.margin_pct_reference),
-            delta_description="of revenue", delta_color="off", delta_arrow="off",
-            chart_data=_spark(ov.plan_trend(plan, "margin")), border=True,
-            help="Revenue minus the cost to serve (model tokens and per-task costs from the plans file's [costs]).",
-        )
-        return
-    left.metric(
-        "Revenue (proposed)", fmt.money(k.revenue_proposed),
-        delta=_delta(k.revenue_change, fmt.money), delta_description="vs reference",
-        chart_data=_spark(ov.plan_trend(plan)), border=True,
-        help=f"What {plan} would have billed for the same month and usage. Line: the last 12 months.",
-    )
-    right.metric(
-        "Gross margin (proposed)", fmt.money(k.margin),
-        delta=_delta(k.margin_change, fmt.money), delta_description="vs reference",
-        chart_data=_spark(ov.plan_trend(plan, "margin")), border=True,
-        help=f"Revenue minus the cost to serve ({fmt.money(k.cogs)})"
-        + ("" if k.margin_pct is None else f": {fmt.pct(k.margin_pct)} of its revenue") + ".",
-    )
+        revenue_change = ov.month_change("revenue_reference")
+        shown = [
+            cards.Card(
+                "Revenue (reference)", fmt.money(k.revenue_reference),
+                f"What {plan} bills for {fmt.month(ov.month, full=True)}, all accounts. Line: the last 12 months.",
+                delta=_delta(revenue_change, fmt.money), sign=_sign(revenue_change),
+                description=None if ov.previous is None else f"vs {fmt.month(ov.previous.month)}",
+                spark=_spark(ov.plan_trend(plan)),
+            ),
+            cards.Card(
+                "Gross margin (reference)", fmt.money(k.margin_reference),
+                "Revenue minus the cost to serve (model tokens and per-task costs from the plans file's [costs]).",
+                delta=None if k.margin_pct_reference is None else fmt.pct(k.margin_pct_reference),
+                tone=cards.Tone.OFF, description="of revenue", spark=_spark(ov.plan_trend(plan, "margin")),
+            ),
+        ]
+        return cards.row_html(shown, heading=heading)
+    shown = [
+        cards.Card(
+            "Revenue (proposed)", fmt.money(k.revenue_proposed),
+            f"What {plan} would have billed for the same month and usage. Line: the last 12 months.",
+            delta=_delta(k.revenue_change, fmt.money), sign=_sign(k.revenue_change), description="vs reference",
+            spark=_spark(ov.plan_trend(plan)),
+        ),
+        cards.Card(
+            "Gross margin (proposed)", fmt.money(k.margin),
+            f"Revenue minus the cost to serve ({fmt.money(k.cogs)})"
+            + ("" if k.margin_pct is None else f": {fmt.pct(k.margin_pct)} of its revenue") + ".",
+            delta=_delta(k.margin_change, fmt.money), sign=_sign(k.margin_change), description="vs reference",
+            spark=_spark(ov.plan_trend(plan, "margin")),
+        ),
+    ]
+    return cards.row_html(shown, heading=heading)
 
 
 def _cards(ov: ov_engine.Overview, chance: verdict.Outlook | None) -> None:
+    """The eight headline cards: one HTML element with SVG trend lines (app/cards.py), light for a crowd."""
     k, p = ov.kpis, ov.previous
     change = ov.month_change
     when = fmt.month(ov.month)
     before = None if p is None else f"vs {fmt.month(p.month)}"
     act, seats = ov.activity_trend, ov.seat_trend
     st.subheader(fmt.month(ov.month, full=True), anchor=False)
-    left, right = st.columns(2)
-    _plan_cards(left, ov, "reference")
-    _plan_cards(right, ov, "proposed")
-    second = st.columns(4)
-    second[0].metric(
-        "Chance proposed wins", fmt.NOTHING if chance is None else chance_text(chance.chance),
-        delta=None if chance is None else f"{fmt.month(chance.first)} to {fmt.month(chance.last)}",
-        delta_color="off", delta_arrow="off", border=True,
-        help="The chance that the proposed plan earns more revenue than the reference over the next months: "
-        "the forecast's share of scenarios in which it does (the Forecast page's default run: the same figure there)."
-        if chance is not None else "Pick a proposed plan different from the reference plan in the sidebar.",
-    )
-    second[1].metric(
-        f"Seat revenue at risk {when}", fmt.money(k.seat_revenue_at_risk),
-        delta=_delta(change("seat_revenue_at_risk"), fmt.money), delta_description=before,
-        delta_color="inverse", chart_data=_spark(seats["seat_revenue_at_risk"]), border=True,
-        help=f"Contracted seats beyond what the human workload needs (human hours / {fmt.hours(DEFAULT_HOURS_PER_SEAT)} a seat) "
-        f"x each account's seat price, out of {fmt.money(k.seat_revenue)} seat revenue.",
-    )
-    second[2].metric(
-        f"Billable outcomes {when}", fmt.count(k.outcomes),
-        delta=_delta(change("outcomes"), fmt.count), delta_description=before,
-        chart_data=_spark(act["billable_units"]), chart_type="bar", border=True,
-        help=f"Billable units under the definition {ov.definition_name}.",
-    )
-    second[3].metric(
-        f"Resolution rate {when}", fmt.pct(k.resolution_rate),
-        delta=_delta(change("resolution_rate"), fmt.points),
-        delta_description=before, chart_data=_spark(act["resolution_rate"]), border=True,
-        help=f"Tasks counted as one whole outcome / the {fmt.count(k.ai_tasks)} tasks with the AI live.",
-    )
+    risk, outcomes, rate = change("seat_revenue_at_risk"), change("outcomes"), change("resolution_rate")
+    second = [
+        cards.Card(
+            "Chance proposed wins", fmt.NOTHING if chance is None else chance_text(chance.chance),
+            "The chance that the proposed plan earns more revenue than the reference over the next months: "
+            "the forecast's share of scenarios in which it does (the Forecast page's default run: the same figure "
+            "there)." if chance is not None else "Pick a proposed plan different from the reference plan in the sidebar.",
+            delta=None if chance is None else f"{fmt.month(chance.first)} to {fmt.month(chance.last)}",
+            tone=cards.Tone.OFF,
+        ),
+        cards.Card(
+            f"Seat revenue at risk {when}", fmt.money(k.seat_revenue_at_risk),
+            f"Contracted seats beyond what the human workload needs (human hours / "
+            f"{fmt.hours(DEFAULT_HOURS_PER_SEAT)} a seat) x each account's seat price, out of "
+            f"{fmt.money(k.seat_revenue)} seat revenue.",
+            delta=_delta(risk, fmt.money), sign=_sign(risk), tone=cards.Tone.INVERSE, description=before,
+            spark=_spark(seats["seat_revenue_at_risk"]),
+        ),
+        cards.Card(
+            f"Billable outcomes {when}", fmt.count(k.outcomes), f"Billable units under the definition {ov.definition_name}.",
+            delta=_delta(outcomes, fmt.count), sign=_sign(outcomes), description=before,
+            spark=_spark(act["billable_units"]), bars=True,
+        ),
+        cards.Card(
+            f"Resolution rate {when}", fmt.pct(k.resolution_rate),
+            f"Tasks counted as one whole outcome / the {fmt.count(k.ai_tasks)} tasks with the AI live.",
+            delta=_delta(rate, fmt.points), sign=_sign(rate), description=before,
+            spark=_spark(act["resolution_rate"]),
+        ),
+    ]
+    st.html(cards.block_html(_plan_cards(ov, "reference"), _plan_cards(ov, "proposed"), columns=2)
+            + cards.row_html(second))
 
 
-YEARLY_SHOWN = ["year", "months", "revenue_reference", "revenue_proposed", "revenue_change",
-                "margin_pct_reference", "margin_pct_proposed"]
+def _share(value: float) -> str:
+    return fmt.NOTHING if pd.isna(value) else fmt.pct(value)
 
 
 def _yearly(ov: ov_engine.Overview, years: pd.DataFrame) -> None:
+    """Calendar years as a plain HTML table (drawn like text: no data grid for a crowd to load)."""
     st.subheader("Year by year")
-    st.dataframe(
-        years[YEARLY_SHOWN], hide_index=True, width="stretch",
-        column_config={
-            "year": st.column_config.NumberColumn("Year", format="%d"),
-            "months": st.column_config.NumberColumn("Months", help="Months of data in the year."),
-            "revenue_reference": fmt.dollars_column(f"Revenue, {ov.reference}"),
-            "revenue_proposed": fmt.dollars_column(f"Revenue, {ov.proposed}"),
-            "revenue_change": fmt.dollars_column("Change"),
-            "margin_pct_reference": fmt.percent_column(f"Margin, {ov.reference}", "Gross margin / revenue."),
-            "margin_pct_proposed": fmt.percent_column(f"Margin, {ov.proposed}", "Gross margin / revenue."),
-        },
-    )
-    st.caption("Calendar years of the history up to this month; the brief adds the margins in dollars.")
+    headers = ["Year", "Months", f"Revenue, {ov.reference}", f"Revenue, {ov.proposed}", "Change",
+               f"Margin, {ov.reference}", f"Margin, {ov.proposed}"]
+    rows = [[str(r["year"]), str(r["months"]), fmt.money(r["revenue_reference"]), fmt.money(r["revenue_proposed"]),
+             fmt.money(r["revenue_change"]), _share(r["margin_pct_reference"]), _share(r["margin_pct_proposed"])]
+            for r in years.to_dict("records")]
+    st.html(f"<style>{TABLE_STYLE}</style>{table(headers, rows, kind='num years')}")
+    st.caption("Calendar years of the history up to this month (months: of data in the year; margin: gross "
+               "margin / revenue); the brief adds the margins in dollars.")
 
 
 # ---------------------------------------------------------------------- trends
@@ -182,55 +190,63 @@ QUALITY = (
     ("csat", "CSAT (1-5)", ".2f"),
     ("reopen_rate", "Reopen rate", fmt.PERCENT_HOVER),
 )
+# Hover stays (it reads a month's figure); the mode bar (zoom, pan, download) adds nothing here.
+CHART_CONFIG = {"displayModeBar": False}
 
 
-def _quality_chart(ov: ov_engine.Overview, metric: str, title: str, ticks: str) -> go.Figure:
+def _quality_chart(ov: ov_engine.Overview) -> go.Figure:
+    """The three quality measures side by side in one figure: one chart for the browser to draw, not three."""
     q = ov.quality_trend
-    fig = go.Figure()
-    fig.add_scatter(x=q["month"], y=q[f"{metric}_ai"], name="AI live", line={"color": PROPOSED_COLOUR, "width": 3},
-                    hovertemplate=f"%{{y:{ticks}}}")
-    fig.add_scatter(x=q["month"], y=q[f"{metric}_baseline"], name="human baseline",
-                    line={"color": BASELINE_COLOUR, "dash": "dash"}, hovertemplate=f"%{{y:{ticks}}}")
-    return _layout(fig, title, ticks)
+    fig = make_subplots(rows=1, cols=len(QUALITY), subplot_titles=[title for _, title, _ in QUALITY],
+                        horizontal_spacing=0.06)
+    for col, (metric, _, ticks) in enumerate(QUALITY, start=1):
+        first = col == 1  # one legend entry per line, not three
+        fig.add_scatter(x=q["month"], y=q[f"{metric}_ai"], name="AI live", legendgroup="ai", showlegend=first,
+                        line={"color": PROPOSED_COLOUR, "width": 3}, hovertemplate=f"%{{y:{ticks}}}", row=1, col=col)
+        fig.add_scatter(x=q["month"], y=q[f"{metric}_baseline"], name="human baseline", legendgroup="base",
+                        showlegend=first, line={"color": BASELINE_COLOUR, "dash": "dash"},
+                        hovertemplate=f"%{{y:{ticks}}}", row=1, col=col)
+        fig.update_yaxes(tickformat=ticks, rangemode="tozero", row=1, col=col)
+    fig.update_layout(height=330, margin={"t": 40, "b": 10, "l": 10, "r": 10},
+                      legend={"orientation": "h", "y": -0.15}, hovermode="x unified")
+    return fig
 
 
-def _trends(ov: ov_engine.Overview) -> None:
+@frame.shared_figure
+def _figures(_ov: ov_engine.Overview, key: str, every_plan: bool) -> tuple[go.Figure, go.Figure, go.Figure]:
+    """The page's charts, built once per data version and scenario for every session (frame.shared_figure)."""
+    return _revenue_chart(_ov, every_plan), _activity_chart(_ov), _quality_chart(_ov)
+
+
+def _trends(ov: ov_engine.Overview, key: str) -> None:
     st.subheader("Trends by month")
     every_plan = st.toggle("Show every plan", value=False, key="overview.every_plan",
                            help="Add every other plan of the plan set to the revenue chart "
                            "(the reference and proposed plans are always drawn).")
+    revenue, activity, quality = _figures(ov, key, every_plan)
     left, right = st.columns(2)
-    left.plotly_chart(_revenue_chart(ov, every_plan), width="stretch")
-    right.plotly_chart(_activity_chart(ov), width="stretch")
-    cols = st.columns(3)
-    for col, (metric, title, ticks) in zip(cols, QUALITY, strict=True):
-        col.plotly_chart(_quality_chart(ov, metric, title, ticks), width="stretch")
+    left.plotly_chart(revenue, width="stretch", config=CHART_CONFIG)
+    right.plotly_chart(activity, width="stretch", config=CHART_CONFIG)
+    st.plotly_chart(quality, width="stretch", config=CHART_CONFIG)
     st.caption(f"Quality compares tasks with the AI live against the human-only baseline; the reopen rate "
                f"counts a return within {ov.reopen_window_hours:g} hours.")
 
 
 # ---------------------------------------------------------------------- movers
-MOVER_COLUMNS = ["account", "reference_revenue", "revenue", "change", "change_pct"]
+# Two tables side by side in half the page each: the figures stay on one line, the account wraps.
+MOVERS_STYLE = "table.roi.movers td:not(:first-child),table.roi.movers th:not(:first-child){white-space:nowrap}"
 
 
 def _movers_table(df: pd.DataFrame, empty: str, reference: str, proposed: str) -> None:
     if df.empty:
         st.info(empty)
         return
-    named = df["name"].notna() & (df["name"].astype(str) != "")
-    shown = df.assign(account=(df["name"].astype(str) + " (" + df["account_id"] + ")").where(named, df["account_id"]))
-    st.dataframe(
-        fmt.shown_rounded(shown[MOVER_COLUMNS], ("reference_revenue", "revenue", "change"), ("change_pct",)),
-        hide_index=True, width="stretch",
-        column_config={
-            # Fixed widths: two tables side by side must fit half the page without a scroll bar.
-            "account": st.column_config.TextColumn("Account", width=160),
-            "reference_revenue": fmt.dollars_column(reference, width=80),
-            "revenue": fmt.dollars_column(proposed, width=80),
-            "change": fmt.dollars_column("Change", width=80),
-            "change_pct": fmt.percent_column("Change %", width=65),
-        },
-    )
+    rows = [[str(r["account_id"]) if not isinstance(r["name"], str) or not r["name"] else f"{r['name']} ({r['account_id']})",
+             fmt.money(float(r["reference_revenue"])), fmt.money(float(r["revenue"])), fmt.money(float(r["change"])),
+             _share(float(r["change_pct"]))]
+            for r in df.to_dict("records")]
+    headers = ["Account", reference, proposed, "Change", "Change %"]
+    st.html(f"<style>{TABLE_STYLE}{MOVERS_STYLE}</style>{table(headers, rows, kind='num movers')}")
 
 
 def _movers(ov: ov_engine.Overview, moved: Callable[[int | None], results.Movers]) -> int | None:
@@ -301,7 +317,7 @@ def main() -> None:
     st.info(f"**Verdict:** {verdict.verdict(ov, chance)}", icon=":material/gavel:")
     _cards(ov, chance)
     _yearly(ov, frame.guarded(lambda: results.yearly(page.wh, *key)))
-    _trends(ov)
+    _trends(ov, page.key)
     months = _movers(ov, lambda months: frame.guarded(lambda: results.movers(page.wh, *key, months)))
     _in_force(ov, sc)
     html = frame.guarded(lambda: results.brief_html(page.wh, *key, months))

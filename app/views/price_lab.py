@@ -140,8 +140,10 @@ def _totals(data: Lab, proposed: str) -> None:
     )
 
 
-def _portfolio(lab: pricing.PriceLab) -> None:
-    port = lab.backtest.portfolio()
+@frame.shared_figure
+def _portfolio_figures(_lab: pricing.PriceLab, key: str) -> tuple[go.Figure, go.Figure]:
+    """Revenue and margin by month, every plan: built once per data version and scenario (frame.shared_figure)."""
+    port = _lab.backtest.portfolio()
     port["plan"] = port["plan"].astype(str)
     labels = {"month": "Month", "plan": "Plan"}
     revenue = px.line(port, x="month", y="revenue", color="plan", markers=True, labels=labels,
@@ -152,6 +154,11 @@ def _portfolio(lab: pricing.PriceLab) -> None:
     _dollar_axis(margin, "y", "Margin")
     for fig in (revenue, margin):
         fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
+    return revenue, margin
+
+
+def _portfolio(lab: pricing.PriceLab, key: str) -> None:
+    revenue, margin = _portfolio_figures(lab, key)
     left, right = st.columns(2)
     left.plotly_chart(revenue, width="stretch")
     right.plotly_chart(margin, width="stretch")
@@ -165,17 +172,28 @@ STANDING_COLORS = {
 }
 
 
-def _winners_losers(data: Lab, proposed: str) -> None:
+def _labelled(data: Lab) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The accounts with the AI live and the others, each with its label (name, else id)."""
     changes = data.standings.copy()
-    ref = data.lab.backtest.reference
     changes["label"] = changes["name"].fillna(changes["account_id"])
-    live = changes[changes["ai_live"]]
-    idle = changes[~changes["ai_live"]]
+    return changes[changes["ai_live"]], changes[~changes["ai_live"]]
+
+
+@frame.shared_figure
+def _winners_figure(_data: Lab, key: str, proposed: str) -> go.Figure:
+    live, _ = _labelled(_data)
+    ref = _data.lab.backtest.reference
     fig = px.bar(live, x="label", y="change", color="standing", color_discrete_map=STANDING_COLORS,
                  title=f"Change per account with the AI live, {proposed} vs {ref} (whole history)",
                  labels={"label": "Account", "standing": f"Under {proposed}"})
     _dollar_axis(fig, "y", "Change in revenue")
-    st.plotly_chart(fig, width="stretch")
+    return fig
+
+
+def _winners_losers(data: Lab, proposed: str, key: str) -> None:
+    ref = data.lab.backtest.reference
+    live, idle = _labelled(data)
+    st.plotly_chart(_winners_figure(data, key, proposed), width="stretch")
     if not idle.empty:
         st.info(f"**Not live: {fmt.count(len(idle))} account{'s' if len(idle) != 1 else ''}** never had an AI task "
                 f"({', '.join(idle['label'].astype(str))}). An outcome plan bills them nothing because the AI never "
@@ -201,7 +219,26 @@ def _winners_losers(data: Lab, proposed: str) -> None:
     )
 
 
-def _break_even_view(data: Lab) -> None:
+def _break_even_accounts(live: breakeven.BreakEven, recent: breakeven.BreakEven) -> pd.DataFrame:
+    accounts = live.accounts.merge(recent.accounts[["account_id", "break_even_price"]], on="account_id",
+                                   how="left", suffixes=("", "_recent")).sort_values("break_even_price")
+    accounts["label"] = accounts["name"].fillna(accounts["account_id"])
+    return accounts
+
+
+@frame.shared_figure
+def _break_even_figure(_data: Lab, key: str) -> go.Figure:
+    live, recent = _data.break_evens[breakeven.Window.LIVE], _data.break_evens[breakeven.Window.RECENT]
+    fig = px.bar(_break_even_accounts(live, recent), x="label", y="break_even_price",
+                 title="Break-even per-outcome price per account, AI live (line: current price)",
+                 labels={"label": "Account"})
+    _dollar_axis(fig, "y", "Break-even price per outcome", cents=True)
+    if live.sweep is not None:
+        fig.add_hline(y=live.sweep.current_price, line_dash="dot")
+    return fig
+
+
+def _break_even_view(data: Lab, key: str) -> None:
     if not data.break_evens:
         st.info("No plan has an outcome charge, so there is no per-outcome price to break even.")
         return
@@ -227,17 +264,9 @@ def _break_even_view(data: Lab) -> None:
         "break_even_price": fmt.price_column("Break-even, AI live"),
         "break_even_price_recent": fmt.price_column("Break-even, last 3 months"),
     })
-    accounts = live.accounts.merge(recent.accounts[["account_id", "break_even_price"]], on="account_id",
-                                   how="left", suffixes=("", "_recent")).sort_values("break_even_price")
+    accounts = _break_even_accounts(live, recent)
     st.subheader("By account")
-    accounts["label"] = accounts["name"].fillna(accounts["account_id"])
-    fig = px.bar(accounts, x="label", y="break_even_price",
-                 title="Break-even per-outcome price per account, AI live (line: current price)",
-                 labels={"label": "Account"})
-    _dollar_axis(fig, "y", "Break-even price per outcome", cents=True)
-    if live.sweep is not None:
-        fig.add_hline(y=live.sweep.current_price, line_dash="dot")
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(_break_even_figure(data, key), width="stretch")
     st.dataframe(fmt.shown_rounded(accounts[["name", "segment", "outcomes", "reference_revenue", "break_even_price",
                                              "break_even_price_recent"]], ("reference_revenue",)),
                     hide_index=True, width="stretch", placeholder=fmt.NOTHING, column_config={
@@ -253,12 +282,21 @@ def _break_even_view(data: Lab) -> None:
     })
 
 
-def _sweep(data: Lab) -> None:
+def _sweep(data: Lab, key: str) -> None:
     live = data.break_evens.get(breakeven.Window.LIVE)
     sweep = None if live is None else live.sweep
     if live is None or sweep is None:
         st.info("No plan has an outcome charge with the AI live anywhere, so there is no per-outcome price to sweep.")
         return
+    st.plotly_chart(_sweep_figure(data, key), width="stretch")
+    st.caption(f"Over {_window_text(live)}. Margin is revenue minus the cost to serve in those months.")
+
+
+@frame.shared_figure
+def _sweep_figure(_data: Lab, key: str) -> go.Figure:
+    live = _data.break_evens[breakeven.Window.LIVE]
+    sweep = live.sweep
+    assert sweep is not None  # _sweep draws nothing without one
     port = sweep.portfolio
     fig = go.Figure()
     fig.add_scatter(x=port["price"], y=port["revenue"], name=f"Revenue, {sweep.plan}")
@@ -272,12 +310,12 @@ def _sweep(data: Lab) -> None:
     fig.update_layout(title=f"Per-outcome price sweep of {sweep.plan} (portfolio, months with the AI live)")
     _dollar_axis(fig, "x", "Price per outcome", cents=True)
     _dollar_axis(fig, "y", "Revenue and margin, AI live months")
-    st.plotly_chart(fig, width="stretch")
-    st.caption(f"Over {_window_text(live)}. Margin is revenue minus the cost to serve in those months.")
+    return fig
 
 
-def _seat_erosion(lab: pricing.PriceLab) -> None:
-    erosion = lab.backtest.seat_erosion()
+@frame.shared_figure
+def _seat_figures(_lab: pricing.PriceLab, key: str) -> tuple[go.Figure, go.Figure]:
+    erosion = _lab.backtest.seat_erosion()
     seats = px.line(erosion.rename(columns={"seats": "Contracted seats", "seats_needed": "Seats needed"}),
                     x="month", y=["Contracted seats", "Seats needed"], markers=True,
                     labels={"month": "Month", "value": "Seats", "variable": ""},
@@ -286,6 +324,11 @@ def _seat_erosion(lab: pricing.PriceLab) -> None:
     at_risk = px.bar(erosion, x="month", y="seat_revenue_at_risk", labels={"month": "Month"},
                      title="Seat revenue at risk (unneeded seats x seat price)")
     _dollar_axis(at_risk, "y", "Seat revenue at risk")
+    return seats, at_risk
+
+
+def _seat_erosion(lab: pricing.PriceLab, key: str) -> None:
+    seats, at_risk = _seat_figures(lab, key)
     left, right = st.columns(2)
     left.plotly_chart(seats, width="stretch")
     right.plotly_chart(at_risk, width="stretch")
@@ -307,16 +350,17 @@ def main() -> None:
     _totals(data, sc.proposed_plan)
     _plans_in_words(sc)
     tabs = st.tabs(["Revenue and margin", "Winners and losers", "Break-even", "Price sweep", "Seat erosion"])
+    key = page.key  # the figures are built once per data version and scenario (frame.shared_figure)
     with tabs[0]:
-        _portfolio(data.lab)
+        _portfolio(data.lab, key)
     with tabs[1]:
-        _winners_losers(data, sc.proposed_plan)
+        _winners_losers(data, sc.proposed_plan, key)
     with tabs[2]:
-        _break_even_view(data)
+        _break_even_view(data, key)
     with tabs[3]:
-        _sweep(data)
+        _sweep(data, key)
     with tabs[4]:
-        _seat_erosion(data.lab)
+        _seat_erosion(data.lab, key)
 
 
 main()

@@ -12,8 +12,9 @@ from Parquet through the reader plugged in below (warehouse/cluster.py). Every
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import duckdb
 
@@ -47,6 +48,22 @@ class _ParquetEvidence:
         from outcome_pricing.scale.load import hold_tasks
 
         hold_tasks(cur, dataset, ids_sql)
+
+    def tasks(self, wh: Handle, dataset: Path, where: str, params: Mapping[str, Any],
+              account_id: str | None) -> Handle:
+        from outcome_pricing.scale.evidence import tasks_warehouse
+
+        return tasks_warehouse(cast(Warehouse, wh), dataset, where, params, account_id)
+
+    def every(self, wh: Handle, dataset: Path) -> Handle:
+        from outcome_pricing.scale.evidence import dataset_warehouse
+
+        return dataset_warehouse(cast(Warehouse, wh), dataset)
+
+    def span(self, dataset: Path, first: dt.date, last: dt.date) -> tuple[Any, Any]:
+        from outcome_pricing.scale.evidence import closed_span
+
+        return closed_span(dataset, first, last)
 
 
 use_outcomes(outcomes)

@@ -68,16 +68,20 @@ APP_SCRIPT = ROOT / "app" / "streamlit_app.py"
 
 @contextmanager
 def streamlit_server(
-    db_path: Path, timeout: float = 90.0, script: Path = APP_SCRIPT, warm: bool = True
+    db_path: Path, timeout: float = 90.0, script: Path = APP_SCRIPT, warm: bool = True,
+    log_path: Path | None = None,
 ) -> Iterator[str]:
     """Run the app (or another `script`) against `db_path`; yield its base URL once it
     answers and (with `warm`) has run its script once, as `outcome-pricing app` starts it
-    (cli/serve.py `warm_up`); stop it by its own PID."""
+    (cli/serve.py `warm_up`); stop it by its own PID. With `log_path` the server's output
+    goes there, with one line per script run (app/streamlit_app.py RUN_LOG)."""
     port = free_port()
     env = dict(os.environ, OUTCOME_PRICING_DB=str(db_path), OUTCOME_PRICING_NO_DEMO="1")
+    if log_path is not None:
+        env["OUTCOME_PRICING_LOG_RUNS"] = "1"
     # The server's output goes to a file, not a pipe nobody reads: a full pipe (many sessions
     # logging) would block the server mid-run.
-    with tempfile.TemporaryFile() as log:
+    with open(log_path, "w+b") if log_path is not None else tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
             [
                 sys.executable, "-m", "streamlit", "run", str(script),

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from outcome_pricing.kit.money import MICRO
 from outcome_pricing.pricing.terms import DEFAULT_PRICE_KEY, Charge, Commitment, Metric, Mode, Plan
 
 
@@ -96,7 +97,10 @@ def charge_cents_vectorised(
     else:
         q = quantity  # read only below: never written in place
     if charge.block is not None:
-        q = np.ceil(q / float(charge.block) - 1e-9)
+        # Whole blocks on the micro-unit grid the exact path counts on: integer-valued floats
+        # divide exactly, where an epsilon dropped a quantity smaller than it (one micro-unit
+        # in a block of 1,169.476 is a block).
+        q = np.ceil(np.rint(q * MICRO) / float((charge.block * MICRO).to_integral_value()))
         np.maximum(q, 0.0, out=q)
     if not charge.tiers:
         if charge.account_price:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -75,13 +76,10 @@ def split_keys(plans: Iterable[Plan]) -> list[ByKey]:
 
 
 def _usage_by_sql(wh: Warehouse, dimension: str) -> str:
-    """The usage scan, or in cluster mode the same sums from the account facts (model tier:
-    the facts' grain has no channel, and outcomes by topic need the tasks)."""
+    """The usage scan, or in cluster mode by model tier the same sums from the account facts
+    (channel and topic: `usage_by_dimension` scans the Parquet tasks, `cluster.every_task`)."""
     if not cluster.is_cluster(wh):
         return _USAGE_BY_SQL.format(dim=dimension)
-    if dimension != "model_tier":
-        with wh.cursor() as cur:
-            cluster.refuse_task_scan(cur, f"A charge priced by {dimension}")
     return (f"SELECT account_id, month, coalesce(nullif(model_tier, ''), '') AS value, sum(tasks)::BIGINT AS tasks, "
             "sum(ai_tasks)::BIGINT AS ai_tasks, sum(input_tokens)::BIGINT AS input_tokens, "
             f"sum(output_tokens)::BIGINT AS output_tokens FROM {cluster.FACTS_TABLE} GROUP BY ALL")
@@ -95,7 +93,8 @@ def usage_by_dimension(wh: Warehouse, dimension: str) -> pd.DataFrame:
         if hit is not None and hit[0] == wh.generation:
             return hit[1]
     generation = wh.generation  # before the query: an ingest in between must not stay cached
-    df = wh.query_df(_usage_by_sql(wh, dimension))
+    with cluster.every_task(wh) if dimension != "model_tier" else nullcontext(wh) as every:
+        df = every.query_df(_usage_by_sql(every, dimension))  # channel, topic: every (Parquet) task
     df["month"] = pd.to_datetime(df["month"])
     with _lock:
         _cache.setdefault(wh, {})[dimension] = (generation, df)
@@ -121,7 +120,8 @@ def add_splits(wh: Warehouse, d: Definition, df: pd.DataFrame, plans: Iterable[P
     for key in keys:
         dim, metric, settlement = key
         if metric == Metric.OUTCOMES.value:
-            long = outcomes_by_dimension(wh, d, dim).rename(columns={dim: "value"})
+            with cluster.every_task(wh) if dim != "model_tier" else nullcontext(wh) as every:  # Parquet
+                long = outcomes_by_dimension(every, d, dim).rename(columns={dim: "value"})
             long["month"] = pd.to_datetime(long["month"])
             long["micro"] = floats_to_micro(long["billable_units"])
         else:

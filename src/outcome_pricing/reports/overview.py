@@ -32,6 +32,7 @@ from outcome_pricing.pricing.terms import Plan
 from outcome_pricing.pricing.words import plan_in_words
 from outcome_pricing.proof import impact
 from outcome_pricing.rules import outcomes
+from outcome_pricing.warehouse import cluster
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
@@ -82,7 +83,9 @@ def latest_month(wh: Warehouse) -> tuple[pd.Timestamp, bool]:
 
     Raises ConfigError on an empty warehouse (the page shows its empty state first).
     """
-    row = wh.query_df("SELECT min(closed_at) AS first, max(closed_at) AS last FROM tasks").iloc[0]
+    span = cluster.closed_span(wh)  # cluster mode: from the first and last months' Parquet tasks
+    row = (pd.Series({"first": span[0], "last": span[1]}) if span is not None else
+           wh.query_df("SELECT min(closed_at) AS first, max(closed_at) AS last FROM tasks").iloc[0])
     if pd.isna(row["last"]):
         raise ConfigError("The warehouse has no tasks yet: load the demo data or your task logs first.")
     first, last = pd.Timestamp(row["first"]), pd.Timestamp(row["last"])

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from outcome_pricing.analysis import forecast as fc
+from outcome_pricing.pricing.metrics import account_month_metrics
 from outcome_pricing.reports.overview import Overview
 
 if TYPE_CHECKING:
@@ -54,10 +55,13 @@ def outlook(
     # Only the two plans: every plan sees the same seeded scenarios (common random numbers), so
     # the paired chance is the Forecast page's to the last scenario, at a fraction of the cost.
     # The assumptions are estimated from the whole plan set, as the Forecast page does.
+    # The history goes in as on the Forecast page (fc.forecast): deal terms (charge start, free
+    # months, commitment balances, guarantee credits) are placed on the horizon from it.
     pair = replace(planset, plans=(planset.plan(reference), planset.plan(proposed)))
-    estimates = fc.assumptions_from_warehouse(wh, d, planset)
+    history = account_month_metrics(wh, d, planset.costs, planset.plans)
+    estimates = fc.assumptions_from_metrics(history, planset)
     result = fc.simulate(estimates, pair, months=months, scenarios=scenarios, seed=seed, reference=reference,
-                         workers=2)
+                         workers=2, history=history)
     p50 = dict(zip(result.volatility["plan"].astype(str), result.volatility["p50"].astype(float), strict=True))
     return Outlook(
         chance=result.prob(proposed, reference),

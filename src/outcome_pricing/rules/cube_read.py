@@ -2,8 +2,9 @@
 
 The cube (`warehouse/cube.py`) counts tasks per account-month `k` (and model tier `t`) and
 input profile `p`, with the hours bucketed to the grid. A definition's reason is computed
-once per profile (the one CASE of `sql.py`, over a few thousand rows); the counts are then
-summed in numpy over arrays read once per cube build and scope.
+once per profile (the CASE of `sql.py` in numpy, `profile_rules.py`, over a few thousand
+rows); the counts are then summed in numpy over arrays read once per cube build and scope,
+and the cube's freshness costs one count of the tasks (`quick_stamp`).
 
 Off the grid (a 30 h silence), only the tasks in the one bucket a knob falls in can go
 either way. The profiles are evaluated with the knob itself (the bucket counts as "not
@@ -16,7 +17,9 @@ are identical to task by task.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from outcome_pricing.rules.definition import REASONS, Definition
-from outcome_pricing.rules.sql import knob_params, reason_sql
+from outcome_pricing.rules.profile_rules import ProfileInputs, read_profile_inputs
+from outcome_pricing.rules.sql import knob_params
 from outcome_pricing.warehouse import cube
 from outcome_pricing.warehouse.grid import HOUR_GRID
 
@@ -85,6 +89,9 @@ class CubeArrays:
     offsets: np.ndarray  # the rows of profile p: offsets[p]:offsets[p + 1]
     profile_tasks: np.ndarray  # per profile p: tasks and issue units over all rows
     profile_issue_units: np.ndarray
+    # The profiles' rule inputs, read with the rows (no cache entry of their own: the
+    # cache's few entries are for the cube reads and the off-grid buckets in use)
+    profiles: ProfileInputs
     # The last definitions' reasons per profile and their Dense counts: the next definition
     # re-counts only the rows of profiles whose reason differs (a knob change moves few).
     last: list[tuple[np.ndarray, Dense]] = field(default_factory=list, compare=False)
@@ -107,32 +114,45 @@ class CubeArrays:
         with _LAST_LOCK:
             remembered = list(self.last)
         lengths = np.diff(self.offsets)
-        size = len(self.keys) * N_REASONS
-        best, changed = None, np.zeros(0, dtype="int64")
-        for last in remembered:
-            differ = np.flatnonzero(reasons != last[0])
-            if best is None or lengths[differ].sum() < lengths[changed].sum():
-                best, changed = last, differ
-        if best is None or lengths[changed].sum() * 2 > len(self.row):  # most rows move: count afresh
+        # cube rows each remembered definition would move (a dot product, no index arrays)
+        moving = [int(lengths @ (reasons != last[0])) for last in remembered]
+        best = int(np.argmin(moving)) if moving else -1
+        if best < 0 or moving[best] * 2 > len(self.row):  # most rows move: count afresh
+            size = len(self.keys) * N_REASONS
             cells = self.row * N_REASONS + reasons[self.profile]
             found = Dense(np.bincount(cells, weights=self.tasks, minlength=size),
                           np.bincount(cells, weights=self.issue_units, minlength=size))
         else:
-            # the rows of the changed profiles: each slice's start, then consecutive
-            starts, n_rows = self.offsets[changed], lengths[changed]
-            at = np.repeat(starts - np.cumsum(n_rows) + n_rows, n_rows) + np.arange(int(n_rows.sum()))
-            rows, profiles = self.row[at] * N_REASONS, self.profile[at]
-            old, new = rows + best[0][profiles], rows + reasons[profiles]
-            n, iu = self.tasks[at], self.issue_units[at]
-            found = Dense(
-                best[1].tasks - np.bincount(old, weights=n, minlength=size) + np.bincount(new, weights=n, minlength=size),
-                best[1].issue_units - np.bincount(old, weights=iu, minlength=size)
-                + np.bincount(new, weights=iu, minlength=size),
-            )
+            found = self._moved(remembered[best], reasons, lengths)
         with _LAST_LOCK:
             self.last.insert(0, (reasons.copy(), found))
             del self.last[_REMEMBERED:]
         return found
+
+    def _moved(self, last: tuple[np.ndarray, Dense], reasons: np.ndarray, lengths: np.ndarray) -> Dense:
+        """`last`'s counts with the rows of the profiles whose reason differs moved to their
+        new reason: summed per row of keys and (old, new) pair of reasons (a knob change
+        gives a few pairs), then each pair's sums moved at once."""
+        changed = np.flatnonzero(reasons != last[0])
+        n_keys = len(self.keys)
+        tasks = last[1].tasks.reshape(n_keys, N_REASONS).copy()
+        issue_units = last[1].issue_units.reshape(n_keys, N_REASONS).copy()
+        if len(changed):
+            pairs, pair_of = np.unique(last[0][changed] * N_REASONS + reasons[changed], return_inverse=True)
+            # the rows of the changed profiles: each slice's start, then consecutive
+            starts, n_rows = self.offsets[changed], lengths[changed]
+            at = np.repeat(starts - np.cumsum(n_rows) + n_rows, n_rows) + np.arange(int(n_rows.sum()))
+            cells = np.repeat(pair_of * n_keys, n_rows) + self.row[at]
+            size = len(pairs) * n_keys
+            moved_n = np.bincount(cells, weights=self.tasks[at], minlength=size).reshape(len(pairs), n_keys)
+            moved_iu = np.bincount(cells, weights=self.issue_units[at], minlength=size).reshape(len(pairs), n_keys)
+            for j, pair in enumerate(pairs.tolist()):
+                old, new = divmod(pair, N_REASONS)
+                tasks[:, old] -= moved_n[j]
+                tasks[:, new] += moved_n[j]
+                issue_units[:, old] -= moved_iu[j]
+                issue_units[:, new] += moved_iu[j]
+        return Dense(tasks.reshape(-1), issue_units.reshape(-1))
 
 
 _REMEMBERED = 6  # definitions remembered per cube read (a few sessions' current ones)
@@ -140,7 +160,8 @@ _LAST_LOCK = threading.Lock()
 
 
 def _arrays(keys: pd.DataFrame, codes: np.ndarray, width: int, row: np.ndarray,
-            rows: dict[str, Any], n_profiles: int) -> CubeArrays:
+            rows: dict[str, Any], profiles: ProfileInputs) -> CubeArrays:
+    n_profiles = len(profiles)
     order = np.argsort(int_array(rows["p"]), kind="stable")
     profile = int_array(rows["p"])[order]
     # float64: the weights bincount sums (exact below 2**53), so no query converts them again
@@ -152,11 +173,8 @@ def _arrays(keys: pd.DataFrame, codes: np.ndarray, width: int, row: np.ndarray,
         offsets=np.searchsorted(profile, np.arange(n_profiles + 1)),
         profile_tasks=np.bincount(profile, weights=tasks, minlength=n_profiles),
         profile_issue_units=np.bincount(profile, weights=issue_units, minlength=n_profiles),
+        profiles=profiles,
     )
-
-
-def _n_profiles(cur: duckdb.DuckDBPyConnection) -> int:
-    return int(cur.execute(f"SELECT count(*) FROM {cube.PROFILES_TABLE}").fetchone()[0])  # type: ignore[index]
 
 
 def _keys(cur: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -168,7 +186,7 @@ def read_cube(cur: duckdb.DuckDBPyConnection) -> CubeArrays:
     keys = _keys(cur)
     codes = int_array(keys["k"])  # sorted: keys are read in k order
     return _arrays(keys[list(GROUP_COLUMNS)], codes, 0, np.searchsorted(codes, int_array(rows["k"])),
-                   rows, _n_profiles(cur))
+                   rows, read_profile_inputs(cur))
 
 
 def read_tier_cube(cur: duckdb.DuckDBPyConnection) -> CubeArrays:
@@ -182,7 +200,7 @@ def read_tier_cube(cur: duckdb.DuckDBPyConnection) -> CubeArrays:
     codes, row = np.unique(int_array(rows["k"]) * width + int_array(rows["t"]), return_inverse=True)
     labels = keys.set_index("k").loc[codes // width, ["account_id", "month"]].reset_index(drop=True)
     labels["model_tier"] = names["model_tier"].to_numpy()[codes % width]
-    return _arrays(labels, codes, width, np.asarray(row, dtype="int64"), rows, _n_profiles(cur))
+    return _arrays(labels, codes, width, np.asarray(row, dtype="int64"), rows, read_profile_inputs(cur))
 
 
 # ---------------------------------------------------------------- caches
@@ -272,57 +290,43 @@ def variant_of(gap: np.ndarray, quiet: np.ndarray, h: HourKnobs) -> np.ndarray:
     return variant
 
 
-def profile_reasons(
-    cur: duckdb.DuckDBPyConnection, param_sets: Sequence[Sequence[dict[str, Any]]], stamp_columns: str = ""
-) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """For each definition (its variants' parameters), its reason per variant and profile p
-    (shape variants x profiles), in one query over the profiles; with `stamp_columns`
-    (cube.stamp_columns) the same statement also reads the cube's freshness (second value)."""
-    params: dict[str, Any] = {}
-    columns = [stamp_columns] if stamp_columns else []
-    i = 0
-    for variants in param_sets:
-        for v in variants:
-            params |= v
-            columns.append(f"{reason_sql(cube.PROFILE_INPUTS, _prefix(v))} AS r{i}")
-            i += 1
-    # No ORDER BY (a sort costs more than the rules on a few thousand rows): placed by p.
-    found = cur.execute(f"SELECT p, {', '.join(columns)} FROM {cube.PROFILES_TABLE}", params).fetchnumpy()
-    p = int_array(found["p"])  # numbered from 0, each once
-    out, i = [], 0
-    for variants in param_sets:
-        reasons = np.empty((len(variants), len(p)), dtype="int64")
-        for j in range(len(variants)):
-            reasons[j, p] = found[f"r{i + j}"]
-        out.append(reasons)
-        i += len(variants)
-    return out, found
-
-
+# ---------------------------------------------------------------- freshness, cheaply
+# Per handle: (its data generation, the stamp read then). Within a generation a call only
+# counts the tasks: the stamp names the count it was built from, so tasks written behind
+# the cube's back are caught as `cube.current_stamp` catches them; a new generation (a
+# write through the handle) reads the stamp again. No catalog query per call.
+_STAMPS: weakref.WeakKeyDictionary[Any, tuple[int, str]] = weakref.WeakKeyDictionary()
+_STAMPS_LOCK = threading.Lock()  # the app's sessions query from many threads
 _CATALOGS: dict[str, str] = {}
 
 
-def fresh_reasons(
-    cur: duckdb.DuckDBPyConnection, path: str, param_sets: Sequence[Sequence[dict[str, Any]]]
-) -> tuple[str, list[np.ndarray]] | None:
-    """(the cube's current stamp, the reasons of `profile_reasons`) in one statement; None
-    when that statement finds no current stamp (no cube, a stale one, cluster mode): then
-    `cube.current_stamp` decides."""
+def quick_stamp(wh: Any, cur: duckdb.DuckDBPyConnection, generation: int) -> str | None:
+    """The cube's current stamp, or None when this cheap check cannot tell (no cube, a
+    stale one, cluster mode, which counts no tasks): then `cube.current_stamp` decides.
+    `generation` is read before this call, so a write meanwhile never looks current."""
+    path = str(wh.path)
     if path not in _CATALOGS:
         _CATALOGS[path] = str(cur.execute("SELECT current_database()").fetchone()[0])  # type: ignore[index]
     try:
-        reasons, found = profile_reasons(cur, param_sets, cube.stamp_columns(_CATALOGS[path]))
+        with _STAMPS_LOCK:
+            held = _STAMPS.get(wh)
+    except TypeError:  # a source that cannot be weakly referenced: read the stamp each time
+        held = None
+    if held is not None and held[0] == generation:
+        # The whole table (catalog-qualified), as the stamp counts it, not a scoped view.
+        table = '"' + _CATALOGS[path].replace('"', '""') + '".main.tasks'
+        n_tasks = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        if cube.stamp_from(held[1], n_tasks) is not None:
+            return held[1]
+    try:
+        row = cur.execute(f"SELECT {cube.stamp_columns(_CATALOGS[path])}").fetchall()[0]
     except duckdb.CatalogException:  # a warehouse without a cube
         return None
-    if not len(found["_stamp_tasks"]):
-        return None
-    stamp = cube.stamp_from(found["_stamp"][0], found["_stamp_tasks"][0])
-    return None if stamp is None else (stamp, reasons)
-
-
-def _prefix(params: dict[str, Any]) -> str:
-    name = next(n for n in params if n.endswith("window"))
-    return name[: -len("window")]
+    stamp = cube.stamp_from(row[0], row[1])
+    if stamp is not None:
+        with _STAMPS_LOCK, contextlib.suppress(TypeError):
+            _STAMPS[wh] = (generation, stamp)
+    return stamp
 
 
 @dataclass(frozen=True)
@@ -336,6 +340,29 @@ class HourRows:
     quiet: np.ndarray
     tasks: np.ndarray
     issue_units: np.ndarray
+    # One knob off the grid: the rows sorted so that those it moves are a prefix, found by
+    # binary search (`moving`): `edge` is the sort key, the gap ascending or the quiet time
+    # descending (negated). None when both knobs are off the grid: every row is compared.
+    edge: np.ndarray | None = None
+    # Their rows in the keys of a cube read (id -> (that read, rows)): located once, not
+    # per query (a bucket holds up to a few hundred thousand rows at 10M tasks).
+    placed: dict[int, tuple[CubeArrays, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
+
+    def rows_in(self, arrays: CubeArrays) -> np.ndarray:
+        held = self.placed.get(id(arrays))
+        if held is None or held[0] is not arrays:
+            held = (arrays, arrays.locate(self.k, self.t))
+            if len(self.placed) >= 2:  # the key and the tier read of one build
+                self.placed.clear()
+            self.placed[id(arrays)] = held
+        return held[1]
+
+    def moving(self, h: HourKnobs) -> int:
+        """How many leading rows take the knob's exact comparison (reopened: gap <= window;
+        assumed: quiet >= silence), the others keep the bucket's reason (`edge` is set)."""
+        assert self.edge is not None
+        at = h.window if h.gap_bucket is not None else -h.silence
+        return int(np.searchsorted(self.edge, at, side="right"))
 
 
 def read_hour_rows(cur: duckdb.DuckDBPyConnection, h: HourKnobs) -> HourRows:
@@ -345,8 +372,14 @@ def read_hour_rows(cur: duckdb.DuckDBPyConnection, h: HourKnobs) -> HourRows:
         {"gb": NO_BUCKET if h.gap_bucket is None else h.gap_bucket,
          "qb": NO_BUCKET if h.quiet_bucket is None else h.quiet_bucket},
     ).fetchnumpy()
-    return HourRows(int_array(found["k"]), int_array(found["t"]), int_array(found["p"]), float_array(found["gap_hours"]),
-                    float_array(found["quiet_hours"]), int_array(found["tasks"]), int_array(found["issue_units"]))
+    columns = (int_array(found["k"]), int_array(found["t"]), int_array(found["p"]), float_array(found["gap_hours"]),
+               float_array(found["quiet_hours"]), int_array(found["tasks"]), int_array(found["issue_units"]))
+    if (h.gap_bucket is None) == (h.quiet_bucket is None):  # both knobs off the grid
+        return HourRows(*columns)
+    edge = columns[3] if h.gap_bucket is not None else -columns[4]  # NaN (no hours) sorts last
+    order = np.argsort(edge, kind="stable")
+    k, t, p, gap, quiet, tasks, issue_units = (column[order] for column in columns)
+    return HourRows(k, t, p, gap, quiet, tasks, issue_units, edge=edge[order])
 
 
 def moved(rows: np.ndarray, old: np.ndarray, new: np.ndarray, n: np.ndarray, iu: np.ndarray) -> Part:

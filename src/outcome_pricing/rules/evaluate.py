@@ -29,12 +29,11 @@ from outcome_pricing.rules.cube_read import (
     Part,
     Parts,
     cached,
-    fresh_reasons,
     hour_knobs,
     int_array,
     moved,
     peek,
-    profile_reasons,
+    quick_stamp,
     read_cube,
     read_hour_rows,
     read_tier_cube,
@@ -59,6 +58,7 @@ from outcome_pricing.rules.knowledge import (
     disputes_in_force_sql,
     has_disputes_in_force,
 )
+from outcome_pricing.rules.profile_rules import variant_reasons
 from outcome_pricing.rules.source import Source
 from outcome_pricing.rules.sql import knob_params, reason_sql
 from outcome_pricing.warehouse import cluster, cube
@@ -141,13 +141,11 @@ def _cube_counts(wh: Source, ds: Sequence[Definition], grain: str, per_key: bool
     params = [variant_params(d, h, f"v{i}_") for i, (d, h) in enumerate(zip(ds, knobs, strict=True))]
     generation = getattr(wh, "generation", None)
     with wh.cursor() as cur:
-        # The usual case, one statement: the cube's freshness and the reasons per profile,
-        # everything else already in memory for that build.
-        quick = fresh_reasons(cur, str(wh.path), params) if generation is not None else None
-        held = None if quick is None else _held((str(wh.path), wh.accounts, quick[0]), grain, knobs, generation)
-        if quick is not None and held is not None:
-            reasons, (arrays, hours, disputed) = quick[1], held
-        else:
+        # The usual case: one count of the tasks (freshness), everything else already in
+        # memory for that build, and the rules run in numpy over the profiles.
+        stamp = quick_stamp(wh, cur, generation) if generation is not None else None
+        held = None if stamp is None else _held((str(wh.path), wh.accounts, stamp), grain, knobs, generation)
+        if held is None:
             # One snapshot: the stamp and everything read are of the same build, even if an
             # ingest commits meanwhile.
             cur.execute("BEGIN TRANSACTION")
@@ -155,14 +153,18 @@ def _cube_counts(wh: Source, ds: Sequence[Definition], grain: str, per_key: bool
                 stamp = cube.current_stamp(cur)
                 if stamp is None:
                     return None
-                reasons, arrays, hours, disputed = _read_all(wh, cur, stamp, grain, knobs, params, generation)
+                held = _read_all(wh, cur, stamp, grain, knobs, generation)
             finally:
                 cur.execute("ROLLBACK")
-    return [_corrected(arrays, r, h, rows, disputed, d, per_key)
-            for d, h, r, rows in zip(ds, knobs, reasons, hours, strict=True)]
+    arrays, hours, disputed = held
+    return [_corrected(arrays, variant_reasons(arrays.profiles, p), h, rows, disputed, d, per_key)
+            for d, h, p, rows in zip(ds, knobs, params, hours, strict=True)]
 
 
-def _held(base: tuple[Any, ...], grain: str, knobs: list[HourKnobs], generation: int | None) -> Any:
+Held = tuple[CubeArrays, list["HourRows | None"], "DisputedTasks | None"]
+
+
+def _held(base: tuple[Any, ...], grain: str, knobs: list[HourKnobs], generation: int | None) -> Held | None:
     """(arrays, hour rows per definition, disputed tasks) when all are in memory, else None."""
     arrays = peek((*base, grain))
     hours = [None if h.on_grid else peek((*base, "hours", h.gap_bucket, h.quiet_bucket)) for h in knobs]
@@ -174,18 +176,17 @@ def _held(base: tuple[Any, ...], grain: str, knobs: list[HourKnobs], generation:
 
 def _read_all(
     wh: Source, cur: duckdb.DuckDBPyConnection, stamp: str, grain: str, knobs: list[HourKnobs],
-    params: list[list[dict[str, Any]]], generation: int | None,
-) -> tuple[list[np.ndarray], CubeArrays, list[HourRows | None], DisputedTasks | None]:
+    generation: int | None,
+) -> Held:
     base = (str(wh.path), wh.accounts, stamp)
     arrays = cached((*base, grain), lambda: read_tier_cube(cur) if grain == "tier" else read_cube(cur))
-    reasons, _ = profile_reasons(cur, params)
     hours = [None if h.on_grid else cached((*base, "hours", h.gap_bucket, h.quiet_bucket),
                                            lambda h=h: read_hour_rows(cur, h)) for h in knobs]  # type: ignore[misc]
     if generation is None:
-        return reasons, arrays, hours, disputed_profiles(wh, cur)
+        return arrays, hours, disputed_profiles(wh, cur)
     # NO_DISPUTES, not None, when there are none: the cache holds "read, and empty".
     disputed = cached((*base, "disputes", generation), lambda: disputed_profiles(wh, cur) or NO_DISPUTES)
-    return reasons, arrays, hours, disputed
+    return arrays, hours, disputed
 
 
 def _corrected(
@@ -202,8 +203,14 @@ def _corrected(
         return arrays.locate(k, t) if per_key else np.zeros(len(k), dtype="int64")
 
     if hours is not None and len(hours.k):
-        exact = reasons[variant_of(hours.gap, hours.quiet, h), hours.p]
-        extra.append(moved(rows_of(hours.k, hours.t), reasons[0][hours.p], exact, hours.tasks, hours.issue_units))
+        rows = hours.rows_in(arrays) if per_key else np.zeros(len(hours.k), dtype="int64")
+        if hours.edge is None:  # both knobs off the grid: each row's variant from its hours
+            exact = reasons[variant_of(hours.gap, hours.quiet, h), hours.p]
+            extra.append(moved(rows, reasons[0][hours.p], exact, hours.tasks, hours.issue_units))
+        else:  # one knob: the leading rows take its variant (1: window, 2: silence), the rest 0
+            n, p = hours.moving(h), hours.p
+            exact = reasons[1 if h.gap_bucket is not None else 2][p[:n]]
+            extra.append(moved(rows[:n], reasons[0][p[:n]], exact, hours.tasks[:n], hours.issue_units[:n]))
     if disputed is not None and len(disputed.k):
         reason = reasons[variant_of(disputed.gap, disputed.quiet, h), disputed.p]
         keep = disputed.in_force(d) & np.isin(reason, BILLABLE_CODES)
@@ -350,22 +357,24 @@ def _pivot(keys: pd.DataFrame, parts: Parts, d: Definition, by: tuple[str, ...])
         parts = [(np.zeros(len(row), dtype="int64"), reason, n, iu) for row, reason, n, iu in _records(parts)]
     tasks, per_task = _reason_matrix(len(labels), parts, d)
     whole = _whole_units(tasks, per_task)
-    total = tasks.sum(axis=1)
-    ai_tasks = total - tasks[:, Reason.AI_NOT_LIVE.code]
-    resolved = sum(tasks[:, x.code] for x in RESOLVED_REASONS)
+    by_reason = np.ascontiguousarray(tasks.T)  # one contiguous array per reason column
+    total = by_reason.sum(axis=0)
+    ai_tasks = total - by_reason[Reason.AI_NOT_LIVE.code]
+    resolved = sum(by_reason[x.code] for x in RESOLVED_REASONS)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(ai_tasks > 0, resolved / np.maximum(ai_tasks, 1), np.nan)
     columns: dict[str, Any] = {
         "tasks": total,
-        "billable_units": _billable_units(whole, tasks[:, Reason.HANDOFF_PARTIAL.code], d),
-        **{r.column: tasks[:, r.code] for r in REASONS},
+        "billable_units": _billable_units(whole, by_reason[Reason.HANDOFF_PARTIAL.code], d),
+        **{r.column: by_reason[r.code] for r in REASONS},
         "ai_tasks": ai_tasks,
         "resolution_rate": rate.astype("float64"),
     }
     if not by:
         return pd.DataFrame(columns, index=labels.index)
-    # One frame from the label columns and the values (no concat: it copies every column).
-    return pd.DataFrame({**{c: labels[c] for c in labels.columns}, **columns}, index=labels.index)
+    # One frame from the label columns and the values, not copied (the values are this
+    # call's own arrays; the labels are Series, so copy-on-write protects the cached keys).
+    return pd.DataFrame({**{c: labels[c] for c in labels.columns}, **columns}, index=labels.index, copy=False)
 
 
 def total_units(wh: Source, ds: Sequence[Definition]) -> list[float]:

@@ -71,6 +71,32 @@ def evaluate_tasks(
     made do not count, silences not yet elapsed are `pending`, disputes decided later do
     not apply); None is hindsight. Accepted disputes in force make billable tasks `disputed`.
     """
+    sql, params = evidence_sql(wh, d, account_id, month, task_ids, reason, as_of)
+    sql = f"SELECT * FROM ({sql}) AS ev ORDER BY task_id {'LIMIT $limit' if limit is not None else ''}"
+    if limit is not None:
+        params["limit"] = max(int(limit), 0)
+    df = wh.query_df(sql, params)
+    codes = df.pop("r")
+    df.insert(3, "reason", codes.map(lambda i: REASONS[int(i)].value).astype("object"))
+    return df
+
+
+def evidence_sql(
+    wh: Source,
+    d: Definition,
+    account_id: str | None = None,
+    month: Any = None,
+    task_ids: Sequence[str] | None = None,
+    reason: Reason | str | None = None,
+    as_of: Any = None,
+    within_sql: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The SELECT behind `evaluate_tasks` (reason as the code `r`, unordered) and its parameters,
+    for callers that aggregate the evidence in SQL rather than pulling tasks into pandas.
+
+    `within_sql` is a fixed engine condition on `tasks` (for example a semi-join on the audits),
+    never text built from values.
+    """
     params = knob_params(d, "d_")
     where = []
     if account_id is not None:
@@ -82,6 +108,8 @@ def evaluate_tasks(
     if task_ids is not None:
         where.append("list_contains($task_ids, task_id)")
         params["task_ids"] = [str(t) for t in task_ids]
+    if within_sql is not None:
+        where.append(within_sql)
     outer = ""
     if reason is not None:
         outer = "WHERE r = $reason_code"
@@ -91,7 +119,7 @@ def evaluate_tasks(
         at = "$at_us"
         params["at_us"] = at_us(as_of)
     with wh.cursor() as cur:
-        if task_ids is None:  # cluster mode holds only the tasks side files name: never guess
+        if task_ids is None and within_sql is None:  # cluster mode holds only the tasks side files name
             cluster.refuse_task_scan(cur, "Listing tasks without naming them (use one account-month)")
         disputes = has_disputes_in_force(cur)
     raw = cube.RAW_INPUTS
@@ -112,15 +140,8 @@ def evaluate_tasks(
           FROM (SELECT *, {unit_input(d, raw)} AS u, {reason_sql(inputs, 'd_')} AS r0
                 FROM {source} {'WHERE ' + ' AND '.join(where) if where else ''}) AS t0) AS t
     {outer}
-    ORDER BY task_id
-    {'LIMIT $limit' if limit is not None else ''}
     """
-    if limit is not None:
-        params["limit"] = max(int(limit), 0)
-    df = wh.query_df(sql, params)
-    codes = df.pop("r")
-    df.insert(3, "reason", codes.map(lambda i: REASONS[int(i)].value).astype("object"))
-    return df
+    return sql, params
 
 
 def explain_reason(reason: Reason | str, d: Definition) -> str:

@@ -1,8 +1,9 @@
 """The rules of "resolved" in SQL: the one CASE expression of DESIGN section 4.
 
 Written once over named inputs and run on raw `tasks` (task level, and the slow
-path of `outcomes`) and on the definition cube's profiles (the fast path): the
-two agree because they are the same text. Knob values are bound parameters with
+path of `outcomes`); on the definition cube's profiles (the fast path) the same
+CASE runs in numpy (`profile_rules.py`, checked against this text on random
+profiles by tests/test_profile_rules.py). Knob values are bound parameters with
 a prefix, so several definitions can be evaluated in one query.
 """
 

@@ -10,7 +10,8 @@ Written once, run on either engine:
   warehouse/build_sql.py, which the normal ingest runs)
 - session.py, spark.py: the SparkSession and the Spark build to Parquet by month
 - load.py: the Parquet back into the DuckDB warehouse; ingest.py: `ingest --engine spark`
-- evidence.py: one account-month's tasks read from the Parquet, for task-level evidence
+- evidence.py: the Parquet tasks cluster mode reads: one account-month's (task-level
+  evidence), one account's, those a fixed filter selects, or a view of them all
 
 Needs the `scale` extra (Ibis, PySpark 4.0) and, for Spark in local mode, Java 17;
 nothing here is imported by the DuckDB path.

@@ -97,7 +97,7 @@ def seed_dataset(wh: Warehouse, root: Path) -> None:
     a warehouse built by DuckDB), in the layout the Spark build writes."""
     columns = ", ".join(c.name for c in TASK_COLUMNS + DERIVED_COLUMNS)
     with wh.cursor() as cur:
-        for sub, sql in ((spark.TASKS_DIR, f"SELECT {columns} FROM tasks"),
+        for sub, sql in ((spark.TASKS_DIR, f"SELECT {columns} FROM tasks ORDER BY task_id"),  # as Spark writes
                          (spark.CUBE_DIR, build_sql.CUBE_ROWS_SQL),
                          (spark.FACTS_DIR, to_sql(account_facts("tasks"), "duckdb"))):
             reader = cur.sql(sql).to_arrow_reader()

@@ -79,17 +79,39 @@ def load_tasks(cur: duckdb.DuckDBPyConnection, built: SparkBuild) -> None:
 
 def hold_tasks(cur: duckdb.DuckDBPyConnection, dataset: Path, ids_sql: str) -> None:
     """Insert into `tasks` the dataset's rows of the task ids `ids_sql` names (fixed SQL of
-    ours) that `tasks` does not hold yet: the tasks side files name, in cluster mode."""
-    files = task_files(dataset)
+    ours) that `tasks` does not hold yet: the tasks side files name, in cluster mode. Only
+    the files that can hold one of them are read (`files_naming`)."""
+    wanted = f"SELECT task_id FROM ({ids_sql}) EXCEPT SELECT task_id FROM tasks"
+    files = files_naming(cur, task_files(dataset), wanted)
     if not files:
         return
     columns = task_columns()
     cur.execute(
         f"INSERT INTO tasks ({', '.join(columns)}) SELECT {typed_columns(columns)} "
-        f"FROM read_parquet(?, hive_partitioning = true) WHERE task_id IN ({ids_sql}) "
-        "AND task_id NOT IN (SELECT task_id FROM tasks)",
+        f"FROM read_parquet(?, hive_partitioning = true) WHERE task_id IN ({wanted})",
         [files],
     )
+
+
+def files_naming(cur: duckdb.DuckDBPyConnection, files: list[str], ids_sql: str) -> list[str]:
+    """The files among `files` that can hold a task id `ids_sql` names (fixed SQL of ours).
+
+    Pruning by the files' own statistics: each row group's footer records the least and
+    the greatest task_id in it (the build writes each month's tasks sorted by task_id, so
+    the ranges are narrow), and only the footers are read here, not the tasks. A row
+    group without statistics is kept (read, as before)."""
+    if not files:
+        return []
+    found = cur.execute(
+        f"""WITH named AS ({ids_sql}),
+        groups AS (SELECT file_name, stats_min_value AS lo, stats_max_value AS hi
+                   FROM parquet_metadata(?) WHERE path_in_schema = 'task_id')
+        SELECT DISTINCT file_name FROM groups
+        WHERE lo IS NULL OR hi IS NULL OR EXISTS (SELECT 1 FROM named WHERE task_id BETWEEN lo AND hi)
+        ORDER BY 1""",
+        [files],
+    ).fetchall()
+    return [str(r[0]) for r in found]
 
 
 def task_files(dataset: Path) -> list[str]:

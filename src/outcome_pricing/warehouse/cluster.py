@@ -14,13 +14,22 @@ Task-level evidence of one account-month (a statement's billed tasks, an
 explanation, the evidence panels and the evidence pack) then reads that month's
 Parquet tasks: `evidence_for` is the one switch point. The reader is plugged in
 from above (`use_evidence`; the package root plugs `scale.evidence`), because the
-scale layer sits above everything that asks for evidence.
+scale layer sits above everything that asks for evidence. Two more reads that would
+otherwise see only the held tasks: `account_evidence` (one account's tasks of every
+month: the ROI case's measured effect) and `tasks_where` (the tasks a fixed filter
+selects: the tasks billing as it happened re-rates after their close); `closed_span`
+gives the first and last close of the data from the first and last months' files.
+
+Whether a warehouse is in cluster mode is asked on every usage, savings and go-live
+read, so the answer is kept per handle until its next write (`Warehouse.generation`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
@@ -42,11 +51,16 @@ class Handle(Protocol):
     @property
     def accounts(self) -> tuple[str, ...] | None: ...
 
+    @property
+    def generation(self) -> int: ...
+
     def cursor(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]: ...
 
     def query_df(self, sql: str, params: Any = None) -> pd.DataFrame: ...
 
     def close(self) -> None: ...
+
+    def scoped(self, accounts: Sequence[str]) -> Any: ...
 
 
 W = TypeVar("W", bound=Handle)
@@ -90,16 +104,34 @@ def recorded_build(cur: duckdb.DuckDBPyConnection) -> tuple[str, int, str] | Non
     return None if row is None else (str(row[0]), int(row[1]), str(row[2]))
 
 
+Build = tuple[str, int, str] | None
+_known: weakref.WeakKeyDictionary[Handle, tuple[int, Build]] = weakref.WeakKeyDictionary()
+_known_lock = threading.Lock()
+
+
+def _build_of(wh: Handle) -> Build:
+    """`recorded_build` of `wh`, asked of the catalog once per handle generation (a write
+    bumps it, and only a write can make a warehouse cluster mode or leave it)."""
+    generation = wh.generation  # before the query: a write in between must not stay cached
+    with _known_lock:
+        hit = _known.get(wh)
+    if hit is not None and hit[0] == generation:
+        return hit[1]
+    with wh.cursor() as cur:
+        build = recorded_build(cur)
+    with _known_lock:
+        _known[wh] = (generation, build)
+    return build
+
+
 def is_cluster(wh: Handle) -> bool:
     """True when `wh` is in cluster mode (holds the cube and account facts, not the tasks)."""
-    with wh.cursor() as cur:
-        return recorded_build(cur) is not None
+    return _build_of(wh) is not None
 
 
 def dataset(wh: Handle) -> Path | None:
     """The Parquet dataset of a cluster-mode warehouse (None when not in cluster mode)."""
-    with wh.cursor() as cur:
-        build = recorded_build(cur)
+    build = _build_of(wh)
     return None if build is None else Path(build[0])
 
 
@@ -167,6 +199,17 @@ class EvidenceReader(Protocol):
     def hold(self, cur: duckdb.DuckDBPyConnection, dataset: Path, ids_sql: str) -> None:
         """Insert into `tasks` the dataset's rows of the ids `ids_sql` names, not yet held."""
 
+    def tasks(self, wh: Handle, dataset: Path, where: str, params: Mapping[str, Any],
+              account_id: str | None) -> Handle:
+        """A throw-away warehouse with the dataset's tasks `where` selects (fixed SQL of ours,
+        named parameters) and `wh`'s other tables (only `account_id`'s rows when given)."""
+
+    def every(self, wh: Handle, dataset: Path) -> Handle:
+        """A throw-away warehouse whose `tasks` is a view of every Parquet task (not loaded)."""
+
+    def span(self, dataset: Path, first: dt.date, last: dt.date) -> tuple[Any, Any]:
+        """The earliest closed_at of month `first`'s tasks and the latest of month `last`'s."""
+
 
 _reader: EvidenceReader | None = None
 
@@ -219,3 +262,67 @@ def evidence_for_task(wh: W, task_id: str) -> Iterator[W]:
         return
     with evidence_for(wh, *where) as ev:
         yield ev
+
+
+def closed_span(wh: Handle) -> tuple[Any, Any] | None:
+    """In cluster mode, the first and last closed_at of the data (from the first and last
+    months' Parquet files: a task's month is its close's); None when not in cluster mode."""
+    found = dataset(wh)
+    if found is None:
+        return None
+    months = wh.query_df(f"SELECT min(month) AS first, max(month) AS last FROM {FACTS_TABLE}").iloc[0]
+    if pd.isna(months["last"]):
+        return None, None
+    first, last = (dt.date.fromisoformat(str(months[k])[:10]) for k in ("first", "last"))
+    return _plugged().span(found, first, last)
+
+
+@contextmanager
+def account_evidence(wh: W, account_id: str) -> Iterator[W]:
+    """The warehouse holding every task of one account: `wh`, or in cluster mode a small
+    warehouse with that account's tasks of every month from Parquet (closed after)."""
+    found = dataset(wh)
+    if found is None:
+        yield wh
+        return
+    _refuse_out_of_scope(wh, account_id)
+    ev = cast(W, _plugged().tasks(wh, found, "account_id = $account_id", {"account_id": account_id}, account_id))
+    try:
+        yield ev
+    finally:
+        ev.close()
+
+
+@contextmanager
+def tasks_where(wh: W, where: str, params: Mapping[str, Any]) -> Iterator[W]:
+    """The warehouse holding at least the tasks `where` selects (fixed SQL of ours over the
+    task columns, named parameters) and the tasks `wh` holds (those side files name): `wh`,
+    or in cluster mode a small warehouse with them from Parquet (closed after). For a
+    reader that over-approximates with `where` and applies its own rules after."""
+    found = dataset(wh)
+    if found is None:
+        yield wh
+        return
+    held = [str(t) for t in wh.query_df("SELECT task_id FROM tasks")["task_id"]]
+    ev = cast(W, _plugged().tasks(wh, found, f"({where}) OR task_id IN (SELECT unnest($_held::VARCHAR[]))",
+                                  {**params, "_held": held}, None))
+    try:
+        yield ev
+    finally:
+        ev.close()
+
+
+@contextmanager
+def every_task(wh: W) -> Iterator[W]:
+    """The warehouse whose `tasks` are every task: `wh`, or in cluster mode a throw-away one
+    whose `tasks` is a view of the whole Parquet dataset (closed after). For the reads that
+    need every task and are worth a scan of the dataset (a price by channel or topic)."""
+    found = dataset(wh)
+    if found is None:
+        yield wh
+        return
+    ev = cast(W, _plugged().every(wh, found))
+    try:  # a scoped viewer's scope holds on the view as on the tasks
+        yield ev if wh.accounts is None else cast(W, ev.scoped(wh.accounts))
+    finally:
+        ev.close()

@@ -75,14 +75,17 @@ def upsert_tasks(cur: duckdb.DuckDBPyConnection, staged: str) -> tuple[int, int]
             )
     # The window sorts only the narrow key/time columns (sorting all columns through
     # it costs more than the insert); the wide rows then join the gaps by task_id.
+    # A view, not a table: the gaps go straight into the join's hash table, which can
+    # spill, instead of a temp table of every new task's gap held in transaction memory
+    # (about 5% less CPU for this step at 1M rows, within the noise of a busy machine).
     cur.execute(f"CREATE OR REPLACE TEMP VIEW _gap_input AS SELECT {NARROW}, true AS _new FROM {staged} {union}")
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE _new_gaps AS {build_sql.NEW_GAPS_SQL}")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW _new_gaps AS {build_sql.NEW_GAPS_SQL}")
     cur.execute(f"CREATE OR REPLACE TEMP VIEW _derive_staged AS SELECT * FROM {staged}")
     cur.execute(
         f"INSERT INTO tasks ({cols}, month, reopen_gap_hours) {build_sql.WITH_DERIVED_SQL}"
     )
     cur.execute("DROP VIEW _derive_staged")
-    cur.execute("DROP TABLE _new_gaps")
+    cur.execute("DROP VIEW _new_gaps")
     cur.execute("DROP VIEW _gap_input")
     if neighbours:
         cur.execute(REOPEN_GAP_SQL)

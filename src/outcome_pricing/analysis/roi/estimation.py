@@ -38,6 +38,7 @@ from outcome_pricing.pricing.terms import Plan
 from outcome_pricing.proof.impact import ImpactSummary
 from outcome_pricing.proof.stats import Comparison
 from outcome_pricing.rules import Definition
+from outcome_pricing.warehouse import cluster
 from outcome_pricing.warehouse.handle import Warehouse
 
 
@@ -243,13 +244,21 @@ GROUP BY account_id
 ORDER BY count(*) FILTER (WHERE ai_enabled) DESC, count(*) DESC, account_id
 LIMIT 1
 """
+# The same order from the account facts, in cluster mode (the tasks are in Parquet).
+DEFAULT_ACCOUNT_FACTS_SQL = f"""
+SELECT account_id
+FROM {cluster.FACTS_TABLE}
+GROUP BY account_id
+ORDER BY sum(ai_tasks) DESC, sum(tasks) DESC, account_id
+LIMIT 1
+"""
 ACCOUNT_NAMES_SQL = "SELECT account_id, name FROM accounts WHERE name IS NOT NULL AND trim(name) <> ''"
 
 
 def default_account(wh: Warehouse) -> str | None:
     """The account a case opens on when none is asked for: the one with the most AI tasks
     (ties: most tasks, then the smallest id); None without tasks."""
-    rows = wh.query_df(DEFAULT_ACCOUNT_SQL)
+    rows = wh.query_df(DEFAULT_ACCOUNT_FACTS_SQL if cluster.is_cluster(wh) else DEFAULT_ACCOUNT_SQL)
     return None if rows.empty else str(rows.iloc[0]["account_id"])
 
 

@@ -48,6 +48,7 @@ from outcome_pricing.ingest.files import ingest_files
 from outcome_pricing.pricing.metrics import account_month_metrics
 from outcome_pricing.pricing.words import terms_in_words
 from outcome_pricing.proof import impact
+from outcome_pricing.warehouse import cluster
 from outcome_pricing.warehouse.handle import Warehouse
 
 
@@ -93,7 +94,8 @@ def measure_account(wh: Warehouse, account_id: str, ctx: CaseContext,
     metrics = account_month_metrics(wh, ctx.definition, ctx.planset.costs, ctx.planset.plans)
     name, out = account_assumptions(wh, account_id)
     out.update(volume_assumptions(metrics, account_id, float(ctx.planset.costs.per_ai_task)))
-    summary = impact.impact_summary(wh, account_id)
+    with cluster.account_evidence(wh, account_id) as ev:  # cluster mode: the account's Parquet tasks
+        summary = impact.impact_summary(ev, account_id)
     out.update(impact_assumptions(summary, Scope.ACCOUNT))
     rates = usage_rates(recent_metrics(metrics, account_id), Scope.ACCOUNT)
     missing = [k for k in ("minutes_saved_per_task", "missed_issue_reduction") if k not in out]
@@ -104,8 +106,10 @@ def measure_account(wh: Warehouse, account_id: str, ctx: CaseContext,
             "Not measurable from this account's logs (no baseline or no recent AI tasks): "
             + ", ".join(labels) + "; the portfolio's figure is used."
         )
-        portfolio = impact_assumptions(impact.impact_summary(wh, None), Scope.PORTFOLIO)
+        said = cluster.needs_tasks(wh, "The portfolio's measured effect")  # every task: not read from Parquet
+        portfolio = impact_assumptions(impact.impact_summary(wh, None), Scope.PORTFOLIO) if said is None else {}
         out.update({k: portfolio[k] for k in missing if k in portfolio})
+        notes.extend([said] if said is not None and missing else [])
         rates = rates or usage_rates(recent_metrics(metrics, None), Scope.PORTFOLIO)
     minutes = minutes_comparison(summary)
     plan = ctx.plan_obj

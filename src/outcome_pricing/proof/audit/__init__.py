@@ -29,7 +29,12 @@ from outcome_pricing.proof.audit.estimate import (
 from outcome_pricing.proof.audit.judge import Judge, judge, rogan_gladen
 from outcome_pricing.proof.audit.pack import evidence_pack
 from outcome_pricing.proof.audit.planner import Z_95, sample_size
-from outcome_pricing.proof.audit.records import Selection, audited_tasks, effective_audits
+from outcome_pricing.proof.audit.records import (
+    Selection,
+    audit_tally,
+    audited_tasks,
+    effective_audits,
+)
 from outcome_pricing.proof.audit.sample import SampleBy, draw_sample, largest_remainder, sample_csv
 from outcome_pricing.proof.audit.settlement import settled_micro, settlement_rates
 
@@ -43,6 +48,7 @@ __all__ = [
     "Selection",
     "Stratified",
     "StratumEstimate",
+    "audit_tally",
     "audited_tasks",
     "by_account",
     "decision_history",

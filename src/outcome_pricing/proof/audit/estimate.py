@@ -34,7 +34,7 @@ import pandas as pd
 from outcome_pricing.proof.audit.records import (
     EVERYTHING,
     Selection,
-    audited_tasks,
+    audit_tally,
     billable_counts,
 )
 from outcome_pricing.proof.stats import wilson_interval, z_value
@@ -179,12 +179,22 @@ class AuditEstimate:
                 f"were genuine on {r.n:,} audits.")
 
 
+def _audited_billable(wh: Source, d: Definition, selection: Selection) -> pd.DataFrame:
+    """The audit tally's billable rows (one row per group, `tasks` audited tasks in it)."""
+    tally = audit_tally(wh, d, selection)
+    return tally[tally["billable"]]
+
+
+def _n_x(billable: pd.DataFrame) -> tuple[int, int]:
+    """Audited tasks and those found not genuine among the tally rows."""
+    return int(billable["tasks"].sum()), int(billable.loc[~billable["genuine"], "tasks"].sum())
+
+
 def _strata(counts: pd.DataFrame, audited: pd.DataFrame) -> tuple[StratumEstimate, ...]:
     out = []
     for reason in BILLABLE_REASONS:
         big = int(counts.loc[counts["reason"] == reason.value, "tasks"].sum())
-        mine = audited[audited["reason"] == reason.value]
-        n, x = len(mine), int((~mine["genuine"]).sum())
+        n, x = _n_x(audited[audited["reason"] == reason.value])
         if big or n:
             out.append(StratumEstimate(reason.value, big, n, x, Rate.of(x, n)))
     return tuple(out)
@@ -193,9 +203,9 @@ def _strata(counts: pd.DataFrame, audited: pd.DataFrame) -> tuple[StratumEstimat
 def estimate(wh: Source, d: Definition, selection: Selection = EVERYTHING) -> AuditEstimate:
     """The audit estimate of `d` over `selection` (see the module docstring for the method)."""
     counts, units = billable_counts(wh, d, selection)
-    audited = audited_tasks(wh, d, selection)
-    billable = audited[audited["billable"]]
-    overall = Rate.of(int((~billable["genuine"]).sum()), len(billable))
+    billable = _audited_billable(wh, d, selection)
+    n, x = _n_x(billable)
+    overall = Rate.of(x, n)
     strata = _strata(counts, billable)
     strat = stratified_rate([(s.billable_outcomes, s.audited, s.not_genuine) for s in strata])
     warnings = [w for w in (small_sample_warning(overall.n),) if w]
@@ -213,23 +223,21 @@ def estimate(wh: Source, d: Definition, selection: Selection = EVERYTHING) -> Au
 def by_account(wh: Source, d: Definition, selection: Selection = EVERYTHING) -> pd.DataFrame:
     """One row per account: billable_outcomes, audited, not_genuine, false_rate, ci_low, ci_high."""
     counts, _ = billable_counts(wh, d, selection)
-    audited = audited_tasks(wh, d, selection)
-    return _grouped(counts, audited[audited["billable"]], "account_id")
+    return _grouped(counts, _audited_billable(wh, d, selection), "account_id")
 
 
 def trend(wh: Source, d: Definition, selection: Selection = EVERYTHING) -> pd.DataFrame:
     """One row per month: billable_outcomes, audited, not_genuine, false_rate, ci_low, ci_high."""
     counts, _ = billable_counts(wh, d, selection)
-    audited = audited_tasks(wh, d, selection)
-    out = _grouped(counts, audited[audited["billable"]], "month")
+    out = _grouped(counts, _audited_billable(wh, d, selection), "month")
     out["month"] = pd.to_datetime(out["month"])
     return out
 
 
 def _grouped(counts: pd.DataFrame, billable: pd.DataFrame, key: str) -> pd.DataFrame:
     big = counts.groupby(key)["tasks"].sum()
-    n = billable.groupby(key).size()
-    x = billable[~billable["genuine"]].groupby(key).size()
+    n = billable.groupby(key)["tasks"].sum()
+    x = billable[~billable["genuine"]].groupby(key)["tasks"].sum()
     keys = sorted(set(big.index) | set(n.index))
     rows = []
     for k in keys:

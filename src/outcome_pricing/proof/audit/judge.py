@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from outcome_pricing.proof.audit.estimate import Rate, small_sample_warning
-from outcome_pricing.proof.audit.records import EVERYTHING, Selection, audited_tasks
+from outcome_pricing.proof.audit.records import EVERYTHING, Selection, audit_tally
 from outcome_pricing.rules import Definition
 from outcome_pricing.rules.source import Source
 
@@ -80,13 +80,11 @@ class Judge:
 
 def judge(wh: Source, d: Definition, selection: Selection = EVERYTHING) -> Judge:
     """Sensitivity, specificity and the Rogan-Gladen corrected genuine rate over `selection`."""
-    audited = audited_tasks(wh, d, selection)
-    seen = audited[audited["ai_answered"].astype("boolean").fillna(False).astype(bool)
-                   & audited["verified"].notna()]
-    verified = seen["verified"].astype(bool)
-    genuine = seen["genuine"].astype(bool)
-    se = Rate.of(int((verified & genuine).sum()), int(genuine.sum()))
-    sp = Rate.of(int((~verified & ~genuine).sum()), int((~genuine).sum()))
+    tally = audit_tally(wh, d, selection)
+    seen = tally[tally["judged"]]
+    verified, genuine, tasks = seen["verified"], seen["genuine"], seen["tasks"]
+    se = Rate.of(int(tasks[verified & genuine].sum()), int(tasks[genuine].sum()))
+    sp = Rate.of(int(tasks[~verified & ~genuine].sum()), int(tasks[~genuine].sum()))
     n_verified, judged = _judged(wh, selection)
     q = n_verified / judged if judged else None
     corrected = None
@@ -94,7 +92,7 @@ def judge(wh: Source, d: Definition, selection: Selection = EVERYTHING) -> Judge
         corrected = rogan_gladen(q, se.rate, sp.rate)
     # The rarer verdict limits the judge's accuracy: name it.
     warning = small_sample_warning(*((se.n, "audited genuine tasks") if se.n <= sp.n else (sp.n, "audited not-genuine tasks")))
-    return Judge(se, sp, len(seen), q, judged, corrected, warning)
+    return Judge(se, sp, int(tasks.sum()), q, judged, corrected, warning)
 
 
 def _judged(wh: Source, selection: Selection) -> tuple[int, int]:

@@ -27,7 +27,8 @@ from typing import Any
 import pandas as pd
 
 from outcome_pricing.errors import ConfigError
-from outcome_pricing.rules import BILLABLE_REASONS, Definition, evaluate_tasks, outcomes
+from outcome_pricing.rules import BILLABLE_REASONS, REASONS, Definition, evaluate_tasks, outcomes
+from outcome_pricing.rules.evidence import evidence_sql
 from outcome_pricing.rules.source import Source
 from outcome_pricing.warehouse.connection import has_table
 
@@ -109,13 +110,18 @@ def has_audit_tables(wh: Source) -> bool:
         return has_table(cur, "audits") and has_table(cur, "audit_decisions")
 
 
+QA_AUDITS_SQL = ("SELECT task_id, NOT missed_issue AS genuine, NULL::TIMESTAMP AS audited_at, "
+                 "NULL::VARCHAR AS auditor, NULL::VARCHAR AS note, 'qa columns' AS source "
+                 "FROM tasks WHERE qa_audited AND missed_issue IS NOT NULL")
+QA_AUDITED_IDS = "SELECT task_id FROM tasks WHERE qa_audited AND missed_issue IS NOT NULL"
+# Every task some source audited (a superset of the effective audits: the join decides).
+AUDITED_IDS = f"SELECT task_id FROM audits UNION ALL SELECT task_id FROM audit_decisions UNION ALL {QA_AUDITED_IDS}"
+
+
 def effective_audits(wh: Source) -> pd.DataFrame:
     """One row per audited task: task_id, genuine, audited_at, auditor, note, source."""
     if not has_audit_tables(wh):
-        sql = ("SELECT task_id, NOT missed_issue AS genuine, NULL::TIMESTAMP AS audited_at, "
-               "NULL::VARCHAR AS auditor, NULL::VARCHAR AS note, 'qa columns' AS source "
-               "FROM tasks WHERE qa_audited AND missed_issue IS NOT NULL")
-        return wh.query_df(sql, {})
+        return wh.query_df(QA_AUDITS_SQL, {})
     df = wh.query_df(EFFECTIVE_AUDITS_SQL, {})
     df.columns = AUDIT_COLUMNS_OUT
     return df
@@ -149,6 +155,50 @@ def audited_tasks(wh: Source, d: Definition, selection: Selection = EVERYTHING) 
             while len(entries) > CACHE_ENTRIES:
                 entries.popitem(last=False)
     return selection.keep(found).reset_index(drop=True)
+
+
+TALLY_COLUMNS = ["account_id", "month", "reason", "billable", "genuine", "judged", "verified", "tasks"]
+
+
+def audit_tally(wh: Source, d: Definition, selection: Selection = EVERYTHING) -> pd.DataFrame:
+    """`audited_tasks` counted in SQL: audited tasks per account, month, reason, billable,
+    genuine, judged (the AI answered with `verified` present) and verified; column tasks.
+
+    Every estimate, the judge and the settlement read this: at 100M tasks the audited
+    tasks themselves (millions of rows) never come into memory. Cached like `audited_tasks`.
+    """
+    generation = getattr(wh, "generation", None)
+    if generation is None:
+        return selection.keep(_tally(wh, d, selection.account_id)).reset_index(drop=True)
+    key = ("tally", generation, d.canonical(), selection.account_id)
+    with _cache_lock:
+        entries = _cache.setdefault(wh, OrderedDict())
+        found = entries.get(key)
+    if found is None:
+        found = _tally(wh, d, selection.account_id)
+        with _cache_lock:
+            entries[key] = found
+            while len(entries) > CACHE_ENTRIES:
+                entries.popitem(last=False)
+    return selection.keep(found).reset_index(drop=True)
+
+
+def _tally(wh: Source, d: Definition, account_id: str | None) -> pd.DataFrame:
+    tables = has_audit_tables(wh)
+    ids, audits = (AUDITED_IDS, EFFECTIVE_AUDITS_SQL) if tables else (QA_AUDITED_IDS, QA_AUDITS_SQL)
+    inner, params = evidence_sql(wh, d, account_id=account_id, within_sql=f"task_id IN ({ids})")
+    sql = f"""
+    SELECT ev.account_id, ev.month, ev.r, ev.billable_units > 0 AS billable,
+           coalesce(au.genuine, false) AS genuine,
+           (coalesce(ev.ai_answered, false) AND ev.verified IS NOT NULL) AS judged,
+           coalesce(ev.verified, false) AS verified, count(*)::BIGINT AS tasks
+    FROM ({inner}) AS ev JOIN ({audits}) AS au USING (task_id)
+    GROUP BY ALL ORDER BY ALL
+    """  # fixed SQL from the engine; values are bound
+    df = wh.query_df(sql, params)
+    codes = df.pop("r")
+    df.insert(2, "reason", codes.map(lambda i: REASONS[int(i)].value).astype("object"))
+    return df[TALLY_COLUMNS]
 
 
 def _audited(wh: Source, d: Definition, account_id: str | None) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.proof.audit.estimate import Rate
-from outcome_pricing.proof.audit.records import audited_tasks
+from outcome_pricing.proof.audit.records import audit_tally
 from outcome_pricing.rules import Definition
 from outcome_pricing.rules.source import Source
 
@@ -35,11 +35,11 @@ def _month_number(months: pd.Series) -> np.ndarray:
 
 def audit_counts(wh: Source, d: Definition) -> pd.DataFrame:
     """Audited billable tasks (n) and not genuine (x) per account and close month."""
-    audited = audited_tasks(wh, d)
-    billable = audited[audited["billable"]]
-    grouped = billable.groupby(["account_id", "month"])["genuine"].agg(["size", "sum"]).reset_index()
-    grouped["n"] = grouped["size"].astype(np.int64)
-    grouped["x"] = (grouped["size"] - grouped["sum"]).astype(np.int64)
+    tally = audit_tally(wh, d)
+    billable = tally[tally["billable"]].assign(bad=lambda t: t["tasks"].where(~t["genuine"], 0))
+    grouped = billable.groupby(["account_id", "month"])[["tasks", "bad"]].sum().reset_index()
+    grouped["n"] = grouped["tasks"].astype(np.int64)
+    grouped["x"] = grouped["bad"].astype(np.int64)
     return grouped[["account_id", "month", "n", "x"]]
 
 
