@@ -117,3 +117,13 @@ def test_a_shared_figure_is_keyed_on_the_data_version_the_scope_and_the_scenario
     others = [key("4:aaaa"), key("3:bbbb"), key("3:aaaa", definition="strict"), key("3:aaaa", proposed="hybrid"),
               key("3:aaaa", plans=text + "\n# edited\n")]
     assert len({base, *others}) == 1 + len(others)
+
+
+def test_the_server_watches_no_source_files() -> None:
+    """A source watcher makes every new session walk sys.modules (thousands of modules) on the
+    server's one interpreter: a crowd of cold sessions paid for it (issue 20, bench_cold)."""
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).parents[1] / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["fileWatcherType"] == "none"
+    assert config["server"]["runOnSave"] is False
