@@ -20,7 +20,7 @@ import datetime as dt
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,15 +141,22 @@ def audited_tasks(wh: Source, d: Definition, selection: Selection = EVERYTHING) 
     source and billable (units > 0). Ordered by task_id. Kept per handle and data
     generation (a warehouse without a generation is never cached).
     """
+    return _cached(wh, "tasks", d, selection, _audited)
+
+
+def _cached(wh: Source, kind: str, d: Definition, selection: Selection,
+            compute: Callable[[Source, Definition, str | None], pd.DataFrame]) -> pd.DataFrame:
+    """`compute` kept per handle, data generation, definition and account (a warehouse
+    without a generation is never cached), then narrowed to the selection."""
     generation = getattr(wh, "generation", None)
     if generation is None:
-        return selection.keep(_audited(wh, d, selection.account_id)).reset_index(drop=True)
-    key = (generation, d.canonical(), selection.account_id)
+        return selection.keep(compute(wh, d, selection.account_id)).reset_index(drop=True)
+    key = (kind, generation, d.canonical(), selection.account_id)
     with _cache_lock:
         entries = _cache.setdefault(wh, OrderedDict())
         found = entries.get(key)
     if found is None:
-        found = _audited(wh, d, selection.account_id)
+        found = compute(wh, d, selection.account_id)
         with _cache_lock:
             entries[key] = found
             while len(entries) > CACHE_ENTRIES:
@@ -167,20 +174,7 @@ def audit_tally(wh: Source, d: Definition, selection: Selection = EVERYTHING) ->
     Every estimate, the judge and the settlement read this: at 100M tasks the audited
     tasks themselves (millions of rows) never come into memory. Cached like `audited_tasks`.
     """
-    generation = getattr(wh, "generation", None)
-    if generation is None:
-        return selection.keep(_tally(wh, d, selection.account_id)).reset_index(drop=True)
-    key = ("tally", generation, d.canonical(), selection.account_id)
-    with _cache_lock:
-        entries = _cache.setdefault(wh, OrderedDict())
-        found = entries.get(key)
-    if found is None:
-        found = _tally(wh, d, selection.account_id)
-        with _cache_lock:
-            entries[key] = found
-            while len(entries) > CACHE_ENTRIES:
-                entries.popitem(last=False)
-    return selection.keep(found).reset_index(drop=True)
+    return _cached(wh, "tally", d, selection, _tally)
 
 
 def _tally(wh: Source, d: Definition, account_id: str | None) -> pd.DataFrame:
