@@ -7,6 +7,8 @@ from the knobs, and each definition's off-grid variants (`cube_read.variant_para
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,64 @@ class TestFreshness:
             assert int(outcomes(wh, d, by=())["n_confirmed"].iloc[0]) == 1
             load_tasks(wh, [{"task_id": "T1", "customer_confirmed": False, "ai_answered": False}])
             assert int(outcomes(wh, d, by=())["n_confirmed"].iloc[0]) == 0
+
+
+    def test_a_read_only_handle_asks_nothing_for_freshness_within_a_generation(self, tmp_path: Path) -> None:
+        """Read-only, nothing can write behind the cube's back: a definition change after the
+        first is answered with no statement at all; a read-write handle still counts the tasks."""
+        db = tmp_path / "w.duckdb"
+        with Warehouse.open(db) as wh:
+            load_tasks(wh, [{"task_id": "T1", "customer_confirmed": True}])
+            outcomes(wh, Definition(), by=())
+            assert not wh.sealed
+        with Warehouse.open(db, read_only=True) as wh:
+            outcomes(wh, Definition(), by=())
+            assert wh.sealed
+            seen = statements_of(wh, lambda: outcomes(wh, Definition(silence_hours=48), by=()))
+            assert seen == []
+
+    def test_a_shared_handle_lets_the_file_go_only_with_a_new_generation(self, tmp_path: Path) -> None:
+        """The app's handle swaps its connection around a write: even a write that fails bumps
+        the generation (another process may have written while the file was not held)."""
+        db = tmp_path / "w.duckdb"
+        with Warehouse.open(db) as wh:
+            load_tasks(wh, [{"task_id": "T1"}])
+        with Warehouse.open_shared(db) as wh:
+            assert wh.sealed
+            before = wh.generation
+            with pytest.raises(RuntimeError), wh.transaction():
+                raise RuntimeError("refused")
+            assert wh.sealed and wh.generation > before
+
+
+def statements_of(wh: Warehouse, read: Callable[[], object]) -> list[str]:
+    """The SQL `read` executes through the handle's cursors."""
+    seen: list[str] = []
+    real = Warehouse.cursor
+
+    @contextlib.contextmanager
+    def recording(self: Warehouse) -> Iterator[Any]:
+        with real(self) as cur:
+            class Recorder:
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(cur, name)
+
+                def execute(self, sql: str, *args: Any) -> Any:
+                    seen.append(sql)
+                    return cur.execute(sql, *args)
+
+                def sql(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+                    seen.append(sql)
+                    return cur.sql(sql, *args, **kwargs)
+
+            yield Recorder()
+
+    Warehouse.cursor = recording  # type: ignore[method-assign]
+    try:
+        read()
+    finally:
+        Warehouse.cursor = real  # type: ignore[method-assign]
+    return seen
 
 
 class TestCountsFromTheRememberedDefinitions:

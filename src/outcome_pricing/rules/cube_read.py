@@ -303,7 +303,9 @@ _CATALOGS: dict[str, str] = {}
 def quick_stamp(wh: Any, cur: duckdb.DuckDBPyConnection, generation: int) -> str | None:
     """The cube's current stamp, or None when this cheap check cannot tell (no cube, a
     stale one, cluster mode, which counts no tasks): then `cube.current_stamp` decides.
-    `generation` is read before this call, so a write meanwhile never looks current."""
+    `generation` is read before this call, so a write meanwhile never looks current. Within
+    a generation a sealed (read-only) handle asks nothing more; others count the tasks, which
+    catches rows written through a raw cursor behind the cube's back."""
     path = str(wh.path)
     if path not in _CATALOGS:
         _CATALOGS[path] = str(cur.execute("SELECT current_database()").fetchone()[0])  # type: ignore[index]
@@ -313,6 +315,8 @@ def quick_stamp(wh: Any, cur: duckdb.DuckDBPyConnection, generation: int) -> str
     except TypeError:  # a source that cannot be weakly referenced: read the stamp each time
         held = None
     if held is not None and held[0] == generation:
+        if getattr(wh, "sealed", False):  # read-only: no write can be behind the cube's back
+            return held[1]
         # The whole table (catalog-qualified), as the stamp counts it, not a scoped view.
         table = '"' + _CATALOGS[path].replace('"', '""') + '".main.tasks'
         n_tasks = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]

@@ -121,7 +121,16 @@ class _Connection:
         if self._con is None:  # a reopen failed earlier: try again now
             assert self.path is not None
             self._con = connect(self.path, read_only=self.hold is not Hold.READ_WRITE)
+            self.generation += 1  # another process may have written while the file was not ours
         return self._con
+
+    @property
+    def sealed(self) -> bool:
+        """True while nothing can change the file unseen by `generation`: the connection is
+        read-only (DuckDB refuses every write through it, and no other process can open the
+        file for writing while it is open) and no swap is under way. Every reopen bumps the
+        generation, since another process may have written while the file was not held."""
+        return self.hold is not Hold.READ_WRITE and self._swapper is None and self._con is not None
 
     @classmethod
     def acquire(cls, db: Path, hold: Hold) -> _Connection:
@@ -204,6 +213,7 @@ class _Connection:
         if self._con is not None:
             self._con.close()
             self._con = None
+        self.generation += 1  # the file was let go: another process may write before it is back
         try:
             self._con = connect(self.path, read_only=read_only)
         except WarehouseLockedError:

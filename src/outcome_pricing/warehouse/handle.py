@@ -99,8 +99,14 @@ class Warehouse:
 
     @property
     def generation(self) -> int:
-        """Bumped after every successful write, so caches can key on it."""
+        """Bumped after every successful write (and every reopen), so caches can key on it."""
         return self._shared.generation
+
+    @property
+    def sealed(self) -> bool:
+        """True while the file cannot change without `generation` moving (a read-only
+        connection, no write under way): a cache keyed on the generation needs no other check."""
+        return self._shared.sealed
 
     # ----------------------------------------------------------------- opening
     @classmethod
