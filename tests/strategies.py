@@ -17,18 +17,24 @@ from outcome_pricing.rules import Definition
 # On the cube grid, and off it (answered from tasks).
 HOURS = [0, 1, 2, 3, 4, 24, 720, 5, 1.5, 10_000]
 
-definitions = st.builds(
-    Definition,
-    unit=st.sampled_from(["conversation", "issue"]),
-    assumed_resolution=st.booleans(),
-    silence_hours=st.sampled_from(HOURS),
-    require_verification=st.booleans(),
-    handoff=st.sampled_from(["never", "with_context", "always"]),
-    partial_credit=st.sampled_from([0.0, 0.1, 0.3, 1.0]),
-    reopen_window_hours=st.sampled_from(HOURS),
-    min_csat=st.integers(0, 5),
-    count_corrected_errors=st.booleans(),
-)
+def definitions_over(hours: list[float], partial_credit: list[float], **more: st.SearchStrategy[object]
+                     ) -> st.SearchStrategy[Definition]:
+    """Random definitions whose hour knobs come from `hours`; `more` draws further knobs."""
+    return st.builds(
+        Definition,
+        assumed_resolution=st.booleans(),
+        silence_hours=st.sampled_from(hours),
+        require_verification=st.booleans(),
+        handoff=st.sampled_from(["never", "with_context", "always"]),
+        partial_credit=st.sampled_from(partial_credit),
+        reopen_window_hours=st.sampled_from(hours),
+        min_csat=st.integers(0, 5),
+        count_corrected_errors=st.booleans(),
+        **more,
+    )
+
+
+definitions = definitions_over(HOURS, [0.0, 0.1, 0.3, 1.0], unit=st.sampled_from(["conversation", "issue"]))
 
 # ----------------------------------------------------------------------------- plans and usage
 prices = st.decimals(min_value=0, max_value=500, places=6, allow_nan=False, allow_infinity=False)

@@ -41,6 +41,7 @@ from outcome_pricing.warehouse.handle import Warehouse
 from tests.reference import reference_gaps, reference_rule
 from tests.reference_lifecycle import voided_at
 from tests.rows import BASE_TASK, load_tasks
+from tests.strategies import definitions_over
 
 START = dt.datetime(2025, 1, 28, 0, 0)  # straddles a month end
 # Hour knobs off the grid (and a few on it), and hours on, beside and far from them.
@@ -49,17 +50,8 @@ HOURS = [0.0, 0.25, 1.5, 1.75, 5.0, 5.5, 9.75, 10.0, 29.75, 30.0, 30.25, 36.5, 6
          719.75, 720.0, 720.25, 800.0, 800.25, 2_000.0]
 GROUPINGS = [(), ("month",), ("account_id", "month")]
 
-off_grid_definitions = st.builds(
-    Definition,
-    unit=st.sampled_from(["conversation", "issue"]),
-    assumed_resolution=st.booleans(),
-    silence_hours=st.sampled_from(KNOB_HOURS),
-    require_verification=st.booleans(),
-    handoff=st.sampled_from(["never", "with_context", "always"]),
-    partial_credit=st.sampled_from([0.0, 0.5]),
-    reopen_window_hours=st.sampled_from(KNOB_HOURS),
-    min_csat=st.integers(0, 5),
-    count_corrected_errors=st.booleans(),
+off_grid_definitions = definitions_over(
+    KNOB_HOURS, [0.0, 0.5], unit=st.sampled_from(["conversation", "issue"]),
     dispute_window_days=st.sampled_from([0, 3, 20]),
 )
 

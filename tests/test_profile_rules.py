@@ -33,6 +33,7 @@ from outcome_pricing.warehouse import cube
 from outcome_pricing.warehouse.handle import Warehouse
 from tests.reference import reference_rule
 from tests.rows import load_tasks
+from tests.strategies import definitions_over
 
 HOURS = [0.0, 1.0, 1.5, 2.0, 5.0, 24.0, 29.75, 30.0, 30.25, 36.5, 72.0, 720.0, 721.0, 800.0]
 KNOB_HOURS = [0, 1.5, 5, 24, 30, 36.5, 72, 720, 800]
@@ -46,17 +47,7 @@ profiles = st.lists(
     }),
     min_size=1, max_size=30,
 )
-definitions = st.builds(
-    Definition,
-    assumed_resolution=st.booleans(),
-    silence_hours=st.sampled_from(KNOB_HOURS),
-    require_verification=st.booleans(),
-    handoff=st.sampled_from(["never", "with_context", "always"]),
-    partial_credit=st.sampled_from([0.0, 0.5]),
-    reopen_window_hours=st.sampled_from(KNOB_HOURS),
-    min_csat=st.integers(0, 5),
-    count_corrected_errors=st.booleans(),
-)
+definitions = definitions_over(KNOB_HOURS, [0.0, 0.5])
 
 
 COLUMNS = ("p", *FLAGS, "csat", "gap_hours", "quiet_hours")
