@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -75,6 +75,12 @@ def split_keys(plans: Iterable[Plan]) -> list[ByKey]:
     return sorted({by_key(c) for p in plans for c in p.charges if c.by is not None}, key=str)
 
 
+def _tasks_by(wh: Warehouse, dimension: str) -> AbstractContextManager[Warehouse]:
+    """Where the split by `dimension` is read: `wh` itself (in cluster mode the account facts
+    and the cube hold model tiers), else every task (`cluster.every_task`: channel, topic)."""
+    return nullcontext(wh) if dimension == "model_tier" else cluster.every_task(wh)
+
+
 def _usage_by_sql(wh: Warehouse, dimension: str) -> str:
     """The usage scan, or in cluster mode by model tier the same sums from the account facts
     (channel and topic: `usage_by_dimension` scans the Parquet tasks, `cluster.every_task`)."""
@@ -93,7 +99,7 @@ def usage_by_dimension(wh: Warehouse, dimension: str) -> pd.DataFrame:
         if hit is not None and hit[0] == wh.generation:
             return hit[1]
     generation = wh.generation  # before the query: an ingest in between must not stay cached
-    with cluster.every_task(wh) if dimension != "model_tier" else nullcontext(wh) as every:
+    with _tasks_by(wh, dimension) as every:
         df = every.query_df(_usage_by_sql(every, dimension))  # channel, topic: every (Parquet) task
     df["month"] = pd.to_datetime(df["month"])
     with _lock:
@@ -120,7 +126,7 @@ def add_splits(wh: Warehouse, d: Definition, df: pd.DataFrame, plans: Iterable[P
     for key in keys:
         dim, metric, settlement = key
         if metric == Metric.OUTCOMES.value:
-            with cluster.every_task(wh) if dim != "model_tier" else nullcontext(wh) as every:  # Parquet
+            with _tasks_by(wh, dim) as every:
                 long = outcomes_by_dimension(every, d, dim).rename(columns={dim: "value"})
             long["month"] = pd.to_datetime(long["month"])
             long["micro"] = floats_to_micro(long["billable_units"])
