@@ -64,6 +64,33 @@ class Page:
 # never change a figure after it is returned (st.plotly_chart only reads it).
 shared_figure = st.cache_resource(show_spinner=False, max_entries=128)
 
+# Plotly's mode bar (zoom, pan, download as PNG) on a chart where it adds nothing to the reading:
+# the browser builds it for every chart of every run, and a page of charts draws slower for it.
+CHART_CONFIG = {"displayModeBar": False}
+
+
+def lazy_tabs(key: str, views: dict[str, Callable[[], None]]) -> str:
+    """Tabs that draw only the open one (issue 20.1: st.tabs draws every tab's charts and grids
+    on every run, hidden or not, and the browser's drawing is most of a page's time).
+
+    `views` maps each tab's label to what draws it. Opening a tab reruns the page. The open tab
+    is kept in the session under `key` + ".open", so a visit to another page and back returns
+    to it; a test opens a tab by setting `key` (or `key` + ".open") in the session state.
+    Returns the open tab's label.
+    """
+    labels = list(views)
+    kept = st.session_state.get(key + ".open")
+    # Back on the page (its widget state is dropped on a page switch): reopen the kept tab. Through
+    # the state, not `default`: a default that changes would make a new widget and undo the click.
+    if key not in st.session_state and kept in labels:
+        st.session_state[key] = kept
+    tabs = st.tabs(labels, key=key, on_change="rerun")
+    opened = next((label for label, tab in zip(labels, tabs, strict=True) if tab.open), labels[0])
+    st.session_state[key + ".open"] = opened
+    with tabs[labels.index(opened)]:
+        views[opened]()
+    return opened
+
 
 def start(purpose: str, *, empty: str | None) -> Page:
     """Open a page: header, data check, scenario.

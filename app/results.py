@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -35,6 +36,7 @@ from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse import Warehouse
 
 _LOG = logging.getLogger(__name__)
+_RUNS = logging.getLogger("outcome_pricing.app.runs")  # the run log (app/streamlit_app.py RUN_LOG)
 
 
 def version_of(wh: Warehouse) -> str:
@@ -168,6 +170,7 @@ def warm_at_start(wh: Warehouse, *, in_thread: bool = True) -> threading.Thread 
 
 
 def _warm(wh: Warehouse) -> None:
+    began = time.perf_counter()
     try:
         if wh.is_empty():
             return
@@ -179,5 +182,6 @@ def _warm(wh: Warehouse) -> None:
         yearly(wh, *args)
         movers(wh, *args, months)
         brief_html(wh, *args, months)
+        _RUNS.info("warm-up: seconds=%.3f finished=%.3f", time.perf_counter() - began, time.time())
     except Exception:  # a failed warm-up costs only time: the page computes and reports it
         _LOG.warning("warming the default overview failed", exc_info=True)

@@ -13,7 +13,8 @@ measures, each figure next to a baseline measured on the same data in this run:
   `GROUP BY account_id, month` scan of the same tasks;
 - the engine calls behind the Proof, Invoices and AI impact pages, each once, in the
   order a first visit makes them (`ENGINE_CALLS`), against the bare scan, with the
-  step's peak memory after each call;
+  step's peak memory after each call; then the AI impact calls alone in a fresh
+  process, so their peak memory is their own;
 - page-ready times in Chromium (tests.e2e.screenshots: first visit, then the worst
   later visit of every page), served from the 100M warehouse;
 - ingest of 10M more tasks (new task_ids, same accounts, requesters and topics, so
@@ -169,6 +170,16 @@ def step_engines(db: str) -> dict[str, float]:
     return out
 
 
+def step_impact(db: str) -> dict[str, float]:
+    """The AI impact calls alone in a fresh process: their seconds, and the peak memory
+    they take themselves (in `engines` the peak after them includes the earlier calls')."""
+    from outcome_pricing.warehouse.handle import Warehouse
+
+    with Warehouse.open(Path(db), read_only=True) as wh:
+        calls = {k: v for k, v in _engine_calls(wh).items() if k.startswith("AI impact")}
+        return {name: _seconds(call) for name, call in calls.items()}
+
+
 def step_more_csv(csv: str) -> dict[str, float]:
     """10M new tasks as a CSV: the 10M demo's rows under new task_ids (same requesters and topics)."""
     import duckdb
@@ -249,6 +260,7 @@ def _server_peak_bytes() -> int:
 STEPS: dict[str, Callable[..., dict[str, float]]] = {
     "build": step_build, "bare-copy": step_bare_copy, "queries": step_queries, "more-csv": step_more_csv,
     "bare-csv": step_bare_csv, "ingest": step_ingest, "pages": step_pages, "engines": step_engines,
+    "impact": step_impact,
 }
 
 
@@ -363,6 +375,14 @@ def report_engines(db: Path, bare: float) -> None:
     _memory_line("engine calls", peak)
 
 
+def report_impact(db: Path, bare: float) -> None:
+    got, peak = run_step("impact", str(db))
+    print(f"AI impact calls on their own, {BIG_TASKS // 10**6}M tasks ({figures.load_text()}):")
+    for name, seconds in got.items():
+        _figure(f"engine {name}, own process", seconds, bare, "bare scan")
+    _memory_line("AI impact calls", peak)
+
+
 def report_ingest(db: Path) -> None:
     csv = BENCH_DIR / "tasks_10m_more.csv"
     if not csv.exists():
@@ -395,6 +415,7 @@ def main() -> None:
     bare = report_queries(db)
     if "--no-engines" not in args:
         report_engines(db, bare)
+        report_impact(db, bare)
     if "--no-ingest" not in args:
         report_ingest(db)
     if "--no-pages" not in args:

@@ -189,12 +189,13 @@ def main() -> None:
     """`python -m benchmarks.bench_definitions [BIG SMALL]`: the shared demo warehouses, or
     copies of them (10M and 1M tasks) at the paths given."""
     print(f"duckdb {duckdb.__version__} ({figures.load_text()} at the start)")
-    if len(sys.argv) == 3:
-        big, small = Path(sys.argv[1]), Path(sys.argv[2])
+    given = [arg for arg in sys.argv[1:] if not arg.startswith("-")]  # run_all passes its flags on
+    if len(given) == 2:
+        big, small = Path(given[0]), Path(given[1])
     else:
         big, small = ensure_bench_db(10_000_000), ensure_bench_db(1_000_000)
     # Rebuilt (and timed) unless copies were given whose cube is current already.
-    build_seconds = None if len(sys.argv) == 3 and _cube_is_current(big) else _rebuild_cube(big)
+    build_seconds = None if len(given) == 2 and _cube_is_current(big) else _rebuild_cube(big)
     if not _cube_is_current(small):
         _rebuild_cube(small)
     if not _cube_is_current(big):

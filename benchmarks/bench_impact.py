@@ -2,8 +2,9 @@
 
 Times `impact.impact_summary` on the shared 1M demo warehouse (and 10M with
 --big) against two baselines measured in the same run: a bare SQL scan that
-aggregates every column the summary reads, and a bare fetch of the six
-per-task columns it pulls into numpy. Budget (issue 5): 1M tasks in <= 2 s.
+aggregates every column the summary reads, and a bare fetch of the per-task
+columns (what the summary pulled into numpy before it counted values in SQL:
+proof/impact/counts.py). Budget (issue 5): 1M tasks in <= 2 s.
 Also prints the breakdowns the page draws (per topic, trend by go-live,
 distribution sample).
 """

@@ -48,6 +48,15 @@ def open_page(page: str, **query: str) -> AppTest:
     return open_app(page, timeout=PAGE_TIMEOUT, query=query)
 
 
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Open the tab `label` of the page's lazy tabs `key` (app/frame.py lazy_tabs: only the open
+    tab is drawn) the way a click does: the tab's state, then a rerun."""
+    at.session_state[key] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def metric_value(at: AppTest, label_start: str) -> str:
     """The value of the first card whose label starts with `label_start`."""
     return next(m.value for m in at.metric if m.label.startswith(label_start))

@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from outcome_pricing.proof import impact, stats
-from tests.apptest import open_app
+from tests.apptest import open_app, open_tab
 
 TIMEOUT = 60
 
@@ -29,8 +29,12 @@ class TestAiImpactPage:
         card = metric(at, "Human minutes per task")
         assert card.value == impact.format_value(expected.human_minutes.ai, "minutes")
         assert impact.plain_language(expected) in [i.value for i in at.info]
-        assert len(at.get("plotly_chart")) >= 4  # ECDF, topic mix, topic minutes, trend
         assert any("Newcombe" in c.value for c in at.caption)
+        assert not at.get("plotly_chart")  # only the open tab (a table) is drawn
+        charts = {"Distributions": 1, "By topic": 2, "Around go-live": 1}  # ECDF, topic mix and minutes, trend
+        for tab, count in charts.items():
+            assert len(open_tab(at, "impact.view", tab).get("plotly_chart")) == count, tab
+            assert not at.error, (tab, [e.value for e in at.error])
 
     @pytest.mark.slow
     def test_choosing_an_account_shows_its_own_figures(self, demo_wh) -> None:
@@ -44,7 +48,7 @@ class TestAiImpactPage:
 
     @pytest.mark.slow
     def test_power_calculator_answers_from_the_inputs(self) -> None:
-        at = open_page()
+        at = open_tab(open_page(), "impact.view", "Plan a pilot")
         at.number_input(key="impact.sd").set_value(10.0).run()
         at.number_input(key="impact.delta").set_value(5.0).run()
         expected = stats.tasks_per_arm_for_mean(5.0, 10.0)

@@ -3,11 +3,13 @@ probability, and changing an assumption moves the answer."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest import metric_value as metric
-from tests.apptest import open_page
+from tests.apptest import open_page, open_tab
 
 
 def open_forecast() -> AppTest:
@@ -34,16 +36,19 @@ class TestForecastPage:
     @pytest.mark.slow
     def test_draws_fans_headline_and_volatility(self) -> None:
         at = open_forecast()
-        assert len(at.get("plotly_chart")) >= 3  # every plan's range, reference and proposed fans
+        assert len(at.get("plotly_chart")) == 2  # every plan's range; the reference and proposed fans in one
         probability = metric(at, "Chance")
         assert probability == "—" or probability.endswith("%")
         assert horizon_revenue(at).startswith("$")
-        assert len(at.dataframe) >= 2  # volatility, prob_beats
+        volatility = open_tab(at, "fc.view", "Volatility and odds")
+        assert len(volatility.dataframe) >= 4  # volatility, prob_beats; the assumptions below every tab
+        for tab in ("Commitments and guarantees", "By account"):
+            assert not open_tab(at, "fc.view", tab).error, tab
         labels = {n.label for n in at.number_input}
         assert {"Volume growth per month (%)", "Monthly churn hazard (%)", "Price elasticity of volume"} <= labels
 
     def test_a_plan_meeting_itself_is_blank_not_none_or_zero(self) -> None:
-        at = open_forecast()
+        at = open_tab(open_forecast(), "fc.view", "Volatility and odds")
         beats = next(d for d in at.dataframe if list(d.value.index) == list(d.value.columns))
         assert (beats.value.to_numpy().diagonal() == "").all()
 
@@ -70,7 +75,11 @@ class TestForecastPage:
         shown = at.multiselect(key="fc.shown")
         shown.set_value(list(shown.options)).run()
         assert not at.exception, [e.value for e in at.exception]
-        assert len(at.get("plotly_chart")) == 1 + len(shown.options)
+        charts = at.get("plotly_chart")
+        assert len(charts) == 2  # every plan's range; the fans, one panel per plan, in one figure
+        fans = json.loads(charts[1].proto.spec)
+        titles = [a["text"] for a in fans["layout"]["annotations"] if a["text"].endswith("per month")]
+        assert titles == [f"{plan}: margin per month" for plan in shown.options]
 
     def test_rates_are_entered_in_percent_and_reach_the_engine_as_fractions(self) -> None:
         at = open_forecast()
@@ -83,7 +92,7 @@ class TestForecastPage:
         assert "set by the user" in row["Source"]
 
     def test_a_plan_against_itself_has_no_probability_and_zero_only_when_it_is_zero(self) -> None:
-        at = open_forecast()
+        at = open_tab(open_forecast(), "fc.view", "Volatility and odds")
         prob = next(d.value for d in at.dataframe if list(d.value.index) == list(d.value.columns))
         for plan in prob.index:
             assert prob.loc[plan, plan] == ""

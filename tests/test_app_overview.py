@@ -46,7 +46,7 @@ class TestOverviewPage:
         short = month_full[:3] + " " + month_full.split()[-1]
         dated = [label for label in labels(at) if label.startswith(("Seat", "Billable", "Resolution"))]
         assert len(dated) == 3 and all(short in label for label in dated), dated
-        assert len(at.get("plotly_chart")) == 3  # revenue, activity, the three quality measures in one
+        assert len(at.get("plotly_chart")) == 1  # revenue, activity and the three quality measures: one figure
         assert cards_html(at).count("data:image/svg+xml") == 7  # a trend line on every card but the chance
 
     def test_cards_show_money_and_percent_in_the_house_format(self) -> None:

@@ -11,7 +11,7 @@ from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
 from outcome_pricing.pricing import example_plans
-from tests.apptest import metric_value, open_app, open_page
+from tests.apptest import metric_value, open_app, open_page, open_tab
 
 
 def money(text: str) -> float:
@@ -22,19 +22,16 @@ def metric(at: AppTest, label_start: str):  # noqa: ANN201 (an AppTest element)
     return next(m for m in at.metric if m.label.startswith(label_start))
 
 
-def column_labels(at: AppTest, index: int) -> dict[str, str]:
-    """The headers a dataframe shows: its column_config labels by column name."""
-    config = json.loads(at.dataframe[index].proto.columns or "{}")
-    return {name: c.get("label", name) for name, c in config.items() if not c.get("hidden")}
-
-
 @pytest.mark.usefixtures("app_env")
 class TestPriceLabPage:
     def test_draws_every_figure_without_errors(self) -> None:
         at = open_page("price_lab.py")
         assert not at.error, [e.value for e in at.error]
-        charts = at.get("plotly_chart")
-        assert len(charts) >= 6  # revenue, margin, winners/losers, sweep, break-even, 2x seat erosion
+        assert len(at.get("plotly_chart")) == 1  # only the open tab is drawn: revenue and margin in one figure
+        charts = {"Winners and losers": 1, "Break-even": 1, "Price sweep": 1, "Seat erosion": 2}
+        for tab, count in charts.items():
+            assert len(open_tab(at, "lab.view", tab).get("plotly_chart")) == count, tab
+            assert not at.error, (tab, [e.value for e in at.error])
         assert metric_value(at, "Revenue, per-outcome").startswith("$")
 
     def test_cards_name_their_period_and_the_margin_share_has_no_arrow(self) -> None:
@@ -47,18 +44,17 @@ class TestPriceLabPage:
 
     def test_the_totals_table_has_readable_headers_whole_dollars_and_one_decimal_percent(self) -> None:
         at = open_page("price_lab.py")
-        labels = column_labels(at, 0)
-        assert {"Margin %", "Change vs reference", "Cost to serve", "Revenue"} <= set(labels.values())
-        assert not any("_" in label for label in labels.values())
-        config = json.loads(at.dataframe[0].proto.columns)
-        assert config["revenue"]["type_config"] == {"type": "number", "format": "dollar", "step": 1}
-        assert config["margin_pct"]["type_config"] == {"type": "number", "format": "percent", "step": 0.001}
-        shown = at.dataframe[0].value.set_index("plan").loc["per-outcome"]
-        # Streamlit cuts a column to its step ($10,816.74 would read $10,816, 95.95% 95.9%): the
-        # figures arrive rounded, so the table reads as the cards do.
-        assert shown["revenue"] == round(shown["revenue"]) and shown["margin_pct"] == round(shown["margin_pct"], 3)
-        assert f"${shown['revenue']:,.0f}" == metric_value(at, "Revenue, per-outcome")
-        assert f"{shown['margin_pct'] * 100:.1f}%" == metric(at, "Margin, per-outcome").proto.delta.split()[0]
+        body = next(h.proto.body for h in at.get("html") if "Change vs reference" in h.proto.body)
+        headers = re.findall(r"<th>([^<]*)</th>", body)
+        assert headers == ["Plan", "Revenue", "Cost to serve", "Margin", "Margin %", "Change vs reference"]
+        rows = {cells[0]: cells for cells in (re.findall(r"<td>([^<]*)</td>", r) for r in body.split("<tr")[2:])}
+        shown = rows["per-outcome"]
+        # the table reads as the cards do: whole dollars, a percent to one decimal
+        assert shown[1] == metric_value(at, "Revenue, per-outcome") and re.fullmatch(r"-?\$[\d,]+", shown[1])
+        assert shown[4] == metric(at, "Margin, per-outcome").proto.delta.split()[0]
+        assert re.fullmatch(r"-?\d+\.\d%", shown[4])
+        assert '<tr class="total"><td>seats-today</td>' in body  # the reference row, in bold
+        assert len(rows) == len(example_plans().names)
 
     def test_money_axes_have_dollar_ticks_and_readable_titles(self) -> None:
         at = open_page("price_lab.py")
@@ -67,6 +63,11 @@ class TestPriceLabPage:
         assert revenue["layout"]["yaxis"]["tickformat"] == "$,.0f"  # -$500, not $-500
         assert revenue["layout"]["yaxis"]["title"]["text"] == "Revenue"
         assert revenue["layout"]["xaxis"]["title"]["text"] == "Month"
+        at.segmented_control(key="lab.measure").set_value("margin").run()  # one measure drawn at a time
+        (margin,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        assert margin["layout"]["title"]["text"].startswith("Margin by month")
+        assert margin["layout"]["yaxis"]["tickformat"] == "$,.0f"
+        assert margin["layout"]["yaxis"]["title"]["text"] == "Margin"
 
     @pytest.mark.slow
     def test_raising_the_per_outcome_price_moves_revenue_and_break_even_stays(self) -> None:
@@ -186,6 +187,7 @@ class TestPriceLabIssue14:
         card = metric(at, "Break-even price, AI live")
         assert card.value.startswith("$") and card.proto.delta.endswith("last 3 months")
         assert "months with the AI live" in card.proto.help or "AI live" in card.proto.help
+        open_tab(at, "lab.view", "Break-even")
         segments = next(d for d in at.dataframe if "segment" in d.value.columns and "break_even_price_recent" in d.value.columns
                         and "accounts" in d.value.columns)
         assert len(segments.value) >= 1

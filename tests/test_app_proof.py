@@ -9,14 +9,16 @@ import pytest
 
 from outcome_pricing.access import ROLE_PAGES, Role
 from outcome_pricing.warehouse import Warehouse
-from tests.apptest import metric_value, open_page
+from tests.apptest import metric_value, open_page, open_tab
 
 
 @pytest.mark.slow
 def test_the_page_draws_the_estimate_and_the_judge(app_env: Path) -> None:
     at = open_page("proof.py")
     assert metric_value(at, "Billed outcomes") != "—"
-    assert metric_value(at, "Sensitivity").endswith("%")
+    assert not at.get("plotly_chart")  # only the open tab (a table) is drawn
+    assert len(open_tab(at, "proof.view", "By month").get("plotly_chart")) == 1
+    assert metric_value(open_tab(at, "proof.view", "The judge"), "Sensitivity").endswith("%")
     assert any("were genuine on" in m.value for m in at.markdown)
 
 
@@ -25,7 +27,7 @@ def test_a_reviewer_marks_a_sampled_task(demo_db_copy: Path, monkeypatch: pytest
     from outcome_pricing.warehouse import DB_ENV
 
     monkeypatch.setenv(DB_ENV, str(demo_db_copy))
-    at = open_page("proof.py")
+    at = open_tab(open_page("proof.py"), "proof.view", "Review")
     task = at.selectbox(key="proof.review.task").value
     assert task is not None
     at.radio(key="proof.review.verdict").set_value("Not genuine")

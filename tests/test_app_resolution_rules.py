@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from outcome_pricing.rules import presets
-from tests.apptest import open_app
+from tests.apptest import open_app, open_tab
 
 TIMEOUT = 60
 
@@ -28,9 +28,13 @@ class TestResolutionRulesPage:
     def test_draws_every_figure_without_errors(self) -> None:
         at = open_page()
         assert not at.error, [e.value for e in at.error]
-        assert len(at.get("plotly_chart")) == 4  # by month, funnel, per-account change, tornado
+        assert len(at.get("plotly_chart")) == 1  # only the open tab is drawn: by month
+        for tab in ("Funnel", "Compare definitions", "Sensitivity"):  # one chart each
+            assert len(open_tab(at, "rules.view", tab).get("plotly_chart")) == 1, tab
+            assert not at.error, (tab, [e.value for e in at.error])
+        assert at.session_state["rules.view.open"] == "Sensitivity"
         assert as_number(metric(at, "Billable outcomes, whole history")) > 0
-        assert at.get("download_button")
+        assert open_tab(at, "rules.view", "TOML").get("download_button")
 
     def test_a_longer_silence_period_lowers_billable_outcomes(self) -> None:
         at = open_page()
@@ -73,7 +77,7 @@ class TestResolutionRulesPage:
         assert at.sidebar.selectbox[0].value == "intercom-fin-2025"
 
     def test_evidence_lists_tasks_of_the_chosen_reason(self) -> None:
-        at = open_page()
+        at = open_tab(open_page(), "rules.view", "Evidence")
         next(s for s in at.selectbox if s.label == "Reason code").set_value("not_resolved").run()
         evidence = at.dataframe[-1].value
         assert len(evidence) > 0 and set(evidence["reason"]) == {"not_resolved"}

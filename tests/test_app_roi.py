@@ -30,7 +30,7 @@ class TestRoiCasePage:
         at = open_roi()
         assert not at.error, [e.value for e in at.error]
         assert metric_value(at, "Net present value").lstrip("-").startswith("$")
-        assert len(at.get("plotly_chart")) == 3  # cumulative, benefits vs costs, tornado
+        assert len(at.get("plotly_chart")) == 2  # cumulative and benefits vs costs in one; tornado
         labels = {b.proto.label for b in at.get("download_button")}
         assert {"Download the report (HTML)", "Download the cash flows (CSV)"} <= labels
         assert at.query_params["mode"] == "account"  # the URL now describes the case

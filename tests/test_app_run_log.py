@@ -22,3 +22,13 @@ def test_the_benchmark_reads_the_routers_run_lines(tmp_path: Path) -> None:
     assert bench_cold.timed_runs(log) == [(1_700_000_000.5, 1.25), (1_700_000_002.0, 0.125)]
     assert bench_cold.script_runs(log, skip=1) == [0.125]
     assert bench_cold.script_runs(tmp_path / "missing.log") == []
+
+
+def test_the_benchmark_reads_the_warm_up_line() -> None:
+    source = (ROUTER.parent / "results.py").read_text()
+    fmt = re.search(r'_RUNS\.info\("([^"]+)"', source)
+    assert fmt is not None
+    line = logging.LogRecord("r", logging.INFO, "", 0, fmt.group(1), (2.125, 1_700_000_003.5), None).getMessage()
+    found = bench_cold.WARM_LINE.search(f"noise\n{line}\n")
+    assert found is not None
+    assert (float(found["seconds"]), float(found["finished"])) == (2.125, 1_700_000_003.5)

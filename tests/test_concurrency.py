@@ -261,7 +261,9 @@ class TestCachesRefresh:
 
             def query_then_ingest(self: Warehouse, sql: str, params=None):  # noqa: ANN001, ANN202
                 result = real_query(self, sql, params)
-                if sql == backtest.USAGE_SQL and not ingested:
+                # the usage facts built with the cube (warehouse/usage_facts.py), else the task scan
+                usage_reads = (backtest.USAGE_SQL, backtest.USAGE_FACTS_SQL.format(facts="usage_facts"))
+                if sql in usage_reads and not ingested:
                     ingested.append(ingest.ingest_files(wh, tasks=new))  # commits after the read
                 return result
 

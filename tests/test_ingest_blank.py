@@ -26,7 +26,7 @@ def _required_text_rule() -> str:
 
 
 _CON = duckdb.connect()
-_TEXT = st.text(alphabet=st.sampled_from(WHITESPACE) | st.characters(), max_size=6)
+_TEXT = st.text(alphabet=st.sampled_from(WHITESPACE) | st.characters(codec="utf-8"), max_size=6)
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,9 +1,10 @@
 """A task_id repeated in one file is refused the same way on every path.
 
-Into an empty warehouse the repeated-key rule is checked after the insert (the
-insert shows it for free; ingest/validate.py `check_key_after_insert`); into a
-warehouse with tasks it is checked before anything is replaced. Both must name
-the same rows, list the other rules' problems with it, and change nothing.
+The repeated-key rule is counted in the same scan as every other rule
+(ingest/validate.py `validate_staged`), before anything is written, whether the
+warehouse is empty or holds tasks (it was once left to a count after the insert
+into an empty one). Both must name the same rows, list the other rules' problems
+with it, and change nothing.
 """
 
 from __future__ import annotations

@@ -174,6 +174,31 @@ class TestAgainstTheReference:
         n_disputed = sum(life.reason_at(t, None)[0].value == "disputed" for t in life.tasks)
         assert int(hindsight["n_disputed"].iloc[0]) == n_disputed
 
+    @pytest.mark.slow
+    @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(scenarios(), st.lists(definitions, min_size=1, max_size=2))
+    def test_every_definition_in_one_scan_is_each_alone(self, case: Any, more: list[Definition]) -> None:
+        """The comparison by definition reads every definition's late tasks in one scan (a
+        superset); each definition's steps and invoices are still its own, to the cent."""
+        from outcome_pricing.rules import knowledge
+
+        rows, disputes, d, plan = case
+        ds = [d, *more]
+        with Warehouse.in_memory() as wh:
+            load_tasks(wh, rows)
+            load_disputes(wh, disputes)
+            alone = [knowledge._steps_of(wh, [x], plan.close_lag_days, True)[0] for x in ds]
+            together = knowledge.billable_steps_many(wh, ds, plan.close_lag_days)  # kept for invoices
+            frame = invoices(wh, PlanSet((plan,)), ds[-1]).frame  # from the kept steps
+        for one, many in zip(alone, together, strict=True):
+            pd.testing.assert_frame_equal(many.reset_index(drop=True), one.reset_index(drop=True), check_dtype=False)
+        ref = Lifecycle(rows, disputes, ds[-1]).invoices(plan)
+        for r in frame.itertuples():
+            want = ref[(r.account_id, pd.Timestamp(r.month).to_pydatetime())]
+            assert [r.issued_cents, r.adjustments_cents, r.billed_cents, r.final_cents, r.open_cents] == [
+                cents_of(want[k]) for k in ("issued", "adjustments", "billed", "final", "open")
+            ], (r, want)
+
 
 def _identity_holds(frame: pd.DataFrame, lines: pd.DataFrame) -> bool:
     later = lines.groupby(["account_id", "for_month", "plan"])["amount_cents"].sum()

@@ -144,7 +144,7 @@ def _all_metrics(s: impact.ImpactSummary) -> None:
 def _distributions(wh: Warehouse, account: str | None, version: str) -> None:
     metric = st.selectbox(
         "Metric", list(DISTRIBUTION_METRICS), format_func=lambda m: DISTRIBUTION_METRICS[m],
-        key="impact.dist_metric",
+        key="impact.dist_metric", persist_state="session",
         help="Cumulative share of tasks at or below each value, for a seeded sample of up to "
         "3,000 tasks per arm.",
     )
@@ -154,12 +154,12 @@ def _distributions(wh: Warehouse, account: str | None, version: str) -> None:
         return
     fig = px.ecdf(sample, x="value", color="arm", color_discrete_map=ARM_COLORS,
                   labels={"value": DISTRIBUTION_METRICS[metric], "arm": "", "probability": "share of tasks"})
-    full = st.toggle("Show the longest 1% too", key="impact.full_range",
+    full = st.toggle("Show the longest 1% too", key="impact.full_range", persist_state="session",
                      help="Off: the axis stops at the 99th percentile so the bulk of tasks is readable.")
     if not full and metric != "csat":
         fig.update_xaxes(range=[0, float(sample["value"].quantile(0.99))])
     fig.update_yaxes(tickformat=fmt.PERCENT_TICKS, title="share of tasks at or below")
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", config=frame.CHART_CONFIG)
     st.caption("A curve further left and higher means shorter times. Tasks with 0 human minutes "
                "(the AI closed them alone) form the step at the left of the AI curve.")
 
@@ -188,8 +188,8 @@ def _by_topic(wh: Warehouse, account: str | None, window: float, version: str) -
         return
     mix_figure, minutes_figure = _topic_figures(topics, version, account, window)
     left, right = st.columns(2)
-    left.plotly_chart(mix_figure, width="stretch")
-    right.plotly_chart(minutes_figure, width="stretch")
+    left.plotly_chart(mix_figure, width="stretch", config=frame.CHART_CONFIG)
+    right.plotly_chart(minutes_figure, width="stretch", config=frame.CHART_CONFIG)
     st.caption("If the AI arm leans to topics that were quick anyway, the pooled saving overstates the "
                "speed-up; the 'same topic mix' figure compares topic by topic.")
     _breakdown_table(topics, "topic")
@@ -233,10 +233,12 @@ def _trend_view(wh: Warehouse, account: str | None, window: float, version: str)
     if trend.empty:
         st.info("No account in the selection has gone live (no ai_go_live date and no AI tasks).")
         return
-    metric = st.selectbox("Metric", list(TREND_METRICS), format_func=lambda m: TREND_METRICS[m], key="impact.trend_metric",
+    metric = st.selectbox("Metric", list(TREND_METRICS), format_func=lambda m: TREND_METRICS[m],
+                          key="impact.trend_metric", persist_state="session",
                           help="Months are counted from each account's go-live month (0): "
                           "accounts.ai_go_live, else its first month with an AI task.")
-    st.plotly_chart(_trend_figure(trend, version, account, window, metric), width="stretch")
+    st.plotly_chart(_trend_figure(trend, version, account, window, metric), width="stretch",
+                    config=frame.CHART_CONFIG)
     st.caption("Months far from go-live rest on few accounts (hover for counts).")
 
 
@@ -269,19 +271,22 @@ def _per_account(wh: Warehouse, window: float, version: str) -> None:
 def _power(wh: Warehouse, s: impact.ImpactSummary, account: str | None, version: str) -> None:
     st.markdown("How many tasks per arm a pilot needs to show a change, two-sided test.")
     kind = st.radio("Change in", ["human minutes per task", "a rate (e.g. missed issues)"], horizontal=True,
-                    key="impact.power_kind", help="Means use the two-sample t-test; rates the two-proportion "
-                    "normal approximation.")
+                    key="impact.power_kind", persist_state="session",
+                    help="Means use the two-sample t-test; rates the two-proportion normal approximation.")
     a, b, c, d = st.columns(4)
     alpha = a.number_input("False-alarm rate (alpha)", 0.001, 0.5, 0.05, 0.01, key="impact.alpha",
+                           persist_state="session",
                            help="Chance of declaring a change when there is none.")
-    power = b.number_input("Power", 0.5, 0.99, 0.8, 0.05, key="impact.power",
+    power = b.number_input("Power", 0.5, 0.99, 0.8, 0.05, key="impact.power", persist_state="session",
                            help="Chance of detecting the change if it is real.")
     try:
         if kind.startswith("human"):
             sd = stats.pilot_sd(_sd(wh, account, version))
             sd = c.number_input("Standard deviation (minutes)", 0.01, 1000.0, round(sd, 2), key="impact.sd",
+                                persist_state="session",
                                 help="Spread of human minutes per task; defaults to the selection's.")
             change = d.number_input("Change to detect (minutes)", 0.01, 1000.0, 1.0, 0.1, key="impact.delta",
+                                    persist_state="session",
                                     help="The smallest saving worth detecting.")
             n = stats.tasks_per_arm_for_mean(change, sd, alpha, power)
             st.metric("Tasks needed per arm", fmt.count(n))
@@ -292,9 +297,10 @@ def _power(wh: Warehouse, s: impact.ImpactSummary, account: str | None, version:
         else:
             base = stats.pilot_baseline_rate(s.missed_issue_rate.baseline)
             p1 = c.number_input("Baseline rate", 0.0, 1.0, round(base, 3), 0.005, format="%.3f", key="impact.p1",
+                                persist_state="session",
                                 help="Defaults to the selection's baseline missed-issue rate.")
             p2 = d.number_input("Rate to detect", 0.0, 1.0, round(stats.pilot_target_rate(p1), 3), 0.005, format="%.3f",
-                                key="impact.p2", help="The rate you expect with the AI.")
+                                key="impact.p2", persist_state="session", help="The rate you expect with the AI.")
             n = stats.tasks_per_arm_for_rates(p1, p2, alpha, power)
             st.metric("Tasks needed per arm", fmt.count(n),
                       help="For the missed-issue rate these are QA-audited tasks.")
@@ -332,19 +338,16 @@ def main() -> None:
     st.info(impact.plain_language(s), icon=":material/record_voice_over:")
     for warning in s.warnings:
         st.warning(warning, icon=":material/warning:")
-    tabs = st.tabs(["All metrics", "Distributions", "By topic", "Around go-live", "By account", "Plan a pilot"])
-    with tabs[0]:
-        _all_metrics(s)
-    with tabs[1]:
-        _distributions(wh, account, version)
-    with tabs[2]:
-        _by_topic(wh, account, float(window), version)
-    with tabs[3]:
-        _trend_view(wh, account, float(window), version)
-    with tabs[4]:
-        _per_account(wh, float(window), version)
-    with tabs[5]:
-        _power(wh, s, account, version)
+    # Only the open tab is drawn (frame.lazy_tabs): every tab's charts and grids drawn on each run,
+    # hidden or not, were most of the page's time in the browser.
+    frame.lazy_tabs("impact.view", {
+        "All metrics": lambda: _all_metrics(s),
+        "Distributions": lambda: _distributions(wh, account, version),
+        "By topic": lambda: _by_topic(wh, account, float(window), version),
+        "Around go-live": lambda: _trend_view(wh, account, float(window), version),
+        "By account": lambda: _per_account(wh, float(window), version),
+        "Plan a pilot": lambda: _power(wh, s, account, version),
+    })
 
 
 main()

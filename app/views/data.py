@@ -207,8 +207,7 @@ def history_section(wh: Warehouse) -> None:
 def quality_section(wh: Warehouse, version: str) -> None:
     if frame.needs_every_task(wh, "The data quality report"):
         return
-    if wh.is_empty():
-        st.info("No tasks yet: load a file or the demo data to see its quality.")
+    if wh.is_empty():  # the page says so above its tabs (main)
         return
     q = _quality(wh, str(wh.path), version)
     left, right = st.columns(2)
@@ -219,7 +218,7 @@ def quality_section(wh: Warehouse, version: str) -> None:
         hover_data={"missing": ":,", "required": True}, height=620,
     )
     fig.update_xaxes(tickformat=fmt.PERCENT_TICKS, range=[0, 1])
-    left.plotly_chart(fig, key="chart_missing")
+    left.plotly_chart(fig, key="chart_missing", config=frame.CHART_CONFIG)
     months = q["months"]
     fig = px.bar(
         months, x="month", y="tasks", color="ai_live", title="Tasks per month (by closing month)",
@@ -227,14 +226,14 @@ def quality_section(wh: Warehouse, version: str) -> None:
     )
     fig.update_yaxes(tickformat=fmt.COUNT_TICKS)
     fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
-    right.plotly_chart(fig, key="chart_months")
+    right.plotly_chart(fig, key="chart_months", config=frame.CHART_CONFIG)
     fig = px.bar(
         q["bools"].melt(id_vars="column", var_name="value", value_name="share"),
         x="share", y="column", color="value", orientation="h", title="Boolean columns",
         labels={"column": "", "value": "", "share": "Share"}, height=320,
     )
     fig.update_xaxes(tickformat=fmt.PERCENT_TICKS)
-    right.plotly_chart(fig, key="chart_bools")
+    right.plotly_chart(fig, key="chart_bools", config=frame.CHART_CONFIG)
     a, b, c = st.columns(3)
     minutes = q["minutes"]
     if not minutes.empty:
@@ -243,7 +242,7 @@ def quality_section(wh: Warehouse, version: str) -> None:
             labels={"minutes_from": "Minutes (last bar: longest 1 %)", "tasks": "Tasks"},
         )
         fig.update_traces(width=float((minutes["minutes_to"] - minutes["minutes_from"]).iloc[0]))
-        a.plotly_chart(fig, key="chart_minutes")
+        a.plotly_chart(fig, key="chart_minutes", config=frame.CHART_CONFIG)
     csat = q["csat"]
     given = csat[csat["csat"] != "none"]
     fig = px.bar(
@@ -252,7 +251,7 @@ def quality_section(wh: Warehouse, version: str) -> None:
     )
     fig.update_yaxes(tickformat=fmt.COUNT_TICKS)
     fig.update_xaxes(type="category", categoryorder="category ascending")
-    b.plotly_chart(fig, key="chart_csat")
+    b.plotly_chart(fig, key="chart_csat", config=frame.CHART_CONFIG)
     topics = q["topics"]
     topics = topics.assign(topic=topics["topic"].map(lambda t: fmt.label(str(t))))
     fig = px.bar(
@@ -261,27 +260,36 @@ def quality_section(wh: Warehouse, version: str) -> None:
         labels={"topic": "", "tasks": "Tasks", "ai_share": "AI share", "human_minutes_per_task": "Human minutes per task"},
     )
     fig.update_xaxes(tickformat=fmt.COUNT_TICKS)
-    c.plotly_chart(fig, key="chart_topics")
+    c.plotly_chart(fig, key="chart_topics", config=frame.CHART_CONFIG)
 
 
 # ------------------------------------------------------------------ page
+EMPTY = "No tasks yet: load a file or the demo data to see its quality."
+
+
+def _load_tab(page: frame.Page) -> None:
+    if page.person.can_ingest:
+        load_section(page.wh)
+        demo_section(page.wh)
+    else:
+        st.info(f"Only admins load data into the warehouse; you are {page.person.describe()}.")
+
+
 def main() -> None:
     # No data check: this is where data comes in (an empty warehouse shows the upload).
     page = frame.start(
         "The task logs every page reads: what is loaded, how clean it is, and how to add more.", empty=None
     )
     summary_cards(page.wh, page.version)
-    load_tab, quality_tab, history_tab = st.tabs(["Load data", "Data quality", "Ingest history"])
-    with load_tab:
-        if page.person.can_ingest:
-            load_section(page.wh)
-            demo_section(page.wh)
-        else:
-            st.info(f"Only admins load data into the warehouse; you are {page.person.describe()}.")
-    with quality_tab:
-        quality_section(page.wh, page.version)
-    with history_tab:
-        history_section(page.wh)
+    if page.wh.is_empty():  # said above the tabs: the quality tab, which says it too, is not open
+        st.info(EMPTY)
+    # Only the open tab is drawn and computed (frame.lazy_tabs): the quality report's six charts
+    # were drawn on every run of the page, hidden or not.
+    frame.lazy_tabs("data.view", {
+        "Load data": lambda: _load_tab(page),
+        "Data quality": lambda: quality_section(page.wh, page.version),
+        "Ingest history": lambda: history_section(page.wh),
+    })
 
 
 main()

@@ -21,6 +21,7 @@ import fmt
 import frame
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from outcome_pricing.analysis import forecast as fc
 from outcome_pricing.kit.cells import to_safe_csv
@@ -157,8 +158,24 @@ def _headline(result: fc.ForecastResult, reference: str, proposed: str) -> None:
 
 
 
-def _fan(result: fc.ForecastResult, plan: str, measure: str) -> go.Figure:
-    """History as a line, then the P10-P90 band and the median, opening from the last actual month."""
+def _fans(result: fc.ForecastResult, plans: list[str], measure: str) -> go.Figure:
+    """One fan per plan, two to a row, in one figure (one chart for the browser to draw, one legend):
+    history as a line, then the P10-P90 band and the median, opening from the last actual month."""
+    cols = 1 if len(plans) == 1 else 2
+    rows = -(-len(plans) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"{plan}: {measure} per month" for plan in plans],
+                        horizontal_spacing=0.09, vertical_spacing=0.25 / rows)
+    for i, plan in enumerate(plans):
+        _add_fan(fig, result, plan, measure, row=i // cols + 1, col=i % cols + 1, legend=i == 0)
+    # From zero: a 5% dip must not look like a cliff.
+    fig.update_yaxes(**MONEY_AXIS, title_text=f"{MEASURES[measure]} per month", rangemode="tozero")
+    fig.update_layout(hovermode="x unified", margin={"t": 50, "b": 30}, height=360 * rows,
+                      legend={"orientation": "h", "y": -0.25 / rows})
+    return fig
+
+
+def _add_fan(fig: go.Figure, result: fc.ForecastResult, plan: str, measure: str, *, row: int, col: int,
+             legend: bool) -> None:
     bands = (result.revenue if measure == "revenue" else result.margin)
     bands = bands[bands["plan"] == plan]
     hist = result.history[result.history["plan"] == plan] if len(result.history) else result.history
@@ -166,18 +183,16 @@ def _fan(result: fc.ForecastResult, plan: str, measure: str) -> go.Figure:
     if len(hist):
         last = hist.iloc[-1]
         x, p10, p50, p90 = [last["month"], *x], [last[measure], *p10], [last[measure], *p50], [last[measure], *p90]
-    fig = go.Figure()
+    at = {"row": row, "col": col}
     if len(hist):
-        fig.add_scatter(x=hist["month"], y=hist[measure], name="history", line={"color": HISTORY_LINE})
-    fig.add_scatter(x=x, y=p90, name="P90", line={"color": BAND_LINE}, showlegend=False)
-    fig.add_scatter(x=x, y=p10, name="P10-P90", fill="tonexty", fillcolor=BAND_FILL, line={"color": BAND_LINE})
-    fig.add_scatter(x=x, y=p50, name="P50", line={"color": "#1f77b4", "dash": "dash"})
-    # From zero: a 5% dip must not look like a cliff.
-    fig.update_layout(title=f"{plan}: {measure} per month", hovermode="x unified",
-                      yaxis={**MONEY_AXIS, "title": f"{MEASURES[measure]} per month", "rangemode": "tozero"},
-                      xaxis_title="Month", margin={"t": 50, "b": 30}, height=360,
-                      legend={"orientation": "h", "y": -0.25})
-    return fig
+        fig.add_scatter(x=hist["month"], y=hist[measure], name="history", line={"color": HISTORY_LINE},
+                        legendgroup="history", showlegend=legend, **at)
+    fig.add_scatter(x=x, y=p90, name="P90", line={"color": BAND_LINE}, showlegend=False, **at)
+    fig.add_scatter(x=x, y=p10, name="P10-P90", fill="tonexty", fillcolor=BAND_FILL, line={"color": BAND_LINE},
+                    legendgroup="band", showlegend=legend, **at)
+    fig.add_scatter(x=x, y=p50, name="P50", line={"color": "#1f77b4", "dash": "dash"}, legendgroup="p50",
+                    showlegend=legend, **at)
+    fig.update_xaxes(title_text="Month", **at)
 
 
 def _ranges(result: fc.ForecastResult) -> go.Figure:
@@ -199,23 +214,24 @@ def _ranges(result: fc.ForecastResult) -> go.Figure:
     return fig
 
 
-def _fans(result: fc.ForecastResult, reference: str, proposed: str) -> None:
+def _fan_charts(result: fc.ForecastResult, reference: str, proposed: str) -> None:
     names = list(result.plans)
     default = [p for p in dict.fromkeys((reference, proposed)) if p in names]
     left, right = st.columns([3, 1])
     shown = left.multiselect(
-        "Plans to chart", names, default=default, key="fc.shown",
+        "Plans to chart", names, default=default, key="fc.shown", persist_state="session",
         help="One fan chart per plan: the history, then the P10-P90 band and the median (P50). "
              "Starts with the reference and the proposed plan of the sidebar.",
     )
     measure = right.radio(
         "Measure", list(MEASURES), format_func=MEASURES.get, horizontal=True, key="fc.measure",
+        persist_state="session",
         help="Revenue: what the plan bills. Margin: revenue minus the cost to serve (model tokens and the "
              "per-AI-task cost).",
     )
-    cols = st.columns(2)
-    for i, plan in enumerate(shown):
-        cols[i % 2].plotly_chart(_fan(result, plan, measure), width="stretch", key=f"fc.fan.{plan}.{measure}")
+    if shown:
+        st.plotly_chart(_fans(result, list(shown), measure), width="stretch", key="fc.fans",
+                        config=frame.CHART_CONFIG)
     st.caption(
         f"Seat charges: the history bills each account's contracted seats as they stand today (the accounts "
         f"file holds one seat count). The forecast starts from those seats and moves them toward the seats the "
@@ -225,7 +241,7 @@ def _fans(result: fc.ForecastResult, reference: str, proposed: str) -> None:
     st.caption(
         f"{fc.MIX_ASSUMPTION} Deal terms as in the backtest: nothing is billed before an account's first charged "
         f"month (go-live plus free months), commitments run in their periods, and revenue is net of guarantee "
-        f"credits (see Guarantee risk below)."
+        f"credits (see the tab Commitments and guarantees)."
     )
 
 
@@ -252,15 +268,17 @@ def _volatility(result: fc.ForecastResult) -> None:
 
 def _accounts(result: fc.ForecastResult, reference: str, proposed: str) -> None:
     if proposed == reference:
+        st.info("The reference and the proposed plan are the same: pick another in the sidebar to see which "
+                "accounts drive the difference.")
         return
-    with st.expander(f"Which accounts drive the difference ({proposed} vs {reference})", icon=":material/group:"):
-        st.caption("Mean revenue over the horizon per account, across scenarios.")
-        st.dataframe(result.account_changes(proposed, reference), hide_index=True, column_config={
-            "account_id": st.column_config.TextColumn("Account"),
-            "reference_revenue": fmt.dollars_column(f"{reference} (reference)"),
-            "revenue": fmt.dollars_column(f"{proposed} (proposed)"),
-            "change": fmt.dollars_column("Change"),
-        })
+    st.subheader(f"Which accounts drive the difference ({proposed} vs {reference})")
+    st.caption("Mean revenue over the horizon per account, across scenarios.")
+    st.dataframe(result.account_changes(proposed, reference), hide_index=True, column_config={
+        "account_id": st.column_config.TextColumn("Account"),
+        "reference_revenue": fmt.dollars_column(f"{reference} (reference)"),
+        "revenue": fmt.dollars_column(f"{proposed} (proposed)"),
+        "change": fmt.dollars_column("Change"),
+    })
 
 
 def _range_text(row: Mapping[Hashable, Any], measure: str) -> str:
@@ -314,6 +332,14 @@ def _guarantees(result: fc.ForecastResult) -> None:
         })
 
 
+def _risks(result: fc.ForecastResult) -> None:
+    if result.commitments.empty and result.guarantee_totals.empty:
+        st.info("No plan has a prepaid commitment or a guarantee: nothing can expire unused or be credited back.")
+        return
+    _commitments(result)
+    _guarantees(result)
+
+
 def _sources(result: fc.ForecastResult) -> None:
     with st.expander("Where the assumptions come from", icon=":material/info:"):
         a = result.assumptions
@@ -345,12 +371,15 @@ def main() -> None:
                f"seed {seed}; {fmt.months(result.months[0], result.months[-1])}. Reference plan **{reference}**, "
                f"proposed plan **{proposed}** (change them in the sidebar).")
     _headline(result, reference, proposed)
-    st.plotly_chart(_ranges(result), width="stretch", key="fc.ranges")
-    _fans(result, reference, proposed)
-    _volatility(result)
-    _commitments(result)
-    _guarantees(result)
-    _accounts(result, reference, proposed)
+    st.plotly_chart(_ranges(result), width="stretch", key="fc.ranges", config=frame.CHART_CONFIG)
+    # Only the open tab is drawn (frame.lazy_tabs): fans, tables and per-account grids all on one
+    # page were most of its time in the browser.
+    frame.lazy_tabs("fc.view", {
+        "Fan charts": lambda: _fan_charts(result, reference, proposed),
+        "Volatility and odds": lambda: _volatility(result),
+        "Commitments and guarantees": lambda: _risks(result),
+        "By account": lambda: _accounts(result, reference, proposed),
+    })
     _sources(result)
 
 

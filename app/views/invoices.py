@@ -60,7 +60,7 @@ def _month_chart(months: pd.DataFrame) -> None:
     fig.add_scatter(x=labels, y=months["final"], name="Final (hindsight)", mode="lines+markers")
     fig.update_layout(barmode="relative", height=340, margin={"t": 30, "b": 10}, yaxis_title="Dollars",
                       legend={"orientation": "h"})
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", config=frame.CHART_CONFIG)
 
 
 def _definition_chart(rates: pd.DataFrame) -> None:
@@ -70,7 +70,7 @@ def _definition_chart(rates: pd.DataFrame) -> None:
     fig.add_bar(x=names, y=rates["clawback_rate"], name="Clawed back (share of issued)")
     fig.update_layout(barmode="group", height=320, margin={"t": 30, "b": 10}, yaxis_tickformat=".1%",
                       legend={"orientation": "h"})
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", config=frame.CHART_CONFIG)
 
 
 def _money_config(columns: list[str]) -> dict[str, ColumnConfig]:
@@ -99,9 +99,10 @@ def _statement_as_issued(page: frame.Page, result: inv.Invoices, plan: str, d: D
             st.dataframe(table, hide_index=True, placeholder="", column_config=_labels(table))
     base = f"statement_as_issued_{account}_{month}_{plan}"
     a, b, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
-    a.download_button("Download CSV", s.to_csv(), file_name=f"{base}.csv", mime="text/csv", icon=":material/download:",
+    # Made on the click, not on every run (an XLSX of every task takes a while to write).
+    a.download_button("Download CSV", s.to_csv, file_name=f"{base}.csv", mime="text/csv", icon=":material/download:",
                       help="The statement as issued: header, lines, adjustments, the tasks that moved, every task.")
-    b.download_button("Download XLSX", s.to_xlsx(), file_name=f"{base}.xlsx", icon=":material/download:",
+    b.download_button("Download XLSX", s.to_xlsx, file_name=f"{base}.xlsx", icon=":material/download:",
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                       help="The same as an Excel workbook, one sheet per part.")
 
@@ -175,7 +176,7 @@ def main() -> None:
                                 "month": st.column_config.DateColumn("Statement", format="MMM YYYY"),
                                 "for_month": st.column_config.DateColumn("For month", format="MMM YYYY"),
                                 "amount": fmt.dollars_column("Amount")})
-    st.download_button("Download invoices (CSV)", to_safe_csv(result.records()), file_name=f"invoices_{plan}.csv",
+    st.download_button("Download invoices (CSV)", lambda: to_safe_csv(result.records()), file_name=f"invoices_{plan}.csv",
                        mime="text/csv", icon=":material/download:",
                        help="Every account, month and plan: issued, adjustments, billed, final, open.")
     _statement_as_issued(page, result, plan, d)

@@ -152,15 +152,26 @@ def _yearly(ov: ov_engine.Overview, years: pd.DataFrame) -> None:
 
 
 # ---------------------------------------------------------------------- trends
-def _layout(fig: go.Figure, title: str, y_format: str) -> go.Figure:
-    fig.update_layout(title=title, height=330, margin={"t": 50, "b": 10, "l": 10, "r": 10},
-                      legend={"orientation": "h", "y": -0.15}, hovermode="x unified")
-    fig.update_layout(yaxis={"tickformat": y_format, "rangemode": "tozero"})  # y2 keeps its own format
-    return fig
+QUALITY = (
+    ("missed_issue_rate", "Missed-issue rate (QA-audited tasks)", fmt.PERCENT_HOVER),
+    ("csat", "CSAT (1-5)", ".2f"),
+    ("reopen_rate", "Reopen rate", fmt.PERCENT_HOVER),
+)
+# Five panels in one figure, one chart for each browser to draw (a crowd opening the page at
+# once draws it in eight renderers on two cores): revenue and activity on the first row, the
+# three quality measures under them. Each row has its own legend under it (paper units).
+TREND_GRID = [
+    [{"colspan": 3}, None, None, {"colspan": 3, "secondary_y": True}, None, None],
+    [{"colspan": 2}, None, {"colspan": 2}, None, {"colspan": 2}, None],
+]
+LEGENDS = {
+    "legend": {"orientation": "h", "x": 0.0, "y": 0.55, "yanchor": "top"},
+    "legend2": {"orientation": "h", "x": 0.54, "y": 0.55, "yanchor": "top"},
+    "legend3": {"orientation": "h", "x": 0.0, "y": -0.07, "yanchor": "top"},
+}
 
 
-def _revenue_chart(ov: ov_engine.Overview, every_plan: bool) -> go.Figure:
-    fig = go.Figure()
+def _revenue_traces(fig: go.Figure, ov: ov_engine.Overview, every_plan: bool) -> None:
     for plan, rows in ov.revenue_trend.groupby("plan", sort=False):
         role = {ov.reference: "reference", ov.proposed: "proposed"}.get(str(plan))
         if role is None and not every_plan:
@@ -168,54 +179,53 @@ def _revenue_chart(ov: ov_engine.Overview, every_plan: bool) -> go.Figure:
         style = {"reference": {"color": REFERENCE_COLOUR, "dash": "dash", "width": 3},
                  "proposed": {"color": PROPOSED_COLOUR, "width": 3}}.get(role or "", {"width": 1.5})
         fig.add_scatter(x=rows["month"], y=rows["revenue"], name=f"{plan} ({role})" if role else str(plan),
-                        line=style, mode="lines+markers", hovertemplate=f"%{{y:{fmt.MONEY_TICKS}}}")
-    return _layout(fig, "Revenue by month", fmt.MONEY_TICKS)
+                        line=style, mode="lines+markers", hovertemplate=f"%{{y:{fmt.MONEY_TICKS}}}",
+                        legend="legend", row=1, col=1)
+    fig.update_yaxes(tickformat=fmt.MONEY_TICKS, rangemode="tozero", row=1, col=1)
 
 
-def _activity_chart(ov: ov_engine.Overview) -> go.Figure:
+def _activity_traces(fig: go.Figure, ov: ov_engine.Overview) -> None:
     act = ov.activity_trend
-    fig = go.Figure()
-    fig.add_bar(x=act["month"], y=act["billable_units"], name="billable outcomes",
-                marker_color="#90caf9", hovertemplate=f"%{{y:{fmt.COUNT_TICKS}}}")
-    fig.add_scatter(x=act["month"], y=act["resolution_rate"], name="resolution rate", yaxis="y2",
-                    line={"color": PROPOSED_COLOUR, "width": 3}, hovertemplate=f"%{{y:{fmt.PERCENT_HOVER}}}")
+    fig.add_bar(x=act["month"], y=act["billable_units"], name="billable outcomes", marker_color="#90caf9",
+                hovertemplate=f"%{{y:{fmt.COUNT_TICKS}}}", legend="legend2", row=1, col=4)
+    fig.add_scatter(x=act["month"], y=act["resolution_rate"], name="resolution rate",
+                    line={"color": PROPOSED_COLOUR, "width": 3}, hovertemplate=f"%{{y:{fmt.PERCENT_HOVER}}}",
+                    legend="legend2", row=1, col=4, secondary_y=True)
+    fig.update_yaxes(tickformat=fmt.COUNT_TICKS, rangemode="tozero", row=1, col=4, secondary_y=False)
     # Round steps of 10 points on the rate's axis (synchronised ticks would read 18%, 37%, 55%).
-    fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "tickformat": fmt.PERCENT_TICKS, "rangemode": "tozero",
-                              "showgrid": False, "tickmode": "linear", "dtick": 0.1})
-    return _layout(fig, "Billable outcomes and resolution rate", fmt.COUNT_TICKS)
+    fig.update_yaxes(tickformat=fmt.PERCENT_TICKS, rangemode="tozero", showgrid=False, tickmode="linear",
+                     dtick=0.1, row=1, col=4, secondary_y=True)
 
 
-QUALITY = (
-    ("missed_issue_rate", "Missed-issue rate (QA-audited tasks)", fmt.PERCENT_HOVER),
-    ("csat", "CSAT (1-5)", ".2f"),
-    ("reopen_rate", "Reopen rate", fmt.PERCENT_HOVER),
-)
-# Hover stays (it reads a month's figure); the mode bar (zoom, pan, download) adds nothing here.
-CHART_CONFIG = {"displayModeBar": False}
-
-
-def _quality_chart(ov: ov_engine.Overview) -> go.Figure:
-    """The three quality measures side by side in one figure: one chart for the browser to draw, not three."""
+def _quality_traces(fig: go.Figure, ov: ov_engine.Overview) -> None:
     q = ov.quality_trend
-    fig = make_subplots(rows=1, cols=len(QUALITY), subplot_titles=[title for _, title, _ in QUALITY],
-                        horizontal_spacing=0.06)
-    for col, (metric, _, ticks) in enumerate(QUALITY, start=1):
+    for col, (metric, _, ticks) in zip((1, 3, 5), QUALITY, strict=True):
         first = col == 1  # one legend entry per line, not three
         fig.add_scatter(x=q["month"], y=q[f"{metric}_ai"], name="AI live", legendgroup="ai", showlegend=first,
-                        line={"color": PROPOSED_COLOUR, "width": 3}, hovertemplate=f"%{{y:{ticks}}}", row=1, col=col)
+                        line={"color": PROPOSED_COLOUR, "width": 3}, hovertemplate=f"%{{y:{ticks}}}",
+                        legend="legend3", row=2, col=col)
         fig.add_scatter(x=q["month"], y=q[f"{metric}_baseline"], name="human baseline", legendgroup="base",
                         showlegend=first, line={"color": BASELINE_COLOUR, "dash": "dash"},
-                        hovertemplate=f"%{{y:{ticks}}}", row=1, col=col)
-        fig.update_yaxes(tickformat=ticks, rangemode="tozero", row=1, col=col)
-    fig.update_layout(height=330, margin={"t": 40, "b": 10, "l": 10, "r": 10},
-                      legend={"orientation": "h", "y": -0.15}, hovermode="x unified")
+                        hovertemplate=f"%{{y:{ticks}}}", legend="legend3", row=2, col=col)
+        fig.update_yaxes(tickformat=ticks, rangemode="tozero", row=2, col=col)
+
+
+def _trend_chart(ov: ov_engine.Overview, every_plan: bool) -> go.Figure:
+    """Revenue by month, billable outcomes with the resolution rate, and the three quality measures."""
+    titles = ["Revenue by month", "Billable outcomes and resolution rate", *(title for _, title, _ in QUALITY)]
+    fig = make_subplots(rows=2, cols=6, specs=TREND_GRID, subplot_titles=titles,
+                        vertical_spacing=0.2, horizontal_spacing=0.07)
+    _revenue_traces(fig, ov, every_plan)
+    _activity_traces(fig, ov)
+    _quality_traces(fig, ov)
+    fig.update_layout(height=720, margin={"t": 40, "b": 10, "l": 10, "r": 10}, hovermode="x unified", **LEGENDS)
     return fig
 
 
 @frame.shared_figure
-def _figures(_ov: ov_engine.Overview, key: str, every_plan: bool) -> tuple[go.Figure, go.Figure, go.Figure]:
-    """The page's charts, built once per data version and scenario for every session (frame.shared_figure)."""
-    return _revenue_chart(_ov, every_plan), _activity_chart(_ov), _quality_chart(_ov)
+def _figure(_ov: ov_engine.Overview, key: str, every_plan: bool) -> go.Figure:
+    """The page's chart, built once per data version and scenario for every session (frame.shared_figure)."""
+    return _trend_chart(_ov, every_plan)
 
 
 def _trends(ov: ov_engine.Overview, key: str) -> None:
@@ -223,11 +233,7 @@ def _trends(ov: ov_engine.Overview, key: str) -> None:
     every_plan = st.toggle("Show every plan", value=False, key="overview.every_plan",
                            help="Add every other plan of the plan set to the revenue chart "
                            "(the reference and proposed plans are always drawn).")
-    revenue, activity, quality = _figures(ov, key, every_plan)
-    left, right = st.columns(2)
-    left.plotly_chart(revenue, width="stretch", config=CHART_CONFIG)
-    right.plotly_chart(activity, width="stretch", config=CHART_CONFIG)
-    st.plotly_chart(quality, width="stretch", config=CHART_CONFIG)
+    st.plotly_chart(_figure(ov, key, every_plan), width="stretch", config=frame.CHART_CONFIG)
     st.caption(f"Quality compares tasks with the AI live against the human-only baseline; the reopen rate "
                f"counts a return within {ov.reopen_window_hours:g} hours.")
 

@@ -24,6 +24,7 @@ from outcome_pricing.analysis import breakeven
 from outcome_pricing.pricing import words as pricing_words
 from outcome_pricing.pricing.plans import PlanSet
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT
+from outcome_pricing.reports.roi_report import TABLE_STYLE, table
 from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse import Warehouse
 
@@ -82,20 +83,19 @@ def _window_text(b: breakeven.BreakEven) -> str:
 
 def _plans_in_words(sc: scenario.Scenario) -> None:
     """Each plan's terms as the account reads them, from the terms in use (so they follow
-    every edit); a plan changed from the example plans says so."""
+    every edit); a plan changed from the example plans says so. A plain table: the terms wrap
+    (a grid would cut them off) and the browser draws it at once."""
     examples = PlanSet.from_toml_text(pricing.example_plans_text())
     rows = []
     for plan in sc.planset.plans:
         original = examples.plan(plan.name) if plan.name in examples.names else None
         state = "example" if original is not None and original.version == plan.version else (
             "edited" if original is not None else "added")
-        rows.append({"Plan": plan.name, "Terms": pricing_words.plan_in_words(plan, sc.definition), "Plans file": state})
+        rows.append([plan.name, pricing_words.plan_in_words(plan, sc.definition), state])
     with st.expander("The plans in words", icon=":material/description:"):
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                     column_config={"Terms": st.column_config.TextColumn(width="large"),
-                                    "Plans file": st.column_config.TextColumn(
-                                        help="example: as shipped; edited: changed here, so the example "
-                                             "description no longer applies; added: not in the examples.")})
+        st.html(f"<style>{TABLE_STYLE}</style>{table(['Plan', 'Terms', 'Plans file'], rows, kind='text terms')}")
+        st.caption("Plans file: *example*, as shipped; *edited*, changed here, so the example description no "
+                   "longer applies; *added*, not in the examples.")
 
 
 def _totals(data: Lab, proposed: str) -> None:
@@ -126,42 +126,57 @@ def _totals(data: Lab, proposed: str) -> None:
         help="The per-outcome price at which the swept plan earns what the reference plan earns, over "
              + ("no live months" if live is None else _window_text(live))
              + ". Months before an account's go-live bill seats and no outcomes, so no price could win them back.")
-    st.dataframe(
-        fmt.shown_rounded(totals.reset_index(), ("revenue", "cogs", "margin", "change_vs_reference"), ("margin_pct",)),
-        hide_index=True, height=fmt.table_height(len(totals)),
-        column_config={
-            "plan": st.column_config.TextColumn("Plan"),
-            "revenue": fmt.dollars_column("Revenue"),
-            "cogs": fmt.dollars_column("Cost to serve", tip="AI tokens and per-task costs of serving the accounts."),
-            "margin": fmt.dollars_column("Margin", tip="Revenue minus cost to serve."),
-            "margin_pct": fmt.percent_column("Margin %", tip="Margin as a share of revenue."),
-            "change_vs_reference": fmt.dollars_column("Change vs reference", tip=f"Revenue minus the revenue under {ref}."),
-        },
-    )
+    _totals_table(totals, ref)
+
+
+TOTALS_HEADERS = ["Plan", "Revenue", "Cost to serve", "Margin", "Margin %", "Change vs reference"]
+
+
+def _totals_table(totals: pd.DataFrame, ref: str) -> None:
+    """Every plan's totals as a plain table (seven rows: a data grid adds nothing to the reading
+    and is the slowest element for the browser to draw); the reference row in bold."""
+    def shown(plan: str, column: str) -> str:
+        value = fmt.cell(totals, plan, column)
+        if pd.isna(value):  # a margin share of no revenue
+            return fmt.NOTHING
+        return fmt.pct(value) if column == "margin_pct" else fmt.money(value)
+
+    columns = ("revenue", "cogs", "margin", "margin_pct", "change_vs_reference")
+    plans = [str(plan) for plan in totals.index]
+    rows = [[plan, *(shown(plan, c) for c in columns)] for plan in plans]
+    classes = ["total" if plan == ref else "" for plan in plans]
+    st.html(f"<style>{TABLE_STYLE}</style>{table(TOTALS_HEADERS, rows, classes)}")
+    st.caption(f"Cost to serve: AI tokens and per-task costs of serving the accounts. Margin: revenue minus cost "
+               f"to serve; margin % its share of revenue. Change vs reference: revenue minus the revenue under "
+               f"{ref} (in bold).")
+
+
+MEASURES = {"revenue": "Revenue", "margin": "Margin"}
 
 
 @frame.shared_figure
-def _portfolio_figures(_lab: pricing.PriceLab, key: str) -> tuple[go.Figure, go.Figure]:
-    """Revenue and margin by month, every plan: built once per data version and scenario (frame.shared_figure)."""
+def _portfolio_figure(_lab: pricing.PriceLab, key: str, measure: str) -> go.Figure:
+    """Revenue (or margin) by month, every plan: one line a plan, so a dozen plans stay a light chart
+    to draw; built once per data version, scenario and measure (frame.shared_figure)."""
     port = _lab.backtest.portfolio()
     port["plan"] = port["plan"].astype(str)
-    labels = {"month": "Month", "plan": "Plan"}
-    revenue = px.line(port, x="month", y="revenue", color="plan", markers=True, labels=labels,
-                      title="Revenue by month, every plan")
-    _dollar_axis(revenue, "y", "Revenue")
-    margin = px.line(port, x="month", y="margin", color="plan", markers=True, labels=labels,
-                     title="Margin by month (revenue minus cost to serve)")
-    _dollar_axis(margin, "y", "Margin")
-    for fig in (revenue, margin):
-        fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
-    return revenue, margin
+    title = ("Revenue by month, every plan" if measure == "revenue"
+             else "Margin by month (revenue minus cost to serve), every plan")
+    fig = px.line(port, x="month", y=measure, color="plan", markers=True, title=title,
+                  labels={"month": "Month", "plan": "Plan"})
+    _dollar_axis(fig, "y", MEASURES[measure])
+    fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
+    return fig
 
 
 def _portfolio(lab: pricing.PriceLab, key: str) -> None:
-    revenue, margin = _portfolio_figures(lab, key)
-    left, right = st.columns(2)
-    left.plotly_chart(revenue, width="stretch")
-    right.plotly_chart(margin, width="stretch")
+    measure = st.segmented_control(
+        "Show", list(MEASURES), format_func=lambda m: MEASURES[m], default="revenue", required=True, key="lab.measure",
+        persist_state="session",
+        help="Revenue: what every account would have paid under each plan, month by month. Margin: revenue "
+             "minus the cost to serve (AI tokens and per-task costs).")
+    st.plotly_chart(_portfolio_figure(lab, key, str(measure or "revenue")), width="stretch",
+                    config=frame.CHART_CONFIG)
 
 
 STANDING_COLORS = {
@@ -193,7 +208,7 @@ def _winners_figure(_data: Lab, key: str, proposed: str) -> go.Figure:
 def _winners_losers(data: Lab, proposed: str, key: str) -> None:
     ref = data.lab.backtest.reference
     live, idle = _labelled(data)
-    st.plotly_chart(_winners_figure(data, key, proposed), width="stretch")
+    st.plotly_chart(_winners_figure(data, key, proposed), width="stretch", config=frame.CHART_CONFIG)
     if not idle.empty:
         st.info(f"**Not live: {fmt.count(len(idle))} account{'s' if len(idle) != 1 else ''}** never had an AI task "
                 f"({', '.join(idle['label'].astype(str))}). An outcome plan bills them nothing because the AI never "
@@ -266,7 +281,7 @@ def _break_even_view(data: Lab, key: str) -> None:
     })
     accounts = _break_even_accounts(live, recent)
     st.subheader("By account")
-    st.plotly_chart(_break_even_figure(data, key), width="stretch")
+    st.plotly_chart(_break_even_figure(data, key), width="stretch", config=frame.CHART_CONFIG)
     st.dataframe(fmt.shown_rounded(accounts[["name", "segment", "outcomes", "reference_revenue", "break_even_price",
                                              "break_even_price_recent"]], ("reference_revenue",)),
                     hide_index=True, width="stretch", placeholder=fmt.NOTHING, column_config={
@@ -288,7 +303,7 @@ def _sweep(data: Lab, key: str) -> None:
     if live is None or sweep is None:
         st.info("No plan has an outcome charge with the AI live anywhere, so there is no per-outcome price to sweep.")
         return
-    st.plotly_chart(_sweep_figure(data, key), width="stretch")
+    st.plotly_chart(_sweep_figure(data, key), width="stretch", config=frame.CHART_CONFIG)
     st.caption(f"Over {_window_text(live)}. Margin is revenue minus the cost to serve in those months.")
 
 
@@ -330,8 +345,8 @@ def _seat_figures(_lab: pricing.PriceLab, key: str) -> tuple[go.Figure, go.Figur
 def _seat_erosion(lab: pricing.PriceLab, key: str) -> None:
     seats, at_risk = _seat_figures(lab, key)
     left, right = st.columns(2)
-    left.plotly_chart(seats, width="stretch")
-    right.plotly_chart(at_risk, width="stretch")
+    left.plotly_chart(seats, width="stretch", config=frame.CHART_CONFIG)
+    right.plotly_chart(at_risk, width="stretch", config=frame.CHART_CONFIG)
 
 
 def main() -> None:
@@ -349,18 +364,15 @@ def main() -> None:
                f"reference plan **{data.lab.backtest.reference}**.")
     _totals(data, sc.proposed_plan)
     _plans_in_words(sc)
-    tabs = st.tabs(["Revenue and margin", "Winners and losers", "Break-even", "Price sweep", "Seat erosion"])
     key = page.key  # the figures are built once per data version and scenario (frame.shared_figure)
-    with tabs[0]:
-        _portfolio(data.lab, key)
-    with tabs[1]:
-        _winners_losers(data, sc.proposed_plan, key)
-    with tabs[2]:
-        _break_even_view(data, key)
-    with tabs[3]:
-        _sweep(data, key)
-    with tabs[4]:
-        _seat_erosion(data.lab, key)
+    # Only the open tab is drawn (frame.lazy_tabs): the page carries 7 charts and 4 grids in all.
+    frame.lazy_tabs("lab.view", {
+        "Revenue and margin": lambda: _portfolio(data.lab, key),
+        "Winners and losers": lambda: _winners_losers(data, sc.proposed_plan, key),
+        "Break-even": lambda: _break_even_view(data, key),
+        "Price sweep": lambda: _sweep(data, key),
+        "Seat erosion": lambda: _seat_erosion(data.lab, key),
+    })
 
 
 main()

@@ -24,7 +24,6 @@ from outcome_pricing.warehouse import Warehouse
 
 ALL = "All accounts"
 SCENARIO_DEFINITION = "the scenario's definition"
-SAMPLE_KEY = "proof.sample"
 RATE_COLUMNS = ["reason", "billable_outcomes", "audited", "not_genuine", "false_rate", "ci_low", "ci_high"]
 
 
@@ -150,7 +149,7 @@ def _trend_chart(trend: pd.DataFrame) -> None:
     ))
     fig.update_layout(yaxis_title="False-resolution rate (%)", xaxis_title="Close month", height=320,
                       margin={"t": 10, "b": 10})
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", config=frame.CHART_CONFIG)
 
 
 def _judge_section(j: audit.Judge) -> None:
@@ -184,16 +183,29 @@ def _planner(e: audit.AuditEstimate) -> None:
                 f"{fmt.count(more)} more than today.")
 
 
+SAMPLE_TASKS, SAMPLE_BY, SAMPLE_SEED = 50, "simple", 0  # the sample draw's knobs at first
+
+
+def _drawn_sample(page: frame.Page, d: Definition, account: str | None, months: tuple[str, ...]) -> pd.DataFrame:
+    """The sample the draw's knobs give (they are kept in the session while another tab is open,
+    so Review lists the same tasks whether or not the draw's tab was opened first)."""
+    state = st.session_state
+    n, by = state.get("proof.n", SAMPLE_TASKS), state.get("proof.by", SAMPLE_BY)
+    seed = state.get("proof.seed", SAMPLE_SEED)
+    return frame.guarded(lambda: _sample(page.wh, d.to_toml(), int(n), str(by), int(seed), account, months,
+                                         page.version))
+
+
 def _sample_section(page: frame.Page, d: Definition, account: str | None, months: tuple[str, ...]) -> None:
     left, mid, right = st.columns(3)
-    n = int(left.number_input("Tasks to draw", 1, 5000, 50, key="proof.n",
-                              help="How many billed, not yet audited tasks to put in the sample."))
-    by = mid.selectbox("Proportional by", ["simple", "reason", "account"], key="proof.by",
-                       help="Simple random, or shares of the billed, not yet audited tasks per reason "
-                            "code or account (largest remainder).")
-    seed = int(right.number_input("Seed", 0, 10**9, 0, key="proof.seed", help="Same seed, same sample."))
-    sample = frame.guarded(lambda: _sample(page.wh, d.to_toml(), n, str(by), seed, account, months, page.version))
-    st.session_state[SAMPLE_KEY] = sample
+    left.number_input("Tasks to draw", 1, 5000, SAMPLE_TASKS, key="proof.n", persist_state="session",
+                      help="How many billed, not yet audited tasks to put in the sample.")
+    mid.selectbox("Proportional by", ["simple", "reason", "account"], key="proof.by", persist_state="session",
+                  help="Simple random, or shares of the billed, not yet audited tasks per reason "
+                       "code or account (largest remainder).")
+    right.number_input("Seed", 0, 10**9, SAMPLE_SEED, key="proof.seed", persist_state="session",
+                       help="Same seed, same sample.")
+    sample = _drawn_sample(page, d, account, months)
     st.caption(f"{fmt.count(len(sample))} billed, not yet audited task(s). Fill in audited_at and genuine, then "
                "load the file with `outcome-pricing ingest --audits FILE`, or mark tasks under Review.")
     st.dataframe(sample, hide_index=True, placeholder="", height=240)
@@ -201,15 +213,15 @@ def _sample_section(page: frame.Page, d: Definition, account: str | None, months
                        mime="text/csv", icon=":material/download:")
 
 
-def _review(page: frame.Page) -> None:
+def _review(page: frame.Page, d: Definition, account: str | None, months: tuple[str, ...]) -> None:
     if page.person.role not in AUDIT_REVIEWERS:
         st.info("Only pricing and admin users mark tasks genuine or not; the history below is read-only.")
     else:
-        sample: pd.DataFrame = st.session_state.get(SAMPLE_KEY, pd.DataFrame(columns=["task_id"]))
+        sample = _drawn_sample(page, d, account, months)
         options = list(sample["task_id"])
         with st.form("proof.review", clear_on_submit=True):
             task = st.selectbox("Task from the sample", options, key="proof.review.task",
-                                help="Draw a sample above first; its tasks are listed here.")
+                                help="The tasks of the sample drawn under Plan and draw audits (its knobs there).")
             if task is not None:
                 st.dataframe(sample[sample["task_id"] == task].drop(columns=["audited_at", "genuine", "auditor", "note"]),
                              hide_index=True, placeholder="")
@@ -254,6 +266,12 @@ def _pack_section(page: frame.Page, d: Definition, account: str | None, trend: p
                "version hash.")
 
 
+def _audits(page: frame.Page, e: audit.AuditEstimate, d: Definition, account: str | None,
+            months: tuple[str, ...]) -> None:
+    _planner(e)
+    _sample_section(page, d, account, months)
+
+
 def main() -> None:
     page = frame.start(
         "Billed outcomes are claims: how many were genuine, on how many audits, where the false ones come "
@@ -265,24 +283,20 @@ def main() -> None:
     months = _pick_months(trend)
     e = frame.guarded(lambda: _estimate(page.wh, d.to_toml(), account, months, page.version))
     _headline(e)
-    tabs = st.tabs(["By reason", "By account", "By month", "The judge", "Plan and draw audits", "Review",
-                    "Evidence pack"])
-    with tabs[0]:
-        _rates_table(pd.DataFrame([s.record() for s in e.by_reason], columns=RATE_COLUMNS), "reason", "Reason")
-    with tabs[1]:
-        _rates_table(frame.guarded(lambda: _by_account(page.wh, d.to_toml(), months, page.version)),
-                     "account_id", "Account")
-    with tabs[2]:
-        _trend_chart(trend)
-    with tabs[3]:
-        _judge_section(frame.guarded(lambda: _judge(page.wh, d.to_toml(), account, months, page.version)))
-    with tabs[4]:
-        _planner(e)
-        _sample_section(page, d, account, months)
-    with tabs[5]:
-        _review(page)
-    with tabs[6]:
-        _pack_section(page, d, account, trend)
+    wh, toml, version = page.wh, d.to_toml(), page.version
+    # Only the open tab is drawn and computed (frame.lazy_tabs): hidden tabs drew their tables and
+    # chart, and asked the engine for the per-account rates and the judge, on every run.
+    frame.lazy_tabs("proof.view", {
+        "By reason": lambda: _rates_table(pd.DataFrame([s.record() for s in e.by_reason], columns=RATE_COLUMNS),
+                                          "reason", "Reason"),
+        "By account": lambda: _rates_table(frame.guarded(lambda: _by_account(wh, toml, months, version)),
+                                           "account_id", "Account"),
+        "By month": lambda: _trend_chart(trend),
+        "The judge": lambda: _judge_section(frame.guarded(lambda: _judge(wh, toml, account, months, version))),
+        "Plan and draw audits": lambda: _audits(page, e, d, account, months),
+        "Review": lambda: _review(page, d, account, months),
+        "Evidence pack": lambda: _pack_section(page, d, account, trend),
+    })
 
 
 main()

@@ -188,7 +188,7 @@ def _by_month(monthly: pd.DataFrame) -> None:
                      tickmode="linear", dtick=0.1, showgrid=False, secondary_y=True)
     fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
     fig.update_layout(title="Billable outcomes and resolution rate by month", legend_orientation="h")
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", config=frame.CHART_CONFIG)
 
 
 def _funnel_chart(funnel: pd.DataFrame) -> None:
@@ -197,7 +197,7 @@ def _funnel_chart(funnel: pd.DataFrame) -> None:
                               hovertemplate="%{y}: %{value:,.0f} tasks<extra></extra>"))
     fig.update_layout(title="From all tasks to billable ones (each stage removes one reason code)")
     fig.update_xaxes(tickformat=fmt.COUNT_TICKS)
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", config=frame.CHART_CONFIG)
     shown = funnel.assign(reason=funnel["reason"].map(lambda r: fmt.label(str(r)) if r else ""))
     st.dataframe(fmt.shown_rounded(shown, (), ("share",)), hide_index=True, width="stretch",
                  column_config={"stage": st.column_config.TextColumn("Stage"),
@@ -230,7 +230,7 @@ def _comparison(page: frame.Page, d: Definition) -> None:
                       xaxis_title="Change in billable outcomes", yaxis_title="Account",
                       height=max(300, 22 * len(top) + 120))
     fig.update_xaxes(tickformat=COUNT_TICKS_SIGNED)
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", config=frame.CHART_CONFIG)
     st.dataframe(
         fmt.shown_rounded(per_account, (), ("change_pct",)), hide_index=True, width="stretch",
         column_config={"account_id": st.column_config.TextColumn("Account"),
@@ -252,7 +252,7 @@ def _tornado(sens: pd.DataFrame) -> None:
     fig.update_layout(barmode="overlay", title="Change in billable outcomes when one knob moves to a neighbouring value",
                       yaxis={"categoryorder": "array", "categoryarray": order}, xaxis_title="Change in billable outcomes")
     fig.update_xaxes(tickformat=COUNT_TICKS_SIGNED)
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", config=frame.CHART_CONFIG)
     st.dataframe(sens.drop(columns=["knob"]), hide_index=True, width="stretch",
                  column_config={"label": st.column_config.TextColumn("Knob"),
                                 "side": st.column_config.TextColumn("Moved to"),
@@ -262,13 +262,20 @@ def _tornado(sens: pd.DataFrame) -> None:
                                 "change": st.column_config.NumberColumn("Change", format="localized")})
 
 
+def _sensitivity_view(wh: Warehouse, toml: str, version: str) -> None:
+    with st.spinner("Moving each knob to its neighbouring values…"):
+        sens = _sensitivity(wh, toml, version)
+    _tornado(sens)
+
+
 def _evidence_panel(page: frame.Page, d: Definition) -> None:
     left, right = st.columns(2)
     reason = left.selectbox("Reason code", REASONS, index=REASONS.index(Reason.ASSUMED),
                             format_func=lambda r: f"{fmt.label(str(r))} ({r})",
+                            key="rules.reason", persist_state="session",
                             help="Show sample tasks that got this reason code under the definition.")
     accounts = [ALL_ACCOUNTS, *_accounts(page.wh, page.version)]
-    account = right.selectbox("Account", accounts,
+    account = right.selectbox("Account", accounts, key="rules.evidence_account", persist_state="session",
                               help="Limit the sample to one customer, e.g. to answer a dispute about its bill.")
     st.caption(f"Why: {defs.explain_reason(reason, d)}")
     if cluster.is_cluster(page.wh):  # the tasks are in Parquet: one account-month at a time
@@ -320,19 +327,16 @@ def main() -> None:
     d = scenario.definition()  # the knobs' callbacks ran before this run: the same definition
     wh, version, toml = page.wh, page.version, d.to_toml()
     _headline(_outcomes(wh, toml, (), version).iloc[0])
-    tabs = st.tabs(["By month", "Funnel", "Compare definitions", "Sensitivity", "Evidence", "TOML"])
-    with tabs[0]:
-        _by_month(_outcomes(wh, toml, ("month",), version))
-    with tabs[1]:
-        _funnel_chart(_funnel(wh, toml, version))
-    with tabs[2]:
-        _comparison(page, d)
-    with tabs[3], st.spinner("Moving each knob to its neighbouring values…"):
-        _tornado(_sensitivity(wh, toml, version))
-    with tabs[4]:
-        _evidence_panel(page, d)
-    with tabs[5]:
-        _toml_panel(d)
+    # Only the open tab is drawn and computed (frame.lazy_tabs): the comparison and the sensitivity
+    # sweep are engine work and charts the default view does not need.
+    frame.lazy_tabs("rules.view", {
+        "By month": lambda: _by_month(_outcomes(wh, toml, ("month",), version)),
+        "Funnel": lambda: _funnel_chart(_funnel(wh, toml, version)),
+        "Compare definitions": lambda: _comparison(page, d),
+        "Sensitivity": lambda: _sensitivity_view(wh, toml, version),
+        "Evidence": lambda: _evidence_panel(page, d),
+        "TOML": lambda: _toml_panel(d),
+    })
 
 
 main()

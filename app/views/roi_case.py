@@ -20,12 +20,12 @@ from urllib.parse import urlencode
 
 import fmt
 import frame
-import pandas as pd
 import plotly.graph_objects as go
 import roi_link
 import roi_session as session
 import scenario
 import streamlit as st
+from plotly.subplots import make_subplots
 from streamlit.delta_generator import DeltaGenerator
 
 from outcome_pricing.analysis import roi
@@ -247,24 +247,26 @@ def _deal_terms(case: roi.RoiCase) -> None:
 def _charts(case: roi.RoiCase) -> None:
     years = [y.year for y in case.flows.years]
     labels = roi.period_labels(case.years)
-    left, right = st.columns(2)
-    cum = go.Figure(go.Scatter(x=years, y=[y.cumulative for y in case.flows.years], mode="lines+markers",
-                               name="cumulative net"))
-    cum.add_hline(y=0, line_color="#999")
+    # Both over the years in one figure: one chart for the browser to draw, not two.
+    flows = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+                          subplot_titles=("Cumulative net cash flow", "Benefits and costs by year (risk-adjusted)"))
+    flows.add_scatter(x=years, y=[y.cumulative for y in case.flows.years], mode="lines+markers",
+                      name="cumulative net", line={"color": "#1f77b4"}, row=1, col=1)
+    flows.add_hline(y=0, line_color="#999", row=1, col=1)
     if case.payback_years is not None:
-        cum.add_vline(x=case.payback_years, line_dash="dash", line_color="green",
-                      annotation_text=f"payback {case.payback_months:.1f} months")
-    cum.update_layout(title="Cumulative net cash flow", xaxis={"tickvals": years, "ticktext": labels},
-                      yaxis={**MONEY_AXIS, "title": "Cumulative net (undiscounted)"}, height=340,
-                      margin={"t": 40, "b": 10})
-    left.plotly_chart(cum, width="stretch")
-    bars = go.Figure([
-        go.Bar(x=labels, y=[y.benefits for y in case.flows.years], name="benefits", marker_color="#2e7d32"),
-        go.Bar(x=labels, y=[y.costs for y in case.flows.years], name="costs", marker_color="#c62828"),
-    ])
-    bars.update_layout(title="Benefits and costs by year (risk-adjusted)", barmode="group",
-                       yaxis={**MONEY_AXIS, "title": "Per year"}, height=340, margin={"t": 40, "b": 10})
-    right.plotly_chart(bars, width="stretch")
+        flows.add_vline(x=case.payback_years, line_dash="dash", line_color="green", row=1, col=1,
+                        annotation_text=f"payback {case.payback_months:.1f} months")
+    flows.add_bar(x=labels, y=[y.benefits for y in case.flows.years], name="benefits", marker_color="#2e7d32",
+                  row=1, col=2)
+    flows.add_bar(x=labels, y=[y.costs for y in case.flows.years], name="costs", marker_color="#c62828",
+                  row=1, col=2)
+    flows.update_xaxes(tickvals=years, ticktext=labels, row=1, col=1)
+    flows.update_yaxes(MONEY_AXIS)
+    flows.update_yaxes(title_text="Cumulative net (undiscounted)", row=1, col=1)
+    flows.update_yaxes(title_text="Per year", row=1, col=2)
+    flows.update_layout(barmode="group", height=360, margin={"t": 40, "b": 10},
+                        legend={"orientation": "h", "y": -0.15})
+    st.plotly_chart(flows, width="stretch", config=frame.CHART_CONFIG)
     bars_t = list(reversed(case.tornado))
     tornado = go.Figure([
         go.Bar(y=[report.bar_label(b) for b in bars_t], x=[b.delta_low for b in bars_t], base=case.npv,
@@ -275,7 +277,7 @@ def _charts(case: roi.RoiCase) -> None:
     tornado.update_layout(title="Sensitivity of NPV (tornado)", barmode="overlay",
                           xaxis={**MONEY_AXIS, "title": "Net present value"},
                           height=120 + 28 * len(bars_t), margin={"t": 40, "b": 10})
-    st.plotly_chart(tornado, width="stretch")
+    st.plotly_chart(tornado, width="stretch", config=frame.CHART_CONFIG)
     st.caption("Each bar: the NPV with one assumption at the low or high end of the range in brackets. "
                "Measured assumptions swing over their likely range (95% interval), entered ones by ±20%, "
                "the discount rate from 8% to 16%.")
@@ -283,15 +285,10 @@ def _charts(case: roi.RoiCase) -> None:
 
 def _details(case: roi.RoiCase) -> None:
     st.subheader("Scenarios")
-    st.dataframe(
-        pd.DataFrame([{"Scenario": s.name.capitalize(), "NPV": s.npv, "ROI": s.roi,
-                       "Payback": report.payback_text(s.payback_months, case.years)} for s in case.scenarios]),
-        hide_index=True, column_config={
-            # step sets the decimals shown: whole dollars (negative as -$2,000), percent to one decimal
-            "NPV": st.column_config.NumberColumn(format="dollar", step=1),
-            "ROI": st.column_config.NumberColumn(format="percent", step=0.001),
-        },
-    )
+    # Three rows: a plain table, as the report has it (a data grid is the slowest thing to draw).
+    rows = [[s.name.capitalize(), fmt.money(s.npv), fmt.pct(s.roi), report.payback_text(s.payback_months, case.years)]
+            for s in case.scenarios]
+    st.html(f"<style>{report.TABLE_STYLE}</style>{report.table(['Scenario', 'NPV', 'ROI', 'Payback'], rows)}")
     st.subheader("Assumptions and their sources")
     # The report's table: its Source column wraps, where a grid would cut the sentences off.
     st.html(f"<style>{report.TABLE_STYLE}</style>{report.assumptions_html(case)}")
@@ -319,8 +316,9 @@ def _share_and_download(case: roi.RoiCase, req: roi_link.CaseRequest) -> None:
                       help="The same report as the HTML, printed by Chromium." if pdf.pdf_available() else
                       "No Chromium on the server to print a PDF with (apt-get install chromium); download "
                       "the HTML report and print it to PDF from your browser.")
-    b.download_button("Download the report (HTML)", report.render_html(case, vendor), file_name="roi-case.html",
-                      mime="text/html", icon=":material/download:", key=K + "dl.html")
+    # Made on the click, as the PDF: the report with its charts is not built on every run.
+    b.download_button("Download the report (HTML)", lambda: report.render_html(case, vendor),
+                      file_name="roi-case.html", mime="text/html", icon=":material/download:", key=K + "dl.html")
     c.download_button("Download the cash flows (CSV)", to_safe_csv(roi.cash_flow_table(case)),
                       file_name="roi-cash-flows.csv", mime="text/csv", icon=":material/download:",
                       key=K + "dl.csv")

@@ -20,6 +20,7 @@ from outcome_pricing.rules import Definition
 from outcome_pricing.warehouse import Warehouse
 
 SCENARIO_DEFINITION = "the scenario's definition"
+TASK_ROWS_SHOWN = 1_000  # rows of the task grid; the downloads carry every task
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -133,13 +134,18 @@ def _draw(s: pricing.Statement) -> None:
     tasks = tasks.assign(month=tasks["month"].map(lambda m: fmt.month(pd.Timestamp(m)))) if "month" in tasks else tasks
     # A field the task log left empty (no CSAT, never reopened) shows blank, not "None".
     hours = {c: st.column_config.NumberColumn(fmt.label(c), format="%.1f") for c in tasks.columns if c.endswith("_hours")}
-    st.dataframe(tasks if reason == "all" else tasks[tasks["reason"] == reason], hide_index=True, placeholder="",
+    chosen = tasks if reason == "all" else tasks[tasks["reason"] == reason]
+    if len(chosen) > TASK_ROWS_SHOWN:  # thousands of grid rows are slow to draw; the downloads hold them all
+        st.caption(f"The first {fmt.count(TASK_ROWS_SHOWN)} of {fmt.count(len(chosen))} tasks; the CSV and XLSX "
+                   "below have every task.")
+    st.dataframe(chosen.head(TASK_ROWS_SHOWN), hide_index=True, placeholder="",
                  column_config={**_headers(tasks), **hours})
     base = f"statement_{s.account_id}_{s.month}_{s.plan}"
     a, b, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
-    a.download_button("Download CSV", s.to_csv(), file_name=f"{base}.csv", mime="text/csv", icon=":material/download:",
+    # Made on the click, not on every run: an XLSX of every task takes a while to write.
+    a.download_button("Download CSV", s.to_csv, file_name=f"{base}.csv", mime="text/csv", icon=":material/download:",
                       width="stretch", help="The statement as one CSV file: header, charge lines and every task.")
-    b.download_button("Download XLSX", s.to_xlsx(), file_name=f"{base}.xlsx", icon=":material/download:",
+    b.download_button("Download XLSX", s.to_xlsx, file_name=f"{base}.xlsx", icon=":material/download:",
                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", width="stretch",
                       help="The statement as an Excel workbook: sheets Summary, Lines and Tasks.")
 

@@ -150,3 +150,47 @@ def test_four_sessions_at_once(server: str, browser) -> None:
     for context, _ in sessions:
         context.close()
     assert not errors, errors
+
+
+def test_a_tab_is_drawn_when_opened_and_kept_after_a_page_change(server: str, browser) -> None:
+    """Price lab draws only its open tab (app/frame.py lazy_tabs): a click on another tab draws
+    that one in its place, and after a visit to another page the same tab is open again."""
+    errors: list[str] = []
+    context, page = new_page(browser, errors)
+    page.goto(f"{server}/price-lab")
+    wait_ready(page, "Price lab")
+    charts = page.locator("[data-testid=stPlotlyChart]")
+    charts.first.wait_for()  # plotly's component mounts after the script run ends
+    assert charts.count() == 1  # revenue by month: the open tab's one chart, no hidden tab's
+    page.get_by_role("tab", name="Break-even").click()
+    page.get_by_text("By segment", exact=True).wait_for()
+    wait_ready(page, "Price lab")
+    assert page.get_by_role("tab", name="Break-even").get_attribute("aria-selected") == "true"
+    charts.first.wait_for()
+    assert charts.count() == 1  # the break-even chart in the place of the revenue chart
+    overview = next(p for p in PAGES if p.file == "overview.py")
+    visit(page, overview)
+    visit(page, next(p for p in PAGES if p.file == "price_lab.py"))
+    assert page.get_by_role("tab", name="Break-even").get_attribute("aria-selected") == "true"
+    assert page.get_by_text("By segment", exact=True).is_visible()
+    assert page.locator(EXCEPTION).count() == 0
+    context.close()
+    assert not errors, errors
+
+
+def test_a_statement_download_is_made_on_the_click(server: str, browser) -> None:
+    """The Statements page hands its CSV and XLSX to the button as a function, made when it
+    is clicked rather than on every run: the click still gives the whole statement."""
+    errors: list[str] = []
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    page.goto(f"{server}/statements")
+    wait_ready(page, "Statements")
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Download CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    context.close()
+    assert text.startswith("Statement") and "Lines" in text and "task_id" in text, text[:300]
+    assert not errors, errors

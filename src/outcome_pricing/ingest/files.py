@@ -68,7 +68,7 @@ from outcome_pricing.errors import ConfigError, Problem, ValidationError
 from outcome_pricing.ingest.diagnose import diagnose
 from outcome_pricing.ingest.mapping import Mapping, load_mapping
 from outcome_pricing.ingest.read import ACCOUNTS, TASKS, FileSpec, InputFile, Unreadable
-from outcome_pricing.ingest.validate import check_key_after_insert, stage_checked
+from outcome_pricing.ingest.validate import stage_validated
 from outcome_pricing.warehouse.handle import IngestResult, Warehouse
 
 
@@ -130,10 +130,8 @@ def _ingest(wh: Warehouse, items: list[InputFile], m: Mapping) -> IngestReport:
     with wh.transaction() as cur:
         # Naive timestamps mean UTC; the setting is per cursor, so it cannot leak.
         cur.execute("SET TimeZone = 'UTC'")
-        # Into an empty tasks table the repeated-key rule is checked after the insert (free there).
-        key_later = {item.name: item.spec is TASKS and _is_empty(cur, "tasks") for item in items}
-        staged = [(item, *stage_checked(cur, item, m, key_later=key_later[item.name])) for item in items]
-        for item, n_rows, from_text in staged:
+        staged = [(item, stage_validated(cur, item, m)) for item in items]
+        for item, n_rows in staged:
             unchanged[item.spec.kind] = _drop_unchanged(cur, item.spec) if n_rows else 0
             assert item.sha256 is not None
             kind = item.spec.kind
@@ -147,8 +145,6 @@ def _ingest(wh: Warehouse, items: list[InputFile], m: Mapping) -> IngestReport:
                     kind=kind,
                 )
             )
-            if key_later[item.name] and n_rows:
-                check_key_after_insert(cur, item, from_text, stored=0, n_rows=n_rows)
             cur.execute(f"DROP TABLE {item.spec.stage_table}")
     return _combine(items, results, unchanged)
 
@@ -181,11 +177,6 @@ def _check_readable(item: InputFile) -> None:
             item.name,
             [Problem(item.name, None, None, "file not found or not readable; check the path")],
         )
-
-def _is_empty(cur: duckdb.DuckDBPyConnection, table: str) -> bool:
-    # `table` is one of our fixed table names.
-    return not cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()[0]  # type: ignore[index]
-
 
 def _drop_unchanged(cur: duckdb.DuckDBPyConnection, spec: FileSpec) -> int:
     """Remove staged rows identical to the stored ones; return how many.

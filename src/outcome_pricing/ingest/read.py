@@ -1,7 +1,8 @@
 """Reading a file into its staging table: formats, header, mapping, staging SQL.
 
-DuckDB's CSV reader types the columns it can (the fast path); Parquet columns,
-mapped values and constants are read as text and parsed by our SQL, with the
+DuckDB's CSV reader types the columns it can (the fast path), and a Parquet column
+already of the contract's type is read as it is; other Parquet columns, mapped
+values, constants and CSV timestamps are read as text and parsed by our SQL, with the
 raw text of a value that does not parse kept in a `_raw_<column>` side column
 for the rules (validate.py). Every user value reaches SQL as a bound parameter;
 identifiers come from the schema's fixed column list.
@@ -67,6 +68,8 @@ MISSING_COLUMN_TEXT = "required column missing from the header"
 # Plausible task times: anything outside is a typo or a placeholder (epoch, 9999-12-31).
 TIMESTAMP_RANGE = ("2000-01-01", "2100-01-01")
 _LO, _HI = TIMESTAMP_RANGE
+# YYYY-MM-DD HH:MM:SS (or with T): all digits where digits go, so no offset or zone.
+PLAIN_TIMESTAMP = r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d"
 TASKS = FileSpec("tasks", TASK_COLUMNS, "task_id", rules=(
     Rule("closed_at", "closed_at is before created_at",
          f"closed_at < created_at AND closed_at >= TIMESTAMP '{_LO}' AND created_at < TIMESTAMP '{_HI}'",
@@ -88,6 +91,8 @@ class InputFile:
     section: SectionMapping
     sha256: Future[str] | None = None
     notes: list[str] = field(default_factory=list)
+    # A Parquet file's column types by 1-based position (DuckDB's names), from its header.
+    parquet_types: dict[int, str] = field(default_factory=dict)
 
     @cached_property
     def is_parquet(self) -> bool:
@@ -160,8 +165,10 @@ def _header(cur: duckdb.DuckDBPyConnection, item: InputFile, m: Mapping) -> list
             return header
     try:
         if item.is_parquet:
-            rows = cur.execute("DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(item.path)})
-            return [str(r[0]) for r in rows.fetchall()]
+            described = cur.execute(
+                "DESCRIBE SELECT * FROM read_parquet($path)", {"path": str(item.path)}).fetchall()
+            item.parquet_types = {i: str(r[1]) for i, r in enumerate(described, start=1)}
+            return [str(r[0]) for r in described]
         first = cur.execute(
             "SELECT * FROM read_csv($path, all_varchar = true, header = false, delim = $delim, "
             "quote = '\"', escape = '\"', ignore_errors = true) LIMIT 1",
@@ -249,15 +256,39 @@ NATIVE_TYPE = {
 }
 
 
+# Parquet column types that already hold the contract's values: such a column is read as
+# it is (no text round trip, a third of a 10M-row Parquet ingest's CPU), through the same
+# value rules; any other type (text dates, 0/1 integers for booleans) is parsed from text.
+PARQUET_NATIVE = {
+    Kind.BOOL: ("BOOLEAN",),
+    # Not FLOAT: widened to DOUBLE it would store 0.10000000149 where its text says 0.1.
+    Kind.INT: ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE"),
+    Kind.NUMBER: ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE"),
+    Kind.TIMESTAMP: ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"),
+}
+
+
+def _parquet_native(col: Column, item: InputFile, src: Sources) -> str | None:
+    """The Parquet type of `col` when it is read as it is, else None."""
+    if not item.is_parquet or col.name not in src.position or col.name in item.section.values:
+        return None
+    kind = item.parquet_types.get(src.position[col.name])
+    return kind if kind in PARQUET_NATIVE.get(col.kind, ()) else None
+
+
 def _parsed_from_text(col: Column, item: InputFile, src: Sources, ts_format: str | None) -> bool:
     """Does this column go through our SQL parsing of text (else DuckDB's reader types it)?
 
-    Parquet columns (any type), mapped values and constants are parsed from text;
+    Parquet columns of a type the contract's kind already is (PARQUET_NATIVE) are read
+    as they are (unless a timestamp format is mapped: it applies to text); other
+    Parquet columns, mapped values and constants are parsed from text;
     dates are few (accounts only) and accept a timestamp too, so they also take this path.
     Timestamps always do: the reader converts any offset silently (even "+99:00"), and
     only the text shows which offset was written.
     """
     if col.kind is Kind.TEXT:
+        return False
+    if _parquet_native(col, item, src) and not (col.kind is Kind.TIMESTAMP and ts_format):
         return False
     return (
         item.is_parquet
@@ -300,16 +331,29 @@ def _from_text(col: Column, s: str, factor: float | None, ts_format: str | None,
         case Kind.TIMESTAMP if ts_format:
             return f"TRY_STRPTIME({s}, {p.add(ts_format)})::TIMESTAMP"
         case Kind.TIMESTAMP:
-            # "epoch", "infinity" and friends cast: the range rule refuses them as placeholders.
-            return f"timezone('UTC', TRY_CAST({s} AS TIMESTAMPTZ))"
+            # The plain form has no room for an offset: it parses as TIMESTAMP, a third of
+            # the cost of the zone-aware cast and back (the same value, checked on every
+            # form by tests/test_ingest_timestamps.py). "epoch", "infinity" and friends
+            # cast on the other path: the range rule refuses them as placeholders.
+            return (f"CASE WHEN regexp_full_match({s}, '{PLAIN_TIMESTAMP}') THEN TRY_CAST({s} AS TIMESTAMP) "
+                    f"ELSE timezone('UTC', TRY_CAST({s} AS TIMESTAMPTZ)) END")
         case Kind.DATE:
             return f"CASE WHEN left({s}, 1) BETWEEN '0' AND '9' THEN TRY_CAST({s} AS DATE) END"
         case _:
             return s
 
 
-def _native(col: Column, raw: str, factor: float | None, p: _Params) -> str:
-    """A column DuckDB's reader already typed: only units and UTC remain."""
+def _native(col: Column, raw: str, factor: float | None, p: _Params, parquet: str | None) -> str:
+    """A column DuckDB's reader already typed: only units and UTC remain.
+
+    `parquet`: the column's Parquet type when it is read as it is (a naive timestamp
+    is UTC, as in text; numbers are staged as DOUBLE, as the CSV reader gives them).
+    """
+    if parquet is not None:
+        if col.kind is Kind.TIMESTAMP:
+            return f"timezone('UTC', {raw})" if parquet == "TIMESTAMP WITH TIME ZONE" else raw
+        if col.kind in (Kind.INT, Kind.NUMBER):
+            raw = f"CAST({raw} AS DOUBLE)"
     match col.kind:
         case Kind.TIMESTAMP:
             return f"timezone('UTC', {raw})"
@@ -345,7 +389,8 @@ def _select_list(item: InputFile, src: Sources, ts_format: str | None, p: _Param
             if col.kind is Kind.TIMESTAMP:
                 out.append(f"{_offset_seconds(s, value, ts_format)} AS _offset_{col.name}")
         else:
-            value = _native(col, raw, factor, p)
+            parquet = None if col.kind is Kind.TEXT else _parquet_native(col, item, src)
+            value = _native(col, f"#{src.position[col.name]}" if parquet else raw, factor, p, parquet)
         if col.default is not None:
             value = f"coalesce({value}, {p.add(col.default)})"
         out.append(f"{value} AS {col.name}")

@@ -205,6 +205,10 @@ def rates_by_definition(
     """Which definitions bill late or claw back most under one plan: one `Invoices.summary`
     row per definition (definition, definition_version, issued, late, clawback, open, final,
     late_rate, clawback_rate)."""
+    from outcome_pricing.rules.knowledge import billable_steps_many
+
+    # Every definition's late tasks in one scan; `invoices` then finds its steps kept.
+    billable_steps_many(wh, definitions, planset.plan(plan).close_lag_days)
     rows = [invoices(wh, planset, d, plan=plan).summary() for d in definitions]
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 

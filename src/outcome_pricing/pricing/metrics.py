@@ -32,8 +32,7 @@ from outcome_pricing.kit.money import (
 from outcome_pricing.pricing.deals.columns import add_deal_columns
 from outcome_pricing.pricing.splits import add_splits, split_column, split_keys, splits_of
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT, Costs, Metric, Plan, Settlement
-from outcome_pricing.pricing.usage import UsageArrays, seats_needed_array
-from outcome_pricing.warehouse import cluster
+from outcome_pricing.pricing.usage import UsageArrays, facts_table, seats_needed_array
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
@@ -57,13 +56,14 @@ FROM tasks
 GROUP BY ALL
 """
 
-# Cluster mode (warehouse/cluster.py): the same sums from the account facts the Spark
-# build wrote (scale/facts.py), as the warehouse holds no tasks; the parity test compares.
-USAGE_FACTS_SQL = f"""
+# The same sums from account facts: in cluster mode (warehouse/cluster.py) those the Spark
+# build wrote (scale/facts.py), as the warehouse holds no tasks; else the usage facts built
+# with the cube (warehouse/usage_facts.py). The parity tests compare.
+USAGE_FACTS_SQL = """
 SELECT account_id, month, model_tier,
        sum(tasks)::BIGINT AS tasks, sum(ai_tasks)::BIGINT AS ai_tasks, sum(human_ms)::BIGINT AS human_ms,
        sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens
-FROM {cluster.FACTS_TABLE}
+FROM {facts}
 GROUP BY ALL
 """
 
@@ -98,7 +98,8 @@ def usage_by_tier(wh: Warehouse) -> pd.DataFrame:
     # Read the generation before the query: an ingest committing in between must not
     # leave the old usage cached as current.
     generation = wh.generation
-    df = wh.query_df(USAGE_FACTS_SQL if cluster.is_cluster(wh) else USAGE_SQL)
+    facts = facts_table(wh)
+    df = wh.query_df(USAGE_SQL if facts is None else USAGE_FACTS_SQL.format(facts=facts))
     df["month"] = pd.to_datetime(df["month"])
     with _usage_lock:
         _usage_cache[wh] = (generation, df)

@@ -12,8 +12,6 @@ metrics from one definition-independent scan per dimension, cached per data gene
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
@@ -25,6 +23,7 @@ from outcome_pricing.kit.money import MICRO, floats_to_micro
 from outcome_pricing.pricing.terms import Metric, Plan, Settlement
 from outcome_pricing.pricing.usage import ByKey, BySplit, by_key
 from outcome_pricing.warehouse import cluster
+from outcome_pricing.warehouse.memo import GenerationMemo
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
@@ -54,8 +53,7 @@ _USAGE_SOURCES = {
     Metric.OUTPUT_TOKENS_M.value: ("output_tokens", 1),
 }
 
-_cache: weakref.WeakKeyDictionary[Warehouse, dict[str, tuple[int, pd.DataFrame]]] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+_usage: GenerationMemo[pd.DataFrame] = GenerationMemo()
 
 
 def split_column(key: ByKey, value: str) -> str:
@@ -94,16 +92,13 @@ def _usage_by_sql(wh: Warehouse, dimension: str) -> str:
 def usage_by_dimension(wh: Warehouse, dimension: str) -> pd.DataFrame:
     """Definition-independent usage per account, month and value of one dimension (cached)."""
     assert dimension in _DIMENSIONS
-    with _lock:
-        hit = _cache.get(wh, {}).get(dimension)
-        if hit is not None and hit[0] == wh.generation:
-            return hit[1]
-    generation = wh.generation  # before the query: an ingest in between must not stay cached
+    return _usage.get(wh, dimension, lambda: _read_usage_by(wh, dimension))
+
+
+def _read_usage_by(wh: Warehouse, dimension: str) -> pd.DataFrame:
     with _tasks_by(wh, dimension) as every:
         df = every.query_df(_usage_by_sql(every, dimension))  # channel, topic: every (Parquet) task
     df["month"] = pd.to_datetime(df["month"])
-    with _lock:
-        _cache.setdefault(wh, {})[dimension] = (generation, df)
     return df
 
 

@@ -14,12 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit.money import MICRO, ceil_decimal
 from outcome_pricing.pricing.terms import DEFAULT_PRICE_KEY, Charge, Metric
+from outcome_pricing.warehouse import cluster, cube, usage_facts
+
+if TYPE_CHECKING:
+    from outcome_pricing.warehouse.handle import Warehouse
 
 MS_PER_HOUR = 3_600_000
 
@@ -42,6 +47,16 @@ def seats_needed_array(human_ms: np.ndarray, hours_per_seat: Decimal) -> np.ndar
     """Integer ceil(human_ms / (hours_per_seat x 3.6e6)); hours_per_seat has <= 3 decimals."""
     per_seat = int(hours_per_seat * 1000) * (MS_PER_HOUR // 1000)
     return -(-np.asarray(human_ms, dtype=np.int64) // per_seat)
+
+
+def facts_table(wh: Warehouse) -> str | None:
+    """Where the definition-independent usage sums come from: cluster mode's account facts,
+    the usage facts built with the current cube (warehouse/usage_facts.py), or None: scan
+    the tasks (a warehouse built before those facts existed, or written around the cube)."""
+    if cluster.is_cluster(wh):
+        return cluster.FACTS_TABLE
+    with wh.cursor() as cur:
+        return usage_facts.TABLE if usage_facts.is_current(cur, cube.current_stamp(cur)) else None
 
 
 def _missing(what: str) -> ConfigError:

@@ -17,9 +17,7 @@ are identical to task by task.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from outcome_pricing.rules.profile_rules import ProfileInputs, read_profile_inpu
 from outcome_pricing.rules.sql import knob_params
 from outcome_pricing.warehouse import cube
 from outcome_pricing.warehouse.grid import HOUR_GRID
+from outcome_pricing.warehouse.memo import GenerationMemo
 
 GROUP_COLUMNS = ("account_id", "month")
 ABOVE_GRID = HOUR_GRID[-1] + 1  # the gap bucket above the grid's last value
@@ -295,8 +294,7 @@ def variant_of(gap: np.ndarray, quiet: np.ndarray, h: HourKnobs) -> np.ndarray:
 # counts the tasks: the stamp names the count it was built from, so tasks written behind
 # the cube's back are caught as `cube.current_stamp` catches them; a new generation (a
 # write through the handle) reads the stamp again. No catalog query per call.
-_STAMPS: weakref.WeakKeyDictionary[Any, tuple[int, str]] = weakref.WeakKeyDictionary()
-_STAMPS_LOCK = threading.Lock()  # the app's sessions query from many threads
+_STAMPS: GenerationMemo[str] = GenerationMemo(entries=1)
 _CATALOGS: dict[str, str] = {}
 
 
@@ -309,27 +307,22 @@ def quick_stamp(wh: Any, cur: duckdb.DuckDBPyConnection, generation: int) -> str
     path = str(wh.path)
     if path not in _CATALOGS:
         _CATALOGS[path] = str(cur.execute("SELECT current_database()").fetchone()[0])  # type: ignore[index]
-    try:
-        with _STAMPS_LOCK:
-            held = _STAMPS.get(wh)
-    except TypeError:  # a source that cannot be weakly referenced: read the stamp each time
-        held = None
-    if held is not None and held[0] == generation:
+    held = _STAMPS.peek(wh, "stamp", generation)
+    if held is not None:
         if getattr(wh, "sealed", False):  # read-only: no write can be behind the cube's back
-            return held[1]
+            return held[0]
         # The whole table (catalog-qualified), as the stamp counts it, not a scoped view.
         table = '"' + _CATALOGS[path].replace('"', '""') + '".main.tasks'
         n_tasks = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        if cube.stamp_from(held[1], n_tasks) is not None:
-            return held[1]
+        if cube.stamp_from(held[0], n_tasks) is not None:
+            return held[0]
     try:
         row = cur.execute(f"SELECT {cube.stamp_columns(_CATALOGS[path])}").fetchall()[0]
     except duckdb.CatalogException:  # a warehouse without a cube
         return None
     stamp = cube.stamp_from(row[0], row[1])
     if stamp is not None:
-        with _STAMPS_LOCK, contextlib.suppress(TypeError):
-            _STAMPS[wh] = (generation, stamp)
+        _STAMPS.put(wh, "stamp", generation, stamp)
     return stamp
 
 

@@ -18,14 +18,14 @@ gives, per task, the first close index N whose close T(N) >= a and the first >= 
 Only tasks whose silence ends after their month's close, whose reopen (within the
 window) comes after it, or that carry an accepted dispute can change after that close
 (`LATE_SQL`); the others are decided at close and are answered by the cube's hindsight.
+The steps are kept per handle and data generation; `billable_steps_many` reads the late
+tasks of several definitions in one scan (the Invoices page's comparison by definition).
 """
 
 from __future__ import annotations
 
-import threading
 import warnings
-import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -38,6 +38,7 @@ from outcome_pricing.rules.definition import BILLABLE_REASONS, Definition, Reaso
 from outcome_pricing.rules.source import Source
 from outcome_pricing.rules.sql import knob_params, reason_sql, unit_input
 from outcome_pricing.warehouse import build_sql, cluster, cube
+from outcome_pricing.warehouse.memo import GenerationMemo
 
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 86_400_000_000
@@ -65,8 +66,7 @@ def disputes_in_force_sql(p: str, disputes: str = "disputes", tasks: str = "task
 # Joining the few disputed tasks to `tasks` costs a scan of every task id (about 0.1 s a
 # million tasks) on every outcomes query; the rows change only with a write, so they are
 # read once per generation and the correction runs on these small tables.
-_rows_cache: weakref.WeakKeyDictionary[Any, tuple[Any, Any, Any]] = weakref.WeakKeyDictionary()
-_rows_lock = threading.Lock()
+_rows_cache: GenerationMemo[tuple[Any, Any]] = GenerationMemo(entries=4)
 ACCEPTED_SQL = "SELECT * FROM disputes WHERE status = 'accepted' AND decided_at IS NOT NULL"
 # Only the columns the readers of the disputed tasks use (the cube's placement,
 # `build_sql.TASK_PROFILES_SQL`; the task-level correction, `evaluate._disputes_applied`:
@@ -88,19 +88,8 @@ def disputed_rows(wh: Any, cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
 
     Kept per handle while its `generation` and `accounts` (scope) stay the same; a source
     without a generation is read every time."""
-    key = (getattr(wh, "generation", None), getattr(wh, "accounts", None))
-    cached = None
-    if key[0] is not None:
-        with _rows_lock:
-            cached = _rows_cache.get(wh)
-    if cached is not None and cached[0] == key:
-        return cached[1], cached[2]
-    disputes = _arrow(cur, ACCEPTED_SQL)
-    tasks = _arrow(cur, DISPUTED_TASKS_SQL)
-    if key[0] is not None:
-        with _rows_lock:
-            _rows_cache[wh] = (key, disputes, tasks)
-    return disputes, tasks
+    return _rows_cache.get(wh, getattr(wh, "accounts", None), lambda: (_arrow(cur, ACCEPTED_SQL),
+                                                                      _arrow(cur, DISPUTED_TASKS_SQL)))
 
 
 # The disputed tasks placed in the cube (for the cube's correction, `disputed_profiles`):
@@ -233,35 +222,49 @@ def index_month(index: int) -> pd.Timestamp:
 # A task that can still change after its own close T(M): its silence ends after it, or its
 # reopen (within the window) comes after it, or it is disputed. A cheap over-approximation
 # of the rules (no CASE): a task selected needlessly changes nothing (its steps cancel).
-LATE_SQL = """(epoch_us(closed_at) + $late_silence_us > epoch_us(month + INTERVAL 1 MONTH) + $lag_us
-  OR ($d_window > 0 AND reopen_gap_hours IS NOT NULL AND reopen_gap_hours <= $d_window
+def late_sql(p: str) -> str:
+    """LATE_SQL with the knobs of prefix `p` (`<p>window`, `<p>late_silence_us`)."""
+    return f"""(epoch_us(closed_at) + ${p}late_silence_us > epoch_us(month + INTERVAL 1 MONTH) + $lag_us
+  OR (${p}window > 0 AND reopen_gap_hours IS NOT NULL AND reopen_gap_hours <= ${p}window
       AND epoch_us(closed_at) + round(reopen_gap_hours * 3600000000)::BIGINT
           > epoch_us(month + INTERVAL 1 MONTH) + $lag_us))"""
 
 
-def task_steps_sql(d: Definition, where: str, late_only: bool, disputes: bool) -> str:
+LATE_SQL = late_sql("d_")
+# The task columns the steps read (the rules' inputs, the dimensions and the times).
+STEP_COLUMNS = (
+    "task_id", "account_id", "month", "closed_at", "ai_enabled", "ai_answered", "handoff", "context_retained",
+    "customer_confirmed", "verified", "ai_error_corrected", "csat", "reopen_gap_hours", "quiet_hours",
+    "n_issues", "n_issues_resolved",
+)
+
+
+def task_steps_sql(d: Definition, where: str, late_only: bool, disputes: bool, p: str = "d_",
+                   source: str = "tasks") -> str:
     """Per billable task: task_id, account_id, month, m (its month's index), reason (the code
     with no reopen known), whole, partial (its units), na (first close it is billed at),
     nb (first close it is not, NULL = never), cause of nb ('reopen' | 'dispute').
 
-    Bound parameters: the knobs (`d_`), `lag_us` and, with `late_only`, `late_silence_us`."""
+    Bound parameters: the knobs (prefix `p`), `lag_us` and, with `late_only`,
+    `<p>late_silence_us`. `source` names the tasks relation read (`tasks`, or the late
+    tasks `billable_steps_many` holds)."""
     raw = cube.RAW_INPUTS
     no_gap = {**raw, "gap_hours": "NULL::DOUBLE"}
     filters = [where] if where else []
     if late_only:
-        late = LATE_SQL
+        late = late_sql(p)
         if disputes:
             late = f"({late} OR task_id IN (SELECT task_id FROM v))"
         filters.append(late)
     voided = "LEFT JOIN v USING (task_id)" if disputes else ""
     dispute_us = "epoch_us(v.voided_at)" if disputes else "NULL::BIGINT"
     return f"""
-    WITH {'v AS (' + disputes_in_force_sql('d_') + '),' if disputes else ''}
+    WITH {'v AS (' + disputes_in_force_sql(p, tasks=source) + '),' if disputes else ''}
     t AS (
       SELECT task_id, account_id, month, closed_at, reopen_gap_hours,
-             {reason_sql(raw, 'd_')} AS r_inf, {reason_sql(no_gap, 'd_')} AS r0,
+             {reason_sql(raw, p)} AS r_inf, {reason_sql(no_gap, p)} AS r0,
              {unit_input(d, raw)} AS u
-      FROM tasks {'WHERE ' + ' AND '.join(filters) if filters else ''}
+      FROM {source} {'WHERE ' + ' AND '.join(filters) if filters else ''}
     ),
     s AS (
       SELECT t.task_id, t.account_id, t.month, t.r0,
@@ -270,7 +273,7 @@ def task_steps_sql(d: Definition, where: str, late_only: bool, disputes: bool) -
              (t.r0 = {Reason.HANDOFF_PARTIAL.code})::BIGINT AS partial,
              year(t.month) * 12 + month(t.month) - 1 AS m,
              CASE WHEN t.r0 = {Reason.ASSUMED.code}
-                  THEN epoch_us(t.closed_at) + round($d_silence * {US_PER_HOUR})::BIGINT END AS a_us,
+                  THEN epoch_us(t.closed_at) + round(${p}silence * {US_PER_HOUR})::BIGINT END AS a_us,
              CASE WHEN t.r_inf = {Reason.REOPENED.code}
                   THEN epoch_us(t.closed_at) + round(t.reopen_gap_hours * {US_PER_HOUR})::BIGINT END AS reopen_us,
              {dispute_us} AS dispute_us
@@ -287,10 +290,15 @@ def task_steps_sql(d: Definition, where: str, late_only: bool, disputes: bool) -
     FROM s"""
 
 
-def _step_params(d: Definition, lag_days: int, late_only: bool) -> dict[str, Any]:
-    params: dict[str, Any] = {**knob_params(d, "d_"), "lag_us": int(lag_days) * US_PER_DAY}
-    if late_only:  # -1 without assumed resolutions: no silence can end after the close
-        params["late_silence_us"] = int(round(float(d.silence_hours) * US_PER_HOUR)) if d.assumed_resolution else -1
+def _late_silence_us(d: Definition) -> int:
+    """-1 without assumed resolutions: no silence can end after the close."""
+    return int(round(float(d.silence_hours) * US_PER_HOUR)) if d.assumed_resolution else -1
+
+
+def _step_params(d: Definition, lag_days: int, late_only: bool, p: str = "d_") -> dict[str, Any]:
+    params: dict[str, Any] = {**knob_params(d, p), "lag_us": int(lag_days) * US_PER_DAY}
+    if late_only:
+        params[f"{p}late_silence_us"] = _late_silence_us(d)
     return params
 
 
@@ -305,22 +313,76 @@ def billable_steps(wh: Source, d: Definition, lag_days: int, late_only: bool = T
     is False): whole units and partial-credit handoffs gained (+) or lost (-) at close n,
     and forever_whole, forever_partial, the part gained at n that is never lost (the
     tasks' hindsight contribution). The cumulative sum over n of one (account, m) is what
-    those tasks contribute at close n."""
+    those tasks contribute at close n. Kept per handle and data generation."""
+    return billable_steps_many(wh, [d], lag_days, late_only)[0]
+
+
+def billable_steps_many(wh: Source, ds: Sequence[Definition], lag_days: int,
+                        late_only: bool = True) -> list[pd.DataFrame]:
+    """`billable_steps` of each definition, the ones not kept yet in one scan of the tasks."""
     held = cast(cluster.Handle, wh)  # a Warehouse: cluster mode reads the late tasks from Parquet
-    if late_only and cluster.is_cluster(held):
-        with cluster.tasks_where(held, LATE_SQL, _step_params(d, lag_days, late_only)) as late:
-            return billable_steps(late, d, lag_days)
+    from_parquet = late_only and cluster.is_cluster(held)
+    if from_parquet:
+        def compute(todo: Sequence[Definition]) -> list[pd.DataFrame]:
+            out = []
+            for d in todo:
+                with cluster.tasks_where(held, LATE_SQL, _step_params(d, lag_days, late_only)) as late:
+                    out.append(_steps_of(late, [d], lag_days, late_only))
+            return [o[0] for o in out]
+    else:
+        def compute(todo: Sequence[Definition]) -> list[pd.DataFrame]:
+            return _steps_of(wh, todo, lag_days, late_only)
+    generation = getattr(wh, "generation", None)  # before the query: a write in between is not kept
+    if generation is None:  # a source without a generation is read every time
+        return compute(ds)
+    scope = (getattr(wh, "accounts", None), int(lag_days), late_only, from_parquet)
+    keys = [(*scope, d.canonical()) for d in ds]
+    found = {k: kept[0] for k in keys if (kept := _steps_cache.peek(wh, k, generation)) is not None}
+    todo = [(k, d) for k, d in zip(keys, ds, strict=True) if k not in found]
+    if todo:
+        computed = dict(zip([k for k, _ in todo], compute([d for _, d in todo]), strict=True))
+        for k, steps in computed.items():
+            _steps_cache.put(wh, k, generation, steps)
+        found |= computed
+    return [found[k].copy() for k in keys]
+
+
+# Per handle and generation: (scope, lag, late_only, from Parquet, definition) -> steps (a few
+# hundred rows each). The Invoices page rates one definition, then compares it with the others.
+_steps_cache: GenerationMemo[pd.DataFrame] = GenerationMemo(entries=32)
+
+
+def _steps_of(wh: Source, ds: Sequence[Definition], lag_days: int, late_only: bool) -> list[pd.DataFrame]:
+    """One query for every definition: with several, the late tasks of any of them (a
+    superset: the largest silence and reopen window) are read once (a MATERIALIZED CTE) and
+    each definition's own late test and rules run on those few rows."""
+    if not ds:
+        return []
     disputes = _uses_disputes(wh)
-    params = {**_step_params(d, lag_days, late_only), **(dispute_params(d, "d_") if disputes else {})}
-    sql = f"""
-    SELECT account_id, m, na, nb, sum(whole)::BIGINT AS whole, sum(partial)::BIGINT AS partial
-    FROM ({task_steps_sql(d, "", late_only, disputes)})
-    GROUP BY ALL
+    params: dict[str, Any] = {}
+    several = len(ds) > 1
+    parts = []
+    for i, d in enumerate(ds):
+        p = f"d{i}_" if several else "d_"
+        params |= _step_params(d, lag_days, late_only, p) | (dispute_params(d, p) if disputes else {})
+        source = "late" if several and late_only else "tasks"
+        parts.append(f"""
+    SELECT {i} AS q, account_id, m, na, nb, sum(whole)::BIGINT AS whole, sum(partial)::BIGINT AS partial
+    FROM ({task_steps_sql(d, "", late_only, disputes, p, source)})
+    GROUP BY account_id, m, na, nb
     -- After the aggregate, not in a WHERE: a filter on the rules' code would be pushed into
     -- the scan and run the rules on every task (measured: twice the time).
-    HAVING sum(whole) > 0 OR sum(partial) > 0"""
-    groups = wh.query_df(sql, params)
-    return _as_steps(groups)
+    HAVING sum(whole) > 0 OR sum(partial) > 0""")
+    head = ""
+    if several and late_only:
+        params["all_window"] = max(float(d.reopen_window_hours) for d in ds)
+        params["all_late_silence_us"] = max(_late_silence_us(d) for d in ds)
+        superset = late_sql("all_")
+        if disputes:
+            superset = f"({superset} OR task_id IN (SELECT task_id FROM disputes WHERE status = 'accepted'))"
+        head = f"WITH late AS MATERIALIZED (SELECT {', '.join(STEP_COLUMNS)} FROM tasks WHERE {superset})"
+    groups = wh.query_df(head + " UNION ALL ".join(parts), params)
+    return [_as_steps(groups[groups["q"] == i].drop(columns="q")) for i in range(len(ds))]
 
 
 def _as_steps(groups: pd.DataFrame) -> pd.DataFrame:

@@ -27,14 +27,14 @@ import duckdb
 from outcome_pricing.errors import UnknownAccountError
 from outcome_pricing.scale.load import files_naming, task_columns, task_files, typed_columns
 from outcome_pricing.scale.spark import TASKS_DIR, month_dir
-from outcome_pricing.warehouse import cluster
+from outcome_pricing.warehouse import cluster, usage_facts
 from outcome_pricing.warehouse.handle import Warehouse
 
 # Tables the build makes or reads from Parquet: never copied from the warehouse.
 BUILT = ("tasks", "definition_cube", "definition_cube_keys", "definition_cube_profiles",
          "definition_cube_tiers", "definition_cube_tier_names", "definition_cube_hours",
          "definition_cube_stamp", "ingest_log",
-         cluster.FACTS_TABLE, cluster.BUILD_TABLE)
+         cluster.FACTS_TABLE, cluster.BUILD_TABLE, usage_facts.TABLE, usage_facts.STAMP_TABLE)
 
 
 def evidence_warehouse(wh: Warehouse, dataset: Path, account_id: str, month: dt.date) -> Warehouse:

@@ -27,8 +27,6 @@ read, so the answer is kept per handle until its next write (`Warehouse.generati
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -39,6 +37,7 @@ import pandas as pd
 
 from outcome_pricing.errors import ConfigError, UnknownAccountError
 from outcome_pricing.warehouse.connection import has_table
+from outcome_pricing.warehouse.memo import GenerationMemo
 
 
 class Handle(Protocol):
@@ -105,23 +104,18 @@ def recorded_build(cur: duckdb.DuckDBPyConnection) -> tuple[str, int, str] | Non
 
 
 Build = tuple[str, int, str] | None
-_known: weakref.WeakKeyDictionary[Handle, tuple[int, Build]] = weakref.WeakKeyDictionary()
-_known_lock = threading.Lock()
+_known: GenerationMemo[Build] = GenerationMemo(entries=1)
 
 
 def _build_of(wh: Handle) -> Build:
     """`recorded_build` of `wh`, asked of the catalog once per handle generation (a write
     bumps it, and only a write can make a warehouse cluster mode or leave it)."""
-    generation = wh.generation  # before the query: a write in between must not stay cached
-    with _known_lock:
-        hit = _known.get(wh)
-    if hit is not None and hit[0] == generation:
-        return hit[1]
+    return _known.get(wh, "build", lambda: _read_build(wh))
+
+
+def _read_build(wh: Handle) -> Build:
     with wh.cursor() as cur:
-        build = recorded_build(cur)
-    with _known_lock:
-        _known[wh] = (generation, build)
-    return build
+        return recorded_build(cur)
 
 
 def is_cluster(wh: Handle) -> bool:

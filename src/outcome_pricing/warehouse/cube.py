@@ -46,7 +46,7 @@ import uuid
 
 import duckdb
 
-from outcome_pricing.warehouse import build_sql, cluster
+from outcome_pricing.warehouse import build_sql, cluster, usage_facts
 from outcome_pricing.warehouse.connection import has_table
 from outcome_pricing.warehouse.grid import HOUR_GRID
 
@@ -135,6 +135,7 @@ def number_rows(cur: duckdb.DuckDBPyConnection, n_tasks: int | None = None) -> s
                            "run `python -m outcome_pricing.scale.compiler`.")
     for statement in CUBE_SQL[1:]:
         cur.execute(statement)
+    from_tasks = n_tasks is None
     if n_tasks is None:
         n_tasks = int(cur.execute("SELECT count(*) FROM tasks").fetchone()[0])  # type: ignore[index]
     stamp = f"{_stamp_prefix(n_tasks)}{uuid.uuid4().hex}"
@@ -142,6 +143,8 @@ def number_rows(cur: duckdb.DuckDBPyConnection, n_tasks: int | None = None) -> s
     cur.execute(f"COMMENT ON TABLE {CUBE_TABLE} IS '{stamp}'")
     # The same stamp as a one-row table: cheaper to read than the catalog (`stamp_columns`).
     cur.execute(f"CREATE OR REPLACE TABLE {STAMP_TABLE} AS SELECT ?::VARCHAR AS stamp", [stamp])
+    if from_tasks:  # the usage per account-month goes with this cube (usage_facts.py)
+        usage_facts.build(cur, stamp)
     return stamp
 
 

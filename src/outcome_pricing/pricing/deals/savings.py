@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from outcome_pricing.kit.money import to_decimal
-from outcome_pricing.warehouse import cluster
+from outcome_pricing.pricing.usage import facts_table
 
 if TYPE_CHECKING:
     from outcome_pricing.warehouse.handle import Warehouse
@@ -56,16 +56,17 @@ WHERE ai_enabled AND human_seconds IS NOT NULL
 GROUP BY ALL
 """
 
-# Cluster mode (warehouse/cluster.py): the same sums from the account facts (scale/facts.py).
-BASELINE_FACTS_SQL = f"""
+# The same sums from account facts (pricing/usage.py `facts_table`): cluster mode's
+# (scale/facts.py), or the usage facts built with the cube (warehouse/usage_facts.py).
+BASELINE_FACTS_SQL = """
 SELECT account_id, topic, sum(timed_ms)::BIGINT AS ms, sum(timed_tasks)::BIGINT AS n
-FROM {cluster.FACTS_TABLE}
+FROM {facts}
 WHERE NOT ai_enabled AND timed_tasks > 0
 GROUP BY ALL
 """
-AI_FACTS_SQL = f"""
+AI_FACTS_SQL = """
 SELECT account_id, month, topic, sum(timed_ms)::BIGINT AS ms, sum(timed_tasks)::BIGINT AS n
-FROM {cluster.FACTS_TABLE}
+FROM {facts}
 WHERE ai_enabled AND timed_tasks > 0
 GROUP BY ALL
 """
@@ -182,11 +183,13 @@ def hourly_cost_for(account_cost: Decimal | None, default: Decimal | None) -> De
 
 # ---------------------------------------------------------------------- from the warehouse
 def baselines(wh: Warehouse) -> Baselines:
-    return Baselines.of(wh.query_df(BASELINE_FACTS_SQL if cluster.is_cluster(wh) else BASELINE_SQL))
+    facts = facts_table(wh)
+    return Baselines.of(wh.query_df(BASELINE_SQL if facts is None else BASELINE_FACTS_SQL.format(facts=facts)))
 
 
 def ai_time(wh: Warehouse, account_id: str | None = None) -> pd.DataFrame:
-    df = wh.query_df(AI_FACTS_SQL if cluster.is_cluster(wh) else AI_SQL)
+    facts = facts_table(wh)
+    df = wh.query_df(AI_SQL if facts is None else AI_FACTS_SQL.format(facts=facts))
     df["month"] = pd.to_datetime(df["month"])
     if account_id is not None:
         df = df[df["account_id"] == account_id]

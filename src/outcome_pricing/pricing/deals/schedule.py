@@ -24,6 +24,7 @@ import pandas as pd
 
 from outcome_pricing.pricing.deal_terms import ChargeFrom, DealTerms
 from outcome_pricing.warehouse import cluster
+from outcome_pricing.warehouse.memo import GenerationMemo
 
 if TYPE_CHECKING:
     from outcome_pricing.warehouse.handle import Warehouse
@@ -109,8 +110,17 @@ LEFT JOIN accounts a USING (account_id)
 """
 
 
+# Per handle and data generation: a scan of every task's account, month and ai_enabled that
+# every backtest and every invoice (once per definition compared) asked again (issue 20).
+_go_live_kept: GenerationMemo[pd.DataFrame] = GenerationMemo(entries=1)
+
+
 def go_live_frame(wh: Warehouse) -> pd.DataFrame:
     """account_id, go_live_month (first day of the month; NaT if unknown)."""
+    return _go_live_kept.get(wh, "go-live", lambda: _read_go_live(wh)).copy()
+
+
+def _read_go_live(wh: Warehouse) -> pd.DataFrame:
     # Cluster mode: the account facts have a row per month and ai_enabled: the same minimum.
     df = wh.query_df(GO_LIVE_SQL.format(tasks=cluster.FACTS_TABLE if cluster.is_cluster(wh) else "tasks"))
     df["go_live_month"] = pd.to_datetime(df["go_live_month"])

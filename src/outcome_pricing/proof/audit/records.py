@@ -17,12 +17,8 @@ estimate always agrees with the bill it is about.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 
@@ -31,6 +27,7 @@ from outcome_pricing.rules import BILLABLE_REASONS, REASONS, Definition, evaluat
 from outcome_pricing.rules.evidence import evidence_sql
 from outcome_pricing.rules.source import Source
 from outcome_pricing.warehouse.connection import has_table
+from outcome_pricing.warehouse.memo import GenerationMemo
 
 BILLABLE_CODES: tuple[str, ...] = tuple(r.value for r in BILLABLE_REASONS)
 
@@ -113,9 +110,11 @@ def has_audit_tables(wh: Source) -> bool:
 QA_AUDITS_SQL = ("SELECT task_id, NOT missed_issue AS genuine, NULL::TIMESTAMP AS audited_at, "
                  "NULL::VARCHAR AS auditor, NULL::VARCHAR AS note, 'qa columns' AS source "
                  "FROM tasks WHERE qa_audited AND missed_issue IS NOT NULL")
-QA_AUDITED_IDS = "SELECT task_id FROM tasks WHERE qa_audited AND missed_issue IS NOT NULL"
+QA_AUDITED = "qa_audited AND missed_issue IS NOT NULL"  # a task the QA columns audit
+QA_AUDITED_IDS = f"SELECT task_id FROM tasks WHERE {QA_AUDITED}"
+EXPLICIT_AUDITED_IDS = "SELECT task_id FROM audits UNION ALL SELECT task_id FROM audit_decisions"
 # Every task some source audited (a superset of the effective audits: the join decides).
-AUDITED_IDS = f"SELECT task_id FROM audits UNION ALL SELECT task_id FROM audit_decisions UNION ALL {QA_AUDITED_IDS}"
+AUDITED_IDS = f"{EXPLICIT_AUDITED_IDS} UNION ALL {QA_AUDITED_IDS}"
 
 
 def effective_audits(wh: Source) -> pd.DataFrame:
@@ -127,11 +126,9 @@ def effective_audits(wh: Source) -> pd.DataFrame:
     return df
 
 
-# Per warehouse handle: (data generation, definition, account) -> audited tasks. The page
-# asks for the estimate, the judge, the accounts and the trend of one definition at once.
-_cache: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[Any, ...], pd.DataFrame]] = weakref.WeakKeyDictionary()
-_cache_lock = threading.Lock()
-CACHE_ENTRIES = 8
+# Per warehouse handle and data generation: (kind, definition, account) -> audited tasks. The
+# page asks for the estimate, the judge, the accounts and the trend of one definition at once.
+_cache: GenerationMemo[pd.DataFrame] = GenerationMemo(entries=8)
 
 
 def audited_tasks(wh: Source, d: Definition, selection: Selection = EVERYTHING) -> pd.DataFrame:
@@ -148,19 +145,8 @@ def _cached(wh: Source, kind: str, d: Definition, selection: Selection,
             compute: Callable[[Source, Definition, str | None], pd.DataFrame]) -> pd.DataFrame:
     """`compute` kept per handle, data generation, definition and account (a warehouse
     without a generation is never cached), then narrowed to the selection."""
-    generation = getattr(wh, "generation", None)
-    if generation is None:
-        return selection.keep(compute(wh, d, selection.account_id)).reset_index(drop=True)
-    key = (kind, generation, d.canonical(), selection.account_id)
-    with _cache_lock:
-        entries = _cache.setdefault(wh, OrderedDict())
-        found = entries.get(key)
-    if found is None:
-        found = compute(wh, d, selection.account_id)
-        with _cache_lock:
-            entries[key] = found
-            while len(entries) > CACHE_ENTRIES:
-                entries.popitem(last=False)
+    found = _cache.get(wh, (kind, d.canonical(), selection.account_id),
+                       lambda: compute(wh, d, selection.account_id))
     return selection.keep(found).reset_index(drop=True)
 
 

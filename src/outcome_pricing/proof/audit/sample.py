@@ -9,10 +9,13 @@ replacement by a numpy Generator seeded with `seed`, from the candidates in
 task_id order: the same warehouse, definition, n, grouping and seed give the
 same sample.
 
-The draw counts the candidates of each group in SQL, picks positions (ranks in task_id
-order within the group) with the seeded Generator, and fetches only those rows: at 100M
-tasks the millions of billable candidates never come into memory (`candidates` is the
-same pool in pandas, the reference the tests compare the draw with).
+The draw runs the rules over the tasks once: the pool's task ids come back in task_id
+order with their group as Arrow arrays (no Python objects; some 30M short ids at 100M
+tasks), the group sizes and the positions (ranks in task_id order within the group, picked
+with the seeded Generator) are read from them, and the evidence is fetched for the drawn
+tasks alone (`candidates` is the same pool in pandas, the reference the tests compare the
+draw with). Counting in SQL first and ranking in a window after ran the rules twice and
+took 241 s at 100M tasks.
 
 The CSV has the audit columns first (task_id, audited_at, genuine, auditor,
 note; all but task_id empty, to fill in), then the evidence the auditor needs;
@@ -22,19 +25,22 @@ note; all but task_id empty, to fill in), then the evidence the auditor needs;
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit.cells import to_safe_csv
 from outcome_pricing.proof.audit.records import (
-    AUDITED_IDS,
     EVERYTHING,
-    QA_AUDITED_IDS,
+    EXPLICIT_AUDITED_IDS,
+    QA_AUDITED,
     Selection,
     effective_audits,
     has_audit_tables,
@@ -44,6 +50,7 @@ from outcome_pricing.rules import (
     EVIDENCE_FIELDS,
     REASONS,
     Definition,
+    Reason,
     evaluate_tasks,
 )
 from outcome_pricing.rules.evidence import evidence_sql
@@ -106,31 +113,40 @@ def draw_sample(
         raise ConfigError(f"--n must be at least 1 (the number of tasks to audit), got {n}.")
     column = _sample_by(by).column
     pool, params = _pool_sql(wh, d, selection, column)
-    sizes = wh.query_df(f"SELECT grp, count(*) AS size FROM ({pool}) AS p GROUP BY grp", params)
-    groups = sorted(zip(sizes["grp"].map(_group_name(column)), sizes["grp"], sizes["size"], strict=True),
-                    key=lambda g: str(g[0]))
-    shares = largest_remainder(n, [int(size) for _, _, size in groups])
+    ids, keys = _pool_ids(wh, f"SELECT task_id, grp FROM ({pool}) AS p ORDER BY task_id", params)
+    names, codes = _group_codes(keys, column)
+    order = sorted(range(len(names)), key=lambda g: str(names[g]))
+    members = [np.flatnonzero(codes == g) for g in order]
+    shares = largest_remainder(n, [len(m) for m in members])
     rng = np.random.default_rng(seed)
-    keys: list[object] = []
-    ranks: list[int] = []
-    for (_, key, size), k in zip(groups, shares, strict=True):
+    rows: list[np.ndarray] = []
+    for at, k in zip(members, shares, strict=True):
         if k:  # the same calls, in the same order, as drawing from the pool in pandas
-            at = np.sort(rng.choice(int(size), size=k, replace=False))
-            keys += [key] * k
-            ranks += [int(i) for i in at]
-    if not keys:
-        return sample_file(candidates_frame(wh.query_df(f"SELECT * EXCLUDE (grp) FROM ({pool}) AS p LIMIT 0", params)))
-    params |= {"pick_keys": keys, "pick_ranks": ranks}
-    # Rank the narrow (task_id, group) pool only; the evidence comes for the drawn tasks alone.
-    sql = f"""
-    SELECT task_id FROM (
-      SELECT task_id, grp, row_number() OVER (PARTITION BY grp ORDER BY task_id) - 1 AS rank FROM ({pool}) AS q) AS p
-    JOIN (SELECT unnest($pick_keys) AS grp, unnest($pick_ranks) AS rank) AS w USING (grp, rank)
-    """  # fixed SQL from the engine; values are bound
-    picked = [str(t) for t in wh.query_df(sql, params)["task_id"]]
-    rows, row_params = evidence_sql(wh, d, within_sql="task_id IN (SELECT unnest($picked_ids))")
-    drawn = wh.query_df(f"SELECT * FROM ({rows}) AS ev ORDER BY task_id", row_params | {"picked_ids": picked})
+            rows.append(at[np.sort(rng.choice(len(at), size=k, replace=False))])
+    picked = [str(t) for t in ids.take(np.concatenate(rows)).to_pylist()] if rows else []
+    within = "task_id IN (SELECT unnest($picked_ids))"
+    evidence, row_params = evidence_sql(wh, d, within_sql=within)
+    drawn = wh.query_df(f"SELECT * FROM ({evidence}) AS ev ORDER BY task_id", row_params | {"picked_ids": picked})
     return sample_file(candidates_frame(drawn))
+
+
+def _pool_ids(wh: Source, sql: str, params: dict[str, Any]) -> tuple[pa.Array, pa.Array]:
+    """The pool's task ids in task_id order and their group keys, as Arrow arrays.
+
+    One scan with the rules: the group sizes and the ranks both come from these arrays
+    (at 100M tasks, some 30M short ids: a few hundred MB, never Python objects)."""
+    with wh.cursor() as cur, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # DuckDB notes the copy it makes
+        table: pa.Table = cur.execute(sql, params).to_arrow_table()
+    return table.column("task_id").combine_chunks(), table.column("grp").combine_chunks()
+
+
+def _group_codes(keys: pa.Array, column: str | None) -> tuple[list[object], np.ndarray]:
+    """The groups' names (as the pandas pool has them) and each pool row's group number."""
+    encoded = pc.dictionary_encode(keys)
+    name = _group_name(column)
+    names = [name(k) for k in encoded.dictionary.to_pylist()]
+    return names, np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def candidates_frame(drawn: pd.DataFrame) -> pd.DataFrame:
@@ -151,14 +167,21 @@ def _pool_sql(wh: Source, d: Definition, selection: Selection, column: str | Non
     """Billable, not yet audited tasks of the selection (the pool of `candidates`) with a group key."""
     with wh.cursor() as cur:  # as `evaluate_tasks` without task_ids: never guess in cluster mode
         cluster.refuse_task_scan(cur, "Listing tasks without naming them (use one account-month)")
-    audited = AUDITED_IDS if has_audit_tables(wh) else QA_AUDITED_IDS
-    inner, params = evidence_sql(wh, d, account_id=selection.account_id, within_sql=f"task_id NOT IN ({audited})")
-    params["billable_codes"] = BILLABLE_CODES
-    where = ["list_contains($billable_codes, r)", "billable_units > 0"]
+    # The QA columns' audits are a test on the row itself; only the audits file and the app's
+    # decisions (few rows) are a join. NOT IN over every audited id cost a tenth of the draw.
+    not_audited = f"NOT coalesce({QA_AUDITED}, false)"
+    if has_audit_tables(wh):
+        not_audited += f" AND task_id NOT IN ({EXPLICIT_AUDITED_IDS})"
+    inner, params = evidence_sql(wh, d, account_id=selection.account_id, within_sql=not_audited)
+    # Units are at least 1 per confirmed or assumed task (cube.RAW_INPUTS), so `billable_units
+    # > 0` is a test on the code alone; testing the units repeats the rules' CASE in the scan.
+    params["pool_codes"] = [c for c in BILLABLE_CODES
+                            if c != Reason.HANDOFF_PARTIAL.code or float(d.partial_credit) > 0]
+    where = ["list_contains($pool_codes, r)"]
     if selection.months:
         where.append("list_contains($sample_months, month)")
         params["sample_months"] = list(selection.months)
-    grp = {"reason": "r", "account_id": "account_id"}.get(column or "", "'all'")
+    grp = {"reason": "r", "account_id": "account_id"}.get(column or "", "0")  # one group
     return f"SELECT *, {grp} AS grp FROM ({inner}) AS ev WHERE {' AND '.join(where)}", params
 
 

@@ -1,5 +1,5 @@
 """The headline: baseline against AI over all tasks (or one account's), every metric
-a `stats.Comparison`, from one scan of the per-task values and one count of the rates."""
+a `stats.Comparison`, from one grouped count of the per-task values and one of the rates."""
 
 from __future__ import annotations
 
@@ -10,17 +10,16 @@ import numpy as np
 import pandas as pd
 
 from outcome_pricing.proof import stats
+from outcome_pricing.proof.impact.counts import task_values
 from outcome_pricing.proof.impact.metrics import (
     DEFAULT_REOPEN_WINDOW_HOURS,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
     ENDS_JOIN,
-    HANDLED_SQL,
     METRICS,
     MISSED_SQL,
     OBSERVED_SQL,
     REOPENED_SQL,
-    RESOLUTION_HOURS_SQL,
     check_account,
     query,
     scope,
@@ -149,18 +148,15 @@ def impact_summary(
     """
     check_account(wh, account_id)
     rng = np.random.default_rng(seed)
-    rows = _task_arrays(wh, account_id)
+    values = task_values(wh, account_id)
     counts = _rate_counts(wh, account_id, reopen_window_hours)
-    is_ai = rows["ai_enabled"].astype(bool)
-    handled = rows["handled"].astype(bool)
-    minutes = rows["human_minutes"]
 
-    def means(key: str, values: np.ndarray, mask: np.ndarray | None = None) -> Comparison:
+    def means(key: str, rows: dict[str, np.ndarray], handled_only: bool = False) -> Comparison:
         m = METRICS[key]
-        keep = np.ones(values.size, dtype=bool) if mask is None else mask
-        return stats.compare_means(
-            values[keep & ~is_ai], values[keep & is_ai], metric=key, label=m.label, unit=m.unit,
-            rng=rng, resamples=resamples, definition=m.definition, confidence=confidence,
+        return stats.compare_counted_means(
+            values.arm(rows, False, handled_only), values.arm(rows, True, handled_only),
+            metric=key, label=m.label, unit=m.unit, rng=rng, resamples=resamples,
+            definition=m.definition, confidence=confidence,
         )
 
     def rates(key: str, events: str, total: str) -> Comparison:
@@ -173,61 +169,30 @@ def impact_summary(
 
     mix = METRICS["human_minutes_mix_adjusted"]
     handoff = METRICS["handoff_rate"]
+    # The draws come in this order (pooled, mix-adjusted, handled, hours, CSAT): keep it,
+    # it is what a seed reproduces.
     return ImpactSummary(
         account_id=account_id,
-        tasks=int(is_ai.size),
-        human_minutes=means("human_minutes", minutes),
-        human_minutes_mix_adjusted=stats.compare_means_stratified(
-            minutes, is_ai, rows["topic_code"], metric=mix.key, label=mix.label, unit=mix.unit,
+        tasks=values.tasks,
+        human_minutes=means("human_minutes", values.minutes),
+        human_minutes_mix_adjusted=stats.compare_counted_means_stratified(
+            values.by_topic(), metric=mix.key, label=mix.label, unit=mix.unit,
             rng=rng, resamples=max(1, resamples // 2), definition=mix.definition,
             confidence=confidence,
         ),
-        human_minutes_per_handled_task=means("human_minutes_per_handled_task", minutes, handled),
-        resolution_hours=means("resolution_hours", rows["resolution_hours"]),
+        human_minutes_per_handled_task=means("human_minutes_per_handled_task", values.minutes, True),
+        resolution_hours=means("resolution_hours", values.hours),
         missed_issue_rate=rates("missed_issue_rate", "missed", "audited"),
         reopen_rate=rates("reopen_rate", "reopened", "observed"),
         handoff_rate=stats.single_rate(
             counts["handoffs_ai"], counts["tasks_ai"], metric=handoff.key, label=handoff.label,
             definition=handoff.definition, confidence=confidence,
         ),
-        csat=means("csat", rows["csat"]),
+        csat=means("csat", values.csat),
         reopen_window_hours=reopen_window_hours,
         seed=seed,
         resamples=resamples,
     )
-
-
-def _task_arrays(wh: Warehouse, account_id: str | None) -> dict[str, np.ndarray]:
-    """One scan: the per-task values (NaN = missing) the bootstraps and rank tests need.
-
-    Values come as FLOAT (7 significant digits, far finer than any minute or
-    hour reported) to halve the transfer and sort fast. Topics come as a
-    64-bit hash, numbered here: a join to a topic list costs more than the
-    whole scan.
-    """
-    where, params = scope(account_id)
-    sql = f"""
-        SELECT ai_enabled,
-               hash(topic) AS topic_hash,
-               {HANDLED_SQL} AS handled,
-               coalesce(human_seconds / 60.0, 'NaN'::DOUBLE)::FLOAT AS human_minutes,
-               ({RESOLUTION_HOURS_SQL})::FLOAT AS resolution_hours,
-               coalesce(csat::FLOAT, 'NaN'::FLOAT) AS csat
-        FROM tasks {where}
-    """
-    with wh.cursor() as cur:
-        arrays = {k: np.asarray(v) for k, v in cur.execute(sql, params).fetchnumpy().items()}
-    arrays["topic_code"] = _stratum_codes(arrays.pop("topic_hash"))
-    return arrays
-
-
-def _stratum_codes(keys: np.ndarray) -> np.ndarray:
-    """0..k-1 in the sorted order of the keys, whatever the row order (so seeds reproduce)."""
-    codes, uniques = pd.factorize(keys)
-    rank = np.empty(len(uniques), dtype=np.int64)
-    rank[np.argsort(uniques)] = np.arange(len(uniques))
-    small = len(uniques) < np.iinfo(np.int16).max
-    return rank[codes].astype(np.int16 if small else np.int64)  # numpy radix-sorts small ints
 
 
 def _rate_counts(wh: Warehouse, account_id: str | None, window: float) -> dict[str, int]:

@@ -28,6 +28,11 @@ Methods, and why:
   bins would hide more than `MAX_BINNING_LOSS` of the variance (an outlier
   stretches the range), quantile edges are added first so the bulk of the
   data is resolved. Tests check it against a plain index-resampling bootstrap.
+- **Counted samples** (`ValueCounts`, `compare_counted_means`, ...): the same
+  comparisons from (distinct value, count) pairs counted in SQL, so a 100M-task
+  summary never holds the tasks in memory: the histogram, hence every
+  bootstrap draw for a seed, and the rank sums equal those of the expanded
+  sample (tested against the per-value functions).
 - **Rates** (`compare_rates`): Newcombe's hybrid score interval (method 10 of
   Newcombe 1998, built from two Wilson intervals) for the difference of two
   proportions; p from Pearson's chi-square test of the 2x2 table, or Fisher's
@@ -44,7 +49,7 @@ Every random step takes a numpy Generator: the same seed gives the same numbers.
 
 The package: ``comparison`` (:class:`Comparison`, shared warnings), ``rates``,
 ``bootstrap`` (value histograms), ``means`` (rank tests, pooled and stratified
-means) and ``power`` (sample sizes); every public name is importable from here.
+means), ``counted`` (the same from value counts) and ``power`` (sample sizes); every public name is importable from here.
 """
 
 from __future__ import annotations
@@ -59,11 +64,23 @@ from outcome_pricing.proof.stats.bootstrap import (
     value_histogram,
 )
 from outcome_pricing.proof.stats.comparison import MIN_EVENTS, MIN_N_PER_ARM, Comparison, z_value
+from outcome_pricing.proof.stats.counted import (
+    ValueCounts,
+    compare_counted_means,
+    compare_counted_means_stratified,
+    compare_means,
+    compare_means_stratified,
+    counted,
+    histogram_of_counts,
+    mann_whitney_p_of_counts,
+    quantiles_of_counts,
+    rank_sum_of_counts,
+    value_counts,
+    van_elteren_p_of_counts,
+)
 from outcome_pricing.proof.stats.means import (
     SCIPY_MWU_MAX_N,
     STRATUM_BINS,
-    compare_means,
-    compare_means_stratified,
     mann_whitney_p,
     van_elteren_p,
 )
@@ -101,27 +118,37 @@ __all__ = [
     "SCIPY_MWU_MAX_N",
     "STRATUM_BINS",
     "Comparison",
+    "ValueCounts",
     "ValueHistogram",
     "bootstrap_means",
+    "compare_counted_means",
+    "compare_counted_means_stratified",
     "compare_means",
+    "counted",
     "compare_means_stratified",
     "compare_rates",
     "detectable_mean_change",
     "detectable_rate_change",
+    "histogram_of_counts",
     "mann_whitney_p",
+    "mann_whitney_p_of_counts",
     "newcombe_interval",
     "percentile_interval",
     "pilot_baseline_rate",
     "pilot_sd",
     "pilot_target_rate",
+    "quantiles_of_counts",
+    "rank_sum_of_counts",
     "rate_test",
     "rates_power",
     "single_rate",
     "t_test_power",
     "tasks_per_arm_for_mean",
     "tasks_per_arm_for_rates",
+    "value_counts",
     "value_histogram",
     "van_elteren_p",
+    "van_elteren_p_of_counts",
     "wilson_interval",
     "z_value",
 ]
