@@ -69,6 +69,15 @@ class TestPriceLabPage:
         assert margin["layout"]["yaxis"]["tickformat"] == "$,.0f"
         assert margin["layout"]["yaxis"]["title"]["text"] == "Margin"
 
+    def test_the_chart_draws_the_reference_and_proposed_plans_until_every_plan_is_asked(self) -> None:
+        at = open_page("price_lab.py")
+        (chart,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        assert {t["name"] for t in chart["data"]} == {"seats-today", "per-outcome"}
+        at.toggle(key="lab.every_plan").set_value(True).run()
+        (chart,) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        assert {t["name"] for t in chart["data"]} == set(example_plans().names)
+        assert chart["layout"]["title"]["text"] == "Revenue by month, every plan"
+
     @pytest.mark.slow
     def test_raising_the_per_outcome_price_moves_revenue_and_break_even_stays(self) -> None:
         at = open_page("price_lab.py")

@@ -155,13 +155,16 @@ MEASURES = {"revenue": "Revenue", "margin": "Margin"}
 
 
 @frame.shared_figure
-def _portfolio_figure(_lab: pricing.PriceLab, key: str, measure: str) -> go.Figure:
-    """Revenue (or margin) by month, every plan: one line a plan, so a dozen plans stay a light chart
-    to draw; built once per data version, scenario and measure (frame.shared_figure)."""
+def _portfolio_figure(_lab: pricing.PriceLab, key: str, measure: str, proposed: str, every_plan: bool) -> go.Figure:
+    """Revenue (or margin) by month: the reference and proposed plans, or every plan (one line a
+    plan); built once per data version, scenario, measure and choice (frame.shared_figure)."""
     port = _lab.backtest.portfolio()
     port["plan"] = port["plan"].astype(str)
-    title = ("Revenue by month, every plan" if measure == "revenue"
-             else "Margin by month (revenue minus cost to serve), every plan")
+    if not every_plan:  # two lines to read (and draw); the totals above have every plan
+        port = port[port["plan"].isin([_lab.backtest.reference, proposed])]
+    which = "every plan" if every_plan else "reference and proposed plans"
+    title = (f"Revenue by month, {which}" if measure == "revenue"
+             else f"Margin by month (revenue minus cost to serve), {which}")
     fig = px.line(port, x="month", y=measure, color="plan", markers=True, title=title,
                   labels={"month": "Month", "plan": "Plan"})
     _dollar_axis(fig, "y", MEASURES[measure])
@@ -169,14 +172,19 @@ def _portfolio_figure(_lab: pricing.PriceLab, key: str, measure: str) -> go.Figu
     return fig
 
 
-def _portfolio(lab: pricing.PriceLab, key: str) -> None:
-    measure = st.segmented_control(
-        "Show", list(MEASURES), format_func=lambda m: MEASURES[m], default="revenue", required=True, key="lab.measure",
-        persist_state="session",
-        help="Revenue: what every account would have paid under each plan, month by month. Margin: revenue "
-             "minus the cost to serve (AI tokens and per-task costs).")
-    st.plotly_chart(_portfolio_figure(lab, key, str(measure or "revenue")), width="stretch",
-                    config=frame.CHART_CONFIG)
+def _portfolio(lab: pricing.PriceLab, key: str, proposed: str) -> None:
+    left, right = st.columns([2, 3], vertical_alignment="bottom")
+    with left:
+        measure = st.segmented_control(
+            "Show", list(MEASURES), format_func=lambda m: MEASURES[m], default="revenue", required=True,
+            key="lab.measure", persist_state="session",
+            help="Revenue: what every account would have paid under each plan, month by month. Margin: revenue "
+                 "minus the cost to serve (AI tokens and per-task costs).")
+    every_plan = right.toggle("Show every plan", value=False, key="lab.every_plan", persist_state="session",
+                              help="Add every other plan of the plan set to the chart (the reference and "
+                              "proposed plans are always drawn).")
+    figure = _portfolio_figure(lab, key, str(measure or "revenue"), proposed, bool(every_plan))
+    st.plotly_chart(figure, width="stretch", config=frame.CHART_CONFIG)
 
 
 STANDING_COLORS = {
@@ -367,7 +375,7 @@ def main() -> None:
     key = page.key  # the figures are built once per data version and scenario (frame.shared_figure)
     # Only the open tab is drawn (frame.lazy_tabs): the page carries 7 charts and 4 grids in all.
     frame.lazy_tabs("lab.view", {
-        "Revenue and margin": lambda: _portfolio(data.lab, key),
+        "Revenue and margin": lambda: _portfolio(data.lab, key, sc.proposed_plan),
         "Winners and losers": lambda: _winners_losers(data, sc.proposed_plan, key),
         "Break-even": lambda: _break_even_view(data, key),
         "Price sweep": lambda: _sweep(data, key),
