@@ -22,6 +22,10 @@ PRICE_TICKS: Final = "$,.2f"
 PERCENT_TICKS: Final = ".0%"
 PERCENT_HOVER: Final = ".1%"
 COUNT_TICKS: Final = ",.0f"
+# The two plans every page compares, drawn alike on every chart: the reference in grey (dashed
+# where a line), the proposed plan in the house blue.
+REFERENCE_COLOUR: Final = "#8a8a8a"
+PROPOSED_COLOUR: Final = "#1565c0"
 
 Number = float | int | Decimal
 

@@ -27,8 +27,7 @@ from outcome_pricing.reports import brief, verdict
 from outcome_pricing.reports import overview as ov_engine
 from outcome_pricing.reports.roi_report import TABLE_STYLE, table
 
-REFERENCE_COLOUR = "#8a8a8a"
-PROPOSED_COLOUR = "#1565c0"
+REFERENCE_COLOUR, PROPOSED_COLOUR = fmt.REFERENCE_COLOUR, fmt.PROPOSED_COLOUR
 BASELINE_COLOUR = "#9e9e9e"
 GAIN_COLOUR = "#2e7d32"
 LOSS_COLOUR = "#c62828"

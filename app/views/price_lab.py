@@ -165,8 +165,10 @@ def _portfolio_figure(_lab: pricing.PriceLab, key: str, measure: str, proposed: 
     which = "every plan" if every_plan else "reference and proposed plans"
     title = (f"Revenue by month, {which}" if measure == "revenue"
              else f"Margin by month (revenue minus cost to serve), {which}")
+    colours = {_lab.backtest.reference: fmt.REFERENCE_COLOUR, proposed: fmt.PROPOSED_COLOUR}
     fig = px.line(port, x="month", y=measure, color="plan", markers=True, title=title,
-                  labels={"month": "Month", "plan": "Plan"})
+                  labels={"month": "Month", "plan": "Plan"}, color_discrete_map=colours)
+    fig.update_traces(line={"dash": "dash"}, selector={"name": _lab.backtest.reference})
     _dollar_axis(fig, "y", MEASURES[measure])
     fig.update_xaxes(tickformat="%b %Y", hoverformat="%b %Y")
     return fig
