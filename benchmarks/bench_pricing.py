@@ -122,7 +122,7 @@ def _median(fn: Callable[[], Any], before: Callable[[], None] = lambda: None, ru
 
 def _cold() -> None:
     metrics_module._usage_cache.clear()
-    splits_module._cache.clear()
+    splits_module._usage.clear()
 
 
 def _line(label: str, n: int, seconds: float, baseline: float) -> None:
