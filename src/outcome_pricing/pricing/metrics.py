@@ -13,8 +13,6 @@ month, so a quiet month still bills seats, fees and minimums.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -33,6 +31,7 @@ from outcome_pricing.pricing.deals.columns import add_deal_columns
 from outcome_pricing.pricing.splits import add_splits, split_column, split_keys, splits_of
 from outcome_pricing.pricing.terms import DEFAULT_HOURS_PER_SEAT, Costs, Metric, Plan, Settlement
 from outcome_pricing.pricing.usage import UsageArrays, facts_table, seats_needed_array
+from outcome_pricing.warehouse.memo import GenerationMemo
 
 if TYPE_CHECKING:
     from outcome_pricing.rules import Definition
@@ -85,24 +84,18 @@ METRIC_COLUMNS = [
     "tasks",
 ]
 
-_usage_cache: weakref.WeakKeyDictionary[Warehouse, tuple[int, pd.DataFrame]] = weakref.WeakKeyDictionary()
-_usage_lock = threading.Lock()
+_usage_cache: GenerationMemo[pd.DataFrame] = GenerationMemo(entries=1)
 
 
 def usage_by_tier(wh: Warehouse) -> pd.DataFrame:
     """Definition-independent usage per account, month and model tier (cached per data generation)."""
-    with _usage_lock:
-        hit = _usage_cache.get(wh)
-        if hit is not None and hit[0] == wh.generation:
-            return hit[1]
-    # Read the generation before the query: an ingest committing in between must not
-    # leave the old usage cached as current.
-    generation = wh.generation
+    return _usage_cache.get(wh, "usage", lambda: _read_usage_by_tier(wh))
+
+
+def _read_usage_by_tier(wh: Warehouse) -> pd.DataFrame:
     facts = facts_table(wh)
     df = wh.query_df(USAGE_SQL if facts is None else USAGE_FACTS_SQL.format(facts=facts))
     df["month"] = pd.to_datetime(df["month"])
-    with _usage_lock:
-        _usage_cache[wh] = (generation, df)
     return df
 
 

@@ -18,8 +18,6 @@ does), and the means, the sum and the dollars are rational numbers
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +29,7 @@ import pandas as pd
 
 from outcome_pricing.kit.money import to_decimal
 from outcome_pricing.pricing.usage import facts_table
+from outcome_pricing.warehouse.memo import GenerationMemo
 
 if TYPE_CHECKING:
     from outcome_pricing.warehouse.handle import Warehouse
@@ -202,22 +201,13 @@ def account_hourly_costs(wh: Warehouse) -> dict[str, Decimal]:
     return {str(a): to_decimal(float(c)) for a, c in zip(df["account_id"], df["agent_hourly_cost"], strict=True)}
 
 
-_cache: weakref.WeakKeyDictionary[Warehouse, tuple[int, pd.DataFrame]] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+_cache: GenerationMemo[pd.DataFrame] = GenerationMemo(entries=1)
 
 
 def savings_columns(wh: Warehouse) -> pd.DataFrame:
     """account_id, month, saved_ms (Fraction), ai_timed_tasks: what metrics merge in
     (kept per warehouse and data generation, like the usage scan)."""
-    with _lock:
-        hit = _cache.get(wh)
-        if hit is not None and hit[0] == wh.generation:
-            return hit[1].copy()
-    generation = wh.generation  # read before the queries: an ingest in between must not look current
-    df = saved_ms_by_month(topic_savings(baselines(wh), ai_time(wh)))
-    with _lock:
-        _cache[wh] = (generation, df)
-    return df.copy()
+    return _cache.get(wh, "savings", lambda: saved_ms_by_month(topic_savings(baselines(wh), ai_time(wh)))).copy()
 
 
 @dataclass(frozen=True)
