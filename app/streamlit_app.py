@@ -18,6 +18,7 @@ if str(APP_DIR) not in sys.path:  # views import the shared frame, fmt and scena
 
 import auth  # noqa: E402
 import frame  # noqa: E402
+import results  # noqa: E402
 import scenario  # noqa: E402
 from streamlit.navigation.page import StreamlitPage  # noqa: E402
 
@@ -69,7 +70,7 @@ def build_navigation(person: Principal) -> dict[str, list[StreamlitPage]]:
 
 # One line per script run with OUTCOME_PRICING_LOG_RUNS=1 (benchmarks/bench_cold.py reads them):
 # the server's own seconds for a page, apart from the browser's drawing.
-RUN_LOG = logging.getLogger("outcome_pricing.app.runs")
+RUN_LOG = results.RUN_LOG
 if os.environ.get("OUTCOME_PRICING_LOG_RUNS") and not RUN_LOG.handlers:
     RUN_LOG.addHandler(logging.StreamHandler(sys.stderr))
     RUN_LOG.setLevel(logging.INFO)

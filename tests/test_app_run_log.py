@@ -26,7 +26,7 @@ def test_the_benchmark_reads_the_routers_run_lines(tmp_path: Path) -> None:
 
 def test_the_benchmark_reads_the_warm_up_line() -> None:
     source = (ROUTER.parent / "results.py").read_text()
-    fmt = re.search(r'_RUNS\.info\("([^"]+)"', source)
+    fmt = re.search(r'RUN_LOG\.info\("([^"]+)"', source)
     assert fmt is not None
     line = logging.LogRecord("r", logging.INFO, "", 0, fmt.group(1), (2.125, 1_700_000_003.5), None).getMessage()
     found = bench_cold.WARM_LINE.search(f"noise\n{line}\n")
