@@ -7,6 +7,8 @@ import math
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from outcome_pricing import pricing
 from outcome_pricing.analysis import breakeven
@@ -117,3 +119,43 @@ class TestStandings:
         assert set(others["standing"]) <= {breakeven.Standing.PAYS_MORE, breakeven.Standing.PAYS_LESS,
                                            breakeven.Standing.SAME}
         assert (others.loc[others["standing"] == breakeven.Standing.PAYS_LESS, "change"] < 0).all()
+
+
+class TestSegmentsFromTheSharedSweep:
+    """The segments' break-evens are read from the portfolio sweep's per-account curves; each is
+    held to the segment swept alone (the slow, obvious way), on every plan shape of the example
+    plans (minimums, caps, ladders, commitments) and random segment assignments."""
+
+    @pytest.fixture(scope="class")
+    def example(self, demo_wh: Warehouse) -> tuple[PlanSet, pd.DataFrame]:
+        planset = pricing.example_plans()
+        d = Definition.preset("intercom-fin-2025")
+        return planset, pricing.account_month_metrics(demo_wh, d, planset.costs, planset.plans)
+
+    @staticmethod
+    def alone(rows: pd.DataFrame, planset: PlanSet, plan: str, reference: str) -> dict[str, tuple[float, float]]:
+        out = {}
+        for segment, part in rows.groupby("segment", sort=True):
+            sweep = pricing.price_sweep_metrics(part.reset_index(drop=True), planset, plan, reference)
+            out[str(segment)] = (float(sweep.portfolio["reference_revenue"].iloc[0]), sweep.break_even_price)
+        return out
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(data=st.data())
+    def test_each_segment_as_its_own_sweep(self, example: tuple[PlanSet, pd.DataFrame], data: st.DataObject) -> None:
+        planset, metrics = example
+        plan = data.draw(st.sampled_from([p.name for p in planset.plans if p.outcome_price() is not None]))
+        window = data.draw(st.sampled_from(list(breakeven.Window)))
+        accounts = sorted(metrics["account_id"].unique())
+        labels = data.draw(st.lists(st.sampled_from(["a", "b", "c", None]), min_size=len(accounts),
+                                    max_size=len(accounts)))
+        relabelled = metrics.assign(segment=metrics["account_id"].map(dict(zip(accounts, labels, strict=True))))
+        got = breakeven.break_even(relabelled, planset, plan, "seats-today", window)
+        rows = relabelled[breakeven.window_mask(relabelled, window).to_numpy()].reset_index(drop=True)
+        rows = rows.assign(segment=rows["segment"].fillna(breakeven.NO_SEGMENT))
+        want = self.alone(rows, planset, plan, "seats-today")
+        assert set(got.segments["segment"]) == set(want)
+        for r in got.segments.itertuples():
+            reference, price = want[str(r.segment)]
+            assert r.reference_revenue == reference
+            assert (math.isnan(price) and math.isnan(r.break_even_price)) or r.break_even_price == price

@@ -27,7 +27,7 @@ import pandas as pd
 from outcome_pricing.analysis.recent import RECENT_MONTHS
 from outcome_pricing.pricing.backtest import Backtest
 from outcome_pricing.pricing.plans import PlanSet
-from outcome_pricing.pricing.sweep import PriceSweep, price_sweep_metrics
+from outcome_pricing.pricing.sweep import PriceSweep, crossing, default_prices, price_sweep_metrics
 
 NO_SEGMENT = "no segment"  # an account without a segment in the accounts file
 
@@ -106,11 +106,14 @@ def break_even(metrics: pd.DataFrame, planset: PlanSet, plan: str, reference: st
     whole = price_sweep_metrics(rows, planset, plan, reference)
     info = rows.drop_duplicates("account_id").set_index("account_id")[["name", "segment"]]
     accounts = whole.break_even.join(info, on="account_id")[ACCOUNT_COLUMNS]
+    curves = _account_curves(whole, planset, plan)
     segments = []
-    for segment, part in rows.groupby("segment", sort=True):
-        sweep = price_sweep_metrics(part.reset_index(drop=True), planset, plan, reference)
-        segments.append((segment, part["account_id"].nunique(), float(part["outcomes"].sum()),
-                         float(sweep.portfolio["reference_revenue"].iloc[0]), sweep.break_even_price))
+    for segment, part in rows[["segment", "account_id", "outcomes"]].groupby("segment", sort=True):
+        found = None if curves is None else _segment_break_even(curves, part["account_id"].unique())
+        if found is None:  # the segment's own sweep reaches past the shared prices: sweep it alone
+            sweep = price_sweep_metrics(rows.loc[part.index].reset_index(drop=True), planset, plan, reference)
+            found = float(sweep.portfolio["reference_revenue"].iloc[0]), sweep.break_even_price
+        segments.append((segment, part["account_id"].nunique(), float(part["outcomes"].sum()), *found))
     by_segment = pd.DataFrame(segments, columns=SEGMENT_COLUMNS)
     # Smallest accounts first (SMB, mid-market, enterprise), by reference revenue per account.
     by_segment = by_segment.iloc[(by_segment["reference_revenue"] / by_segment["accounts"]).argsort(kind="stable")]
@@ -120,6 +123,54 @@ def break_even(metrics: pd.DataFrame, planset: PlanSet, plan: str, reference: st
         first_month=pd.Timestamp(rows["month"].min()), last_month=pd.Timestamp(rows["month"].max()),
         account_months=len(rows), sweep=whole,
     )
+
+
+@dataclass(frozen=True)
+class _Curves:
+    """Per account, in cents: the revenue at each sweep price (prices x accounts) and the
+    reference revenue, from the portfolio's sweep over the window's default prices."""
+
+    prices: np.ndarray
+    accounts: pd.Index
+    revenue: np.ndarray
+    reference: np.ndarray
+
+
+def _cents(dollars: np.ndarray) -> np.ndarray:
+    """Whole cents back from the sweep's cents / 100 (exact: the division is correctly rounded)."""
+    cents: np.ndarray = np.rint(np.asarray(dollars, dtype="float64") * 100).astype(np.int64)
+    return cents
+
+
+def _account_curves(whole: PriceSweep, planset: PlanSet, plan: str) -> _Curves | None:
+    """The accounts' revenue curves of the portfolio's sweep, when it swept the default prices
+    (the prices a segment's own sweep starts from); None when it reached further."""
+    current = planset.plan(plan).outcome_price()
+    grid = [float(p) for p in default_prices(current)] if current is not None else []
+    prices = whole.portfolio["price"].to_numpy(dtype="float64")
+    if len(prices) != len(grid) or not np.array_equal(prices, np.asarray(grid)):
+        return None
+    long = whole.accounts
+    n_prices = len(prices)
+    accounts = pd.Index(long["account_id"].to_numpy()[: len(long) // n_prices])
+    revenue = _cents(long["revenue"].to_numpy()).reshape(n_prices, len(accounts))
+    reference = _cents(long["reference_revenue"].to_numpy()[: len(accounts)])
+    return _Curves(prices, accounts, revenue, reference)
+
+
+def _segment_break_even(curves: _Curves, members: np.ndarray) -> tuple[float, float] | None:
+    """(reference revenue, break-even price) of the accounts `members`, as their own sweep
+    finds them: each price's revenue is the sum of its accounts' (charges are per account),
+    in cents. None when that sweep would sweep again to reach past the last price."""
+    at = curves.accounts.get_indexer(pd.Index(members))
+    if (at < 0).any():
+        return None
+    revenue = curves.revenue[:, at].sum(axis=1) / 100
+    reference = float(curves.reference[at].sum()) / 100
+    price = crossing(curves.prices, revenue, reference)
+    if math.isfinite(price) and price > curves.prices[-1]:
+        return None
+    return reference, price
 
 
 def break_evens(metrics: pd.DataFrame, planset: PlanSet, plan: str, reference: str) -> dict[Window, BreakEven]:

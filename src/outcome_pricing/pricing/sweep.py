@@ -115,12 +115,12 @@ def price_sweep_metrics(
             "outcomes": outcomes.to_numpy(),
             "reference_revenue": ref_by_account.to_numpy() / 100,
             "break_even_price": [
-                _crossing(price_arr, rows[:, j] / 100, ref_by_account.iloc[j] / 100)
+                crossing(price_arr, rows[:, j] / 100, ref_by_account.iloc[j] / 100)
                 for j in range(len(ref_by_account))
             ],
         }
     )
-    total_be = _crossing(price_arr, port["revenue"].to_numpy(), float(ref_cents.sum()) / 100)
+    total_be = crossing(price_arr, port["revenue"].to_numpy(), float(ref_cents.sum()) / 100)
     if explicit is None and math.isfinite(total_be) and total_be > price_arr[-1]:
         # The portfolio break-even lies beyond the default range: sweep once more to 1.2x it,
         # so the chart shows the crossing instead of stopping short of it.
@@ -129,7 +129,7 @@ def price_sweep_metrics(
     return PriceSweep(plan, reference, float(current), port, long, be, total_be)
 
 
-def _crossing(prices: np.ndarray, revenue: np.ndarray, target: float) -> float:
+def crossing(prices: np.ndarray, revenue: np.ndarray, target: float) -> float:
     """The price where a non-decreasing revenue curve reaches ``target`` (NaN if never)."""
     if len(prices) == 0:
         return float("nan")
