@@ -26,6 +26,20 @@ class TestInvoicesPage:
 
 @pytest.mark.slow
 class TestDisputesPage:
+    def test_the_picker_finds_an_open_dispute_by_task_id(self, demo_db_copy: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv(DB_ENV, str(demo_db_copy))
+        with Warehouse.open(demo_db_copy, read_only=True) as wh:
+            open_now = list_disputes(wh, status="open")
+        wanted = open_now.iloc[-1]  # the oldest open one
+        at = open_app("disputes.py", timeout=TIMEOUT)
+        at.text_input(key="disputes.find").input(str(wanted["task_id"])).run()
+        assert not at.exception, [e.value for e in at.exception]
+        options = at.selectbox(key="disputes.pick").options
+        assert options and all(str(wanted["task_id"]) in o for o in options)
+        at.text_input(key="disputes.find").input("no-such-id-%%").run()
+        assert any("No open dispute matches" in i.value for i in at.info)
+
     def test_a_decision_is_stored_with_who_and_when(self, demo_db_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(DB_ENV, str(demo_db_copy))
         with Warehouse.open(demo_db_copy, read_only=True) as wh:

@@ -15,10 +15,15 @@ import streamlit as st
 
 from outcome_pricing.access import DISPUTE_REVIEWERS
 from outcome_pricing.ingest import disputes
+from outcome_pricing.kit.cells import to_safe_csv
 from outcome_pricing.rules import Definition, evaluate_tasks, explain_reason
 from outcome_pricing.warehouse import Warehouse
 
 DECISIONS = {"Accept (void the outcome)": "accepted", "Reject (the outcome stands)": "rejected"}
+# A warehouse can hold hundreds of thousands of disputes (150k in the 100M demo): the page lists
+# the newest of each kind and offers the whole list as a download, not every row to the browser.
+SHOWN_ROWS = 1_000
+PICKED = 200  # open disputes in the picker (newest filed first); others are found by id
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -58,6 +63,34 @@ def _evidence_panel(page: frame.Page, d: Definition, row: pd.Series) -> None:
                  column_config={c: fmt.label(c) for c in ev.columns})
 
 
+def _find(open_disputes: pd.DataFrame) -> pd.DataFrame:
+    """The open disputes to pick from: those matching the search (a dispute, task or account id,
+    or part of one), else the newest PICKED."""
+    text = st.text_input("Find an open dispute", key="disputes.find", placeholder="dispute, task or account id",
+                         help=f"{fmt.count(len(open_disputes))} open disputes; the list shows the newest "
+                         f"{PICKED} unless you search.").strip()
+    if not text:
+        return open_disputes.head(PICKED)
+    ids = open_disputes[["dispute_id", "task_id", "account_id"]].astype(str)
+    hit = ids.apply(lambda column: column.str.contains(text, case=False, regex=False)).any(axis=1)
+    found: pd.DataFrame = open_disputes[hit.to_numpy()].head(PICKED)
+    if found.empty:
+        st.info(f"No open dispute matches {text!r}.")
+    return found
+
+
+def _table(rows: pd.DataFrame, columns: list[str], what: str, file_name: str, newest_last: bool) -> None:
+    """The newest SHOWN_ROWS rows (the last ones when `rows` are oldest first), and every row as
+    a CSV download."""
+    shown = rows.tail(SHOWN_ROWS) if newest_last else rows.head(SHOWN_ROWS)
+    st.dataframe(shown, hide_index=True, placeholder="", column_config={c: fmt.label(c) for c in columns})
+    if len(rows) > SHOWN_ROWS:
+        st.caption(f"The newest {fmt.count(SHOWN_ROWS)} of {fmt.count(len(rows))} {what} are shown: "
+                   "the download has them all.")
+    st.download_button(f"Download all {what} (CSV)", lambda: to_safe_csv(rows),
+                       file_name=file_name, mime="text/csv", icon=":material/download:", key=f"disputes.{file_name}")
+
+
 def _decide(page: frame.Page, open_disputes: pd.DataFrame, d: Definition) -> None:
     if page.person.role not in DISPUTE_REVIEWERS:
         st.info("Only pricing and admin users decide disputes; the lists below are read-only.")
@@ -65,10 +98,13 @@ def _decide(page: frame.Page, open_disputes: pd.DataFrame, d: Definition) -> Non
     if open_disputes.empty:
         st.success("No open disputes: every dispute has been decided.")
         return
-    labels = {r.dispute_id: f"{r.dispute_id} · task {r.task_id} · {r.account_id}" for r in open_disputes.itertuples()}
+    found = _find(open_disputes)
+    if found.empty:
+        return
+    labels = {r.dispute_id: f"{r.dispute_id} · task {r.task_id} · {r.account_id}" for r in found.itertuples()}
     chosen = st.selectbox("Open dispute", list(labels), format_func=lambda k: labels[k], key="disputes.pick",
                           help="Newest filed first. The task's evidence is shown below before you decide.")
-    row = open_disputes[open_disputes["dispute_id"] == chosen].iloc[0]
+    row = found[found["dispute_id"] == chosen].iloc[0]
     _evidence_panel(page, d, row)
     with st.form("disputes.decide", clear_on_submit=True):
         decision = st.radio("Decision", list(DECISIONS), horizontal=True, key="disputes.decision",
@@ -100,11 +136,10 @@ def main() -> None:
     _decide(page, all_disputes[all_disputes["status"] == "open"], d)
     st.subheader("Every decision")
     st.caption("Decisions from files and from this page, oldest first, with who and when; none is ever overwritten.")
-    st.dataframe(_history(page.wh, page.version), hide_index=True, placeholder="",
-                 column_config={c: fmt.label(c) for c in disputes.HISTORY_COLUMNS})
+    _table(_history(page.wh, page.version), disputes.HISTORY_COLUMNS, "decisions", "dispute_decisions.csv",
+           newest_last=True)
     st.subheader("All disputes")
-    st.dataframe(all_disputes, hide_index=True, placeholder="",
-                 column_config={c: fmt.label(c) for c in disputes.DISPUTE_VIEW_COLUMNS})
+    _table(all_disputes, disputes.DISPUTE_VIEW_COLUMNS, "disputes", "disputes.csv", newest_last=False)
 
 
 main()
