@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outcome_pricing.cli import cli
+from outcome_pricing.errors import ConfigError
 from outcome_pricing.kit.money import MICRO, round_half_up
 from outcome_pricing.pricing import (
     EXAMPLE_PLANS,
@@ -40,7 +41,22 @@ from tests.strategies import plans, usages
 
 DEF = Definition.preset("intercom-fin-2026")
 
+def _refusal(fn: Any) -> str | None:
+    try:
+        fn()
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
 def assert_paths_agree(plan: Plan, usage: UsageArrays) -> None:
+    # An amount past LIMIT_CENTS is refused, never wrapped: then both paths refuse the bill.
+    refused = _refusal(lambda: plan_cents(plan, usage))
+    if refused is not None:
+        assert "beyond what billing holds" in refused, refused
+        slow = [_refusal(lambda i=i: bill(plan, usage.row(i))) for i in range(len(usage))]  # type: ignore[misc]
+        assert any(r is not None and "beyond what billing holds" in r for r in slow), f"only the fast path refused: {refused}"
+        return
     fast = plan_cents(plan, usage)
     for i in range(len(usage)):
         lines = bill(plan, usage.row(i))
