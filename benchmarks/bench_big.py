@@ -148,6 +148,7 @@ def _engine_calls(wh: Any) -> dict[str, Callable[[], Any]]:
         "Proof: sample of 50": lambda: audit.draw_sample(wh, d, 50, "simple", 0, everything),
         "Invoices: invoices": lambda: inv.invoices(wh, planset, d, plan=plan),
         "Invoices: by definition": lambda: inv.rates_by_definition(wh, planset, [d, *others], plan),
+        "AI impact: accounts": lambda: impact.go_live_months(wh),  # the account picker's list
         "AI impact: summary": lambda: impact.impact_summary(wh, None),
         "AI impact: by topic": lambda: impact.impact_by(wh, "topic", None),
         "AI impact: trend": lambda: impact.trend_by_go_live(wh, None),

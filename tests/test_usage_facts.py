@@ -1,5 +1,6 @@
 """The usage facts built with the cube against the scan of the tasks they replace: the same
-usage per account, month and tier, the same savings inputs; read only while current."""
+usage per account, month and tier, the same savings inputs, the same go-live months; read only
+while current."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outcome_pricing.pricing import metrics, usage
-from outcome_pricing.pricing.deals import savings
+from outcome_pricing.pricing.deals import savings, schedule
+from outcome_pricing.proof import impact
+from outcome_pricing.proof.impact import breakdown
 from outcome_pricing.warehouse import usage_facts
 from outcome_pricing.warehouse.handle import Warehouse
 from tests.rows import load_tasks
@@ -56,6 +59,14 @@ def test_facts_give_the_sums_the_task_scans_give(first, second):
                                   (savings.AI_SQL, savings.AI_FACTS_SQL)):
             pd.testing.assert_frame_equal(scanned(wh, from_facts.format(facts=table)), scanned(wh, plain),
                                           check_dtype=False)
+        # Each account's go-live month and task count: the deal terms' and the AI impact page's.
+        by_account = {"by": "account_id", "ignore_index": True}
+        pd.testing.assert_frame_equal(
+            wh.query_df(schedule.GO_LIVE_SQL.format(tasks=table)).sort_values(**by_account),
+            wh.query_df(schedule.GO_LIVE_SQL.format(tasks="tasks")).sort_values(**by_account), check_dtype=False)
+        every_task = breakdown._GO_LIVE_CTE.format(tasks="count(*)", source="tasks", where="")
+        pd.testing.assert_frame_equal(
+            impact.go_live_months(wh), wh.query_df(f"{every_task} SELECT * FROM golive ORDER BY account_id"))
 
 
 def test_facts_are_not_read_once_the_tasks_change_around_the_cube():
@@ -66,6 +77,7 @@ def test_facts_are_not_read_once_the_tasks_change_around_the_cube():
             cur.execute("DELETE FROM tasks")
         assert usage.facts_table(wh) is None
         assert metrics.usage_by_tier(wh).empty  # and the usage comes from the scan
+        assert impact.go_live_months(wh).empty
 
 
 def test_a_scoped_view_reads_only_its_accounts_facts():

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from outcome_pricing.pricing.deal_terms import ChargeFrom, DealTerms
-from outcome_pricing.warehouse import cluster
+from outcome_pricing.pricing.usage import facts_table
 from outcome_pricing.warehouse.memo import GenerationMemo
 
 if TYPE_CHECKING:
@@ -121,7 +121,9 @@ def go_live_frame(wh: Warehouse) -> pd.DataFrame:
 
 
 def _read_go_live(wh: Warehouse) -> pd.DataFrame:
-    # Cluster mode: the account facts have a row per month and ai_enabled: the same minimum.
-    df = wh.query_df(GO_LIVE_SQL.format(tasks=cluster.FACTS_TABLE if cluster.is_cluster(wh) else "tasks"))
+    # The account facts (cluster mode's, or the usage facts built with the cube) have a row per
+    # account, month and ai_enabled with tasks: the same minimum as every task, without a scan
+    # of every task (1-2 s at 100M tasks, on every cold backtest and first invoice).
+    df = wh.query_df(GO_LIVE_SQL.format(tasks=facts_table(wh) or "tasks"))
     df["go_live_month"] = pd.to_datetime(df["go_live_month"])
     return df
