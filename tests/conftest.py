@@ -5,6 +5,11 @@ and this process keeps one connection per file. So each use gets its own copy
 of the pristine demo file: the read-only `demo_wh`, the app under AppTest
 (`app_env`), and tests that write or start another process (`demo_db_copy`);
 `demo_db_path` itself is never left open here (the browser tests serve it).
+
+The suite runs on two pytest-xdist workers (pyproject's addopts: `-n 2 --dist loadgroup`). Each
+worker has its own session fixtures (its own temporary directory, so its own copies); a test
+file with a module- or class-scoped fixture (a server, a browser, a Spark session, a rendered
+page) runs whole on one worker, so that fixture is still built once (`pytest_collection_modifyitems`).
 """
 
 from __future__ import annotations
@@ -14,9 +19,33 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from outcome_pricing import demo
 from outcome_pricing.warehouse import DB_ENV, Warehouse
+
+# Hypothesis' default 200 ms deadline per example measures the machine, not the code: on two
+# workers sharing two cores (with servers and browsers beside them) a fast example can miss it.
+# Every test keeps its examples (max_examples, set per test where it matters); only the deadline goes.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
+
+# Scopes whose fixture xdist would build once per worker that meets the file's tests.
+_SHARED_SCOPES = frozenset({"module", "class", "package"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep a test file on one worker when any of its tests uses a module- or class-scoped fixture:
+    split across workers, each would build it (a second Streamlit server, browser or Spark JVM on
+    two cores). The other tests are handed out one by one, after the files (largest first)."""
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        if definitions is None:
+            continue
+        if any(defs[-1].scope in _SHARED_SCOPES for defs in definitions.name2fixturedefs.values() if defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
 
 # Small but with every story in it: baseline months, go-lives, reopens, audits.
 DEMO_TASKS = 20_000
