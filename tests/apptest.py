@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import NamedTuple, TypeVar
 
+from streamlit.proto.Block_pb2 import Block as BlockProto
+from streamlit.runtime.state.common import user_key_from_element_id
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block, Tab
+
+T = TypeVar("T")
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 PAGE_TIMEOUT = 60  # seconds for one run of a page on the small demo warehouse
@@ -55,6 +61,53 @@ def open_tab(at: AppTest, key: str, label: str) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+class TabSet(NamedTuple):
+    """One stateful tab set as drawn: its labels in order and the open one."""
+
+    labels: list[str]
+    open: str
+
+
+def lazy_tabs(at: AppTest) -> dict[str, TabSet]:
+    """Every stateful tab set on the page as drawn, by key, in the page's order (frame.lazy_tabs:
+    only the open tab's content is in the tree). Plain `st.tabs` have no key and draw every tab,
+    so their content is in the tree already and they are not listed."""
+    found: dict[str, TabSet] = {}
+
+    def walk(node: Block) -> None:
+        proto = getattr(node, "proto", None)  # the root has none
+        if isinstance(proto, BlockProto) and proto.HasField("tab_container") and proto.tab_container.id:
+            key = user_key_from_element_id(proto.tab_container.id)
+            labels = [tab.label for tab in node.children.values() if isinstance(tab, Tab)]
+            if key is not None and labels:
+                found[key] = TabSet(labels, labels[proto.tab_container.default_tab_index])
+        for child in node.children.values():
+            if isinstance(child, Block):
+                walk(child)
+
+    walk(at._tree)
+    return found
+
+
+def every_tab(at: AppTest, look: Callable[[AppTest], T]) -> Iterator[tuple[str, T]]:
+    """What `look` sees on the page as drawn (""), then with each other tab of its lazy tab sets
+    open ("key: label"), each opened the way a click does. A tab set that appears inside a tab is
+    gone through before its outer set moves on. The page is left on the last tab opened."""
+    yield "", look(at)
+    seen = {(key, tabs.open) for key, tabs in lazy_tabs(at).items()}
+    while True:
+        shown = lazy_tabs(at)
+        seen |= {(key, tabs.open) for key, tabs in shown.items()}
+        # The innermost set first (drawn after its outer one).
+        todo = [(key, label) for key, tabs in reversed(shown.items()) for label in tabs.labels
+                if (key, label) not in seen]
+        if not todo:
+            return
+        key, label = todo[0]
+        seen.add((key, label))
+        yield f"{key}: {label}", look(open_tab(at, key, label))
 
 
 def metric_value(at: AppTest, label_start: str) -> str:

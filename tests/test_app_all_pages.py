@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -24,6 +25,7 @@ from tests.apptest import open_app
 from tests.e2e.server import AppPage, app_pages
 
 TIMEOUT = 120
+VIEWS = Path(__file__).resolve().parents[1] / "app" / "views"
 PAGES = app_pages()
 CONTROLS = (
     "selectbox", "multiselect", "slider", "select_slider", "number_input", "text_input", "text_area",
@@ -37,18 +39,44 @@ def run_page(page: AppPage, **query: str) -> AppTest:
     return open_app(page.file, timeout=TIMEOUT, query=query, check=False)
 
 
+class View(NamedTuple):
+    """What the checks below read from one view of a page (the page as drawn, or one of its
+    lazy tabs open): AppTest's tree changes when a tab opens, so each view is read when shown."""
+
+    exceptions: list[str]
+    errors: list[str]
+    titles: list[str]
+    controls: list[tuple[str, str, str]]  # type, label, help
+    figures: list[tuple[str, str]]
+    tab_sets: dict[str, apptest.TabSet]
+
+
+def view_of(at: AppTest) -> View:
+    return View(
+        exceptions=[str(e.value) for e in at.exception],
+        errors=[str(e.value) for e in at.error],
+        titles=[t.value for t in at.title],
+        controls=[(w.type, w.label, w.proto.help or "") for w in controls(at)],
+        figures=apptest.figures(at),
+        tab_sets=apptest.lazy_tabs(at),
+    )
+
+
 @pytest.fixture(scope="module")
-def rendered(_app_db_path: Path) -> Iterator[dict[str, AppTest]]:
-    """Each page rendered once on the demo warehouse (shared by the checks below)."""
-    cache: dict[str, AppTest] = {}
+def rendered(_app_db_path: Path) -> Iterator[dict[str, dict[str, View]]]:
+    """Each page rendered once on the demo warehouse, then each of its lazy tabs opened
+    (tests/apptest.every_tab): page file -> view name ("" as drawn, "key: label") -> View."""
+    cache: dict[str, dict[str, View]] = {}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(DB_ENV, str(_app_db_path))
         yield cache
 
 
-def page_of(rendered: dict[str, AppTest], page: AppPage) -> AppTest:
+def views_of(rendered: dict[str, dict[str, View]], page: AppPage) -> dict[str, View]:
     if page.file not in rendered:
-        rendered[page.file] = run_page(page)
+        at = run_page(page)
+        # Only as drawn when it fails at once: a tab cannot be opened on a page that raised.
+        rendered[page.file] = dict(apptest.every_tab(at, view_of)) if not at.exception else {"": view_of(at)}
     return rendered[page.file]
 
 
@@ -58,25 +86,41 @@ def controls(at: AppTest) -> list:
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.url_path for p in PAGES])
 class TestEveryPage:
-    def test_renders_without_exception_or_error(self, rendered: dict[str, AppTest], page: AppPage) -> None:
-        at = page_of(rendered, page)
-        assert not at.exception, [e.value for e in at.exception]
-        assert not at.error, [e.value for e in at.error]
-        assert [t.value for t in at.title][:1] == [page.title]
+    """On every page and every tab of it: a hidden lazy tab is not in AppTest's tree until opened."""
 
-    def test_every_control_has_help(self, rendered: dict[str, AppTest], page: AppPage) -> None:
-        at = page_of(rendered, page)
-        missing = [f"{w.type} '{w.label}'" for w in controls(at) if not (w.proto.help or "").strip()]
-        assert not missing, f"{page.file}: controls without help text: {missing}"
+    def test_renders_without_exception_or_error(self, rendered: dict[str, dict[str, View]], page: AppPage) -> None:
+        for tab, view in views_of(rendered, page).items():
+            assert not view.exceptions, (tab, view.exceptions)
+            assert not view.errors, (tab, view.errors)
+            assert view.titles[:1] == [page.title], tab
 
-    def test_money_and_percentages_use_the_house_formats(self, rendered: dict[str, AppTest], page: AppPage) -> None:
-        at = page_of(rendered, page)
-        odd = [
-            f"{label}: {value}"
-            for label, value in apptest.figures(at)
+    def test_every_control_has_help(self, rendered: dict[str, dict[str, View]], page: AppPage) -> None:
+        missing = {
+            f"{tab or 'as drawn'}: {kind} '{label}'"
+            for tab, view in views_of(rendered, page).items() for kind, label, help_text in view.controls
+            if not help_text.strip()
+        }
+        assert not missing, f"{page.file}: controls without help text: {sorted(missing)}"
+
+    def test_money_and_percentages_use_the_house_formats(
+        self, rendered: dict[str, dict[str, View]], page: AppPage
+    ) -> None:
+        odd = {
+            f"{tab or 'as drawn'}: {label}: {value}"
+            for tab, view in views_of(rendered, page).items() for label, value in view.figures
             if ("$" in value and not MONEY.match(value)) or ("%" in value and not PERCENT.match(value))
-        ]
-        assert not odd, f"{page.file}: figures not in fmt.money / fmt.pct format: {odd}"
+        }
+        assert not odd, f"{page.file}: figures not in fmt.money / fmt.pct format: {sorted(odd)}"
+
+    def test_every_lazy_tab_was_opened(self, rendered: dict[str, dict[str, View]], page: AppPage) -> None:
+        """The checks above saw each tab: one view per tab of every lazy tab set, and a page that
+        draws lazy tabs (app/frame.lazy_tabs in its source) has its tab sets found."""
+        views = views_of(rendered, page)
+        drawn = views[""].tab_sets
+        if "frame.lazy_tabs(" in (VIEWS / page.file).read_text():
+            assert drawn, f"{page.file} draws lazy tabs, none found in its tree"
+        expected = {f"{key}: {label}" for key, tabs in drawn.items() for label in tabs.labels if label != tabs.open}
+        assert expected <= set(views), sorted(expected - set(views))
 
 
 @pytest.fixture
