@@ -11,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 from tests.apptest import metric_value as metric
 from tests.apptest import open_page, open_tab
 
+SOURCES = "Where the assumptions come from"
+
 
 def open_forecast() -> AppTest:
     at = open_page("forecast.py")
@@ -41,9 +43,11 @@ class TestForecastPage:
         assert probability == "—" or probability.endswith("%")
         assert horizon_revenue(at).startswith("$")
         volatility = open_tab(at, "fc.view", "Volatility and odds")
-        assert len(volatility.dataframe) >= 4  # volatility, prob_beats; the assumptions below every tab
+        assert len(volatility.dataframe) == 2  # volatility, prob_beats
         for tab in ("Commitments and guarantees", "By account"):
             assert not open_tab(at, "fc.view", tab).error, tab
+        sources = open_tab(at, "fc.view", SOURCES)
+        assert len(sources.dataframe) == 2  # each assumption's source; today's level per account
         labels = {n.label for n in at.number_input}
         assert {"Volume growth per month (%)", "Monthly churn hazard (%)", "Price elasticity of volume"} <= labels
 
@@ -86,7 +90,8 @@ class TestForecastPage:
         churn = control(at, "Monthly churn hazard (%)")
         assert churn.max == 50.0  # the engine's 0.5, in percent
         churn.set_value(20.0).run()
-        sources = next(d.value for d in at.dataframe if "Assumption" in d.value.columns)
+        assert not [d for d in at.dataframe if "Assumption" in d.value.columns]  # in its own tab, not drawn
+        sources = next(d.value for d in open_tab(at, "fc.view", SOURCES).dataframe if "Assumption" in d.value.columns)
         row = sources[sources["Assumption"] == "Monthly churn hazard"].iloc[0]
         assert row["Value"] == "20.00%"
         assert "set by the user" in row["Source"]

@@ -341,13 +341,16 @@ def _risks(result: fc.ForecastResult) -> None:
 
 
 def _sources(result: fc.ForecastResult) -> None:
-    with st.expander("Where the assumptions come from", icon=":material/info:"):
-        a = result.assumptions
-        rows = [{"Assumption": c.label, "Value": _text(c, a.values()[c.name]),
-                 "Source": a.sources.get(c.name, "set on this page")} for c in fc.CONTROLS]
-        st.dataframe(rows, hide_index=True)
-        st.caption("Today's level per account (the starting point of every scenario)")
-        st.dataframe(a.accounts, hide_index=True)
+    """Each assumption's value and where it comes from, and today's level per account."""
+    a = result.assumptions
+    rows = [{"Assumption": c.label, "Value": _text(c, a.values()[c.name]),
+             "Source": a.sources.get(c.name, "set on this page")} for c in fc.CONTROLS]
+    st.dataframe(rows, hide_index=True)
+    st.caption("Today's level per account (the starting point of every scenario)")
+    st.dataframe(a.accounts, hide_index=True)
+
+
+def _download(result: fc.ForecastResult) -> None:
     bands = result.revenue.assign(month=result.revenue["month"].map(fmt.month_key))
     st.download_button("Download the revenue bands (CSV)", to_safe_csv(bands), file_name="forecast_bands.csv",
                        mime="text/csv", icon=":material/download:")
@@ -373,14 +376,16 @@ def main() -> None:
     _headline(result, reference, proposed)
     st.plotly_chart(_ranges(result), width="stretch", key="fc.ranges", config=frame.CHART_CONFIG)
     # Only the open tab is drawn (frame.lazy_tabs): fans, tables and per-account grids all on one
-    # page were most of its time in the browser.
+    # page were most of its time in the browser. The assumptions' sources are a tab too: in a
+    # collapsed expander their two data grids were still drawn on every visit (issue 20.1).
     frame.lazy_tabs("fc.view", {
         "Fan charts": lambda: _fan_charts(result, reference, proposed),
         "Volatility and odds": lambda: _volatility(result),
         "Commitments and guarantees": lambda: _risks(result),
         "By account": lambda: _accounts(result, reference, proposed),
+        "Where the assumptions come from": lambda: _sources(result),
     })
-    _sources(result)
+    _download(result)
 
 
 main()
