@@ -46,8 +46,24 @@ class TestOverviewPage:
         short = month_full[:3] + " " + month_full.split()[-1]
         dated = [label for label in labels(at) if label.startswith(("Seat", "Billable", "Resolution"))]
         assert len(dated) == 3 and all(short in label for label in dated), dated
-        assert len(at.get("plotly_chart")) == 1  # revenue, activity and the three quality measures: one figure
+        # Six light trend panels (SVG images, no chart library to draw), the interactive chart on a toggle.
+        assert not at.get("plotly_chart")
+        trends = next(h.proto.body for h in at.get("html") if 'class="op-trends"' in h.proto.body)
+        assert trends.count("data:image/svg+xml") == 6
+        assert "Revenue by month" in trends and "Reopen rate by month" in trends
         assert cards_html(at).count("data:image/svg+xml") == 7  # a trend line on every card but the chance
+
+    def test_the_interactive_chart_is_one_plotly_figure_on_a_toggle(self) -> None:
+        at = open_app()
+        at.toggle(key="overview.interactive").set_value(True).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert len(at.get("plotly_chart")) == 1  # revenue, activity and the three quality measures: one figure
+        assert not any('class="op-trends"' in h.proto.body for h in at.get("html"))
+        two_plans = at.get("plotly_chart")[0].proto.spec.count('"legend":"legend"')
+        at.toggle(key="overview.interactive").set_value(False)
+        at.toggle(key="overview.every_plan").set_value(True).run()  # every plan: the interactive chart too
+        assert len(at.get("plotly_chart")) == 1
+        assert at.get("plotly_chart")[0].proto.spec.count('"legend":"legend"') > two_plans
 
     def test_cards_show_money_and_percent_in_the_house_format(self) -> None:
         at = open_app()

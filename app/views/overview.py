@@ -8,6 +8,7 @@ versions, and the one-page brief to download.
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import Callable
 from html import escape
 
@@ -227,12 +228,39 @@ def _figure(_ov: ov_engine.Overview, key: str, every_plan: bool) -> go.Figure:
     return _trend_chart(_ov, every_plan)
 
 
+# The light first view: the brief's SVG charts as images, six panels in a grid. A crowd opening
+# the shared link draws no chart library: plotly was 1.1-1.2 s of each browser's main thread on a
+# cold visit, most of this page's drawing (README, cold start's fourth pass).
+TRENDS_STYLE = (".op-trends{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:12px}"
+                ".op-trends figure{margin:0}.op-trend-title{font-weight:600;font-size:.9em;margin-bottom:4px}.op-trends img{width:100%;background:#fff;border-radius:6px;"
+                "border:1px solid rgba(128,128,128,.25)}.op-trends figcaption{font-size:.8em;opacity:.75}")
+
+
+@frame.shared_figure
+def _static_trends(_ov: ov_engine.Overview, key: str) -> str:
+    """The six trend panels as one HTML block, made once per data version and scenario (`key`)."""
+    panels = "".join(
+        f'<figure><div class="op-trend-title">{escape(title)}</div>'
+        f'<img alt="{escape(title)}" src="data:image/svg+xml;base64,{b64encode(drawing.encode()).decode()}"/>'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+        for title, drawing, caption in brief.trend_figures(_ov) if drawing
+    )
+    return f'<style>{TRENDS_STYLE}</style><div class="op-trends">{panels}</div>'
+
+
 def _trends(ov: ov_engine.Overview, key: str) -> None:
     st.subheader("Trends by month")
-    every_plan = st.toggle("Show every plan", value=False, key="overview.every_plan",
-                           help="Add every other plan of the plan set to the revenue chart "
-                           "(the reference and proposed plans are always drawn).")
-    st.plotly_chart(_figure(ov, key, every_plan), width="stretch", config=frame.CHART_CONFIG)
+    left, right = st.columns(2)
+    interactive = left.toggle("Interactive chart", value=False, key="overview.interactive",
+                              help="Draw the trends as one chart you can hover for each month's values and "
+                              "zoom, instead of the six light panels.")
+    every_plan = right.toggle("Show every plan", value=False, key="overview.every_plan",
+                              help="Add every other plan of the plan set to the revenue chart (the reference "
+                              "and proposed plans are always drawn; this draws the interactive chart).")
+    if interactive or every_plan:
+        st.plotly_chart(_figure(ov, key, every_plan), width="stretch", config=frame.CHART_CONFIG)
+    else:
+        st.html(_static_trends(ov, key))
     st.caption(f"Quality compares tasks with the AI live against the human-only baseline; the reopen rate "
                f"counts a return within {ov.reopen_window_hours:g} hours.")
 

@@ -96,31 +96,49 @@ def _short(month: pd.Timestamp) -> str:
     return pd.Timestamp(month).strftime("%b %y")
 
 
-def charts_html(ov: Overview) -> str:
-    """Revenue (reference vs proposed), outcomes, resolution rate and missed-issue rate by month."""
+def trend_figures(ov: Overview) -> list[tuple[str, str, str]]:
+    """(title, SVG, caption) of each trend by month: revenue (reference against proposed),
+    billable outcomes, resolution rate, then the quality measures (AI live against the human
+    baseline): missed-issue rate, CSAT and reopen rate. The brief draws the first four; the
+    Overview draws all six as its first, light view (no chart library in the browser)."""
     rev = ov.revenue_trend.pivot(index="month", columns="plan", values="revenue").sort_index()
     act, qual = ov.activity_trend, ov.quality_trend
-    labels = [_short(m) for m in rev.index]
-    figures = [
-        (line_chart_svg(labels, [
+    months, activity, quality = ([_short(m) for m in frame] for frame in (rev.index, act["month"], qual["month"]))
+
+    def versus(metric: str) -> list[Series]:
+        return [("AI", list(qual[f"{metric}_ai"].astype(float)), AI_COLOUR, False),
+                ("human baseline", list(qual[f"{metric}_baseline"].astype(float)), BASELINE_COLOUR, True)]
+
+    rate: Callable[[float], str] = lambda v: pct(v, 0)  # noqa: E731
+    drawn: list[tuple[str, list[str], list[Series], Callable[[float], str], str]] = [
+        ("Revenue by month", months, [
             (f"{ov.reference} (reference)", list(rev[ov.reference]), REFERENCE_COLOUR, True),
             (f"{ov.proposed} (proposed)", list(rev[ov.proposed]), NET_COLOUR, False),
-        ], "Revenue by month", money), "Revenue by month under the reference and the proposed plan."),
-        (line_chart_svg([_short(m) for m in act["month"]], [
-            ("billable outcomes", list(act["billable_units"].astype(float)), NET_COLOUR, False),
-        ], "Billable outcomes by month", count), f"Billable outcomes under {ov.definition_name}."),
-        (line_chart_svg([_short(m) for m in act["month"]], [
-            ("resolution rate", list(act["resolution_rate"].astype(float)), NET_COLOUR, False),
-        ], "Resolution rate by month", lambda v: pct(v, 0)),
+        ], money, "Revenue by month under the reference and the proposed plan."),
+        ("Billable outcomes by month", activity,
+         [("billable outcomes", list(act["billable_units"].astype(float)), NET_COLOUR, False)], count,
+         f"Billable outcomes under {ov.definition_name}."),
+        ("Resolution rate by month", activity,
+         [("resolution rate", list(act["resolution_rate"].astype(float)), NET_COLOUR, False)], rate,
          "Tasks counted as a whole outcome / tasks with the AI live."),
-        (line_chart_svg([_short(m) for m in qual["month"]], [
-            ("AI", list(qual["missed_issue_rate_ai"].astype(float)), AI_COLOUR, False),
-            ("human baseline", list(qual["missed_issue_rate_baseline"].astype(float)), BASELINE_COLOUR, True),
-        ], "Missed-issue rate by month", lambda v: pct(v, 0)),
+        ("Missed-issue rate by month", quality, versus("missed_issue_rate"), rate,
          "Share of QA-audited tasks where an issue was missed or answered wrongly."),
+        ("CSAT by month", quality, versus("csat"), lambda v: f"{v:.1f}", "Customer satisfaction, 1 to 5."),
+        ("Reopen rate by month", quality, versus("reopen_rate"), rate,
+         f"Tasks reopened within {ov.reopen_window_hours:g} hours."),
     ]
+    return [(title, line_chart_svg(labels, series, title, shown), caption)
+            for title, labels, series, shown, caption in drawn]
+
+
+BRIEF_CHARTS = 4  # revenue, outcomes, resolution rate, missed-issue rate
+
+
+def charts_html(ov: Overview) -> str:
+    """Revenue (reference vs proposed), outcomes, resolution rate and missed-issue rate by month."""
     return "".join(
-        f"<figure>{drawing}<figcaption>{escape(cap)}</figcaption></figure>" for drawing, cap in figures if drawing
+        f"<figure>{drawing}<figcaption>{escape(cap)}</figcaption></figure>"
+        for _, drawing, cap in trend_figures(ov)[:BRIEF_CHARTS] if drawing
     )
 
 
@@ -257,4 +275,4 @@ means the same rules.</li>
 """
 
 
-__all__ = ["line_chart_svg", "month_label", "render_html"]
+__all__ = ["line_chart_svg", "month_label", "render_html", "trend_figures"]
