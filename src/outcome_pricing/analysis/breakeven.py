@@ -27,7 +27,7 @@ import pandas as pd
 from outcome_pricing.analysis.recent import RECENT_MONTHS
 from outcome_pricing.pricing.backtest import Backtest
 from outcome_pricing.pricing.plans import PlanSet
-from outcome_pricing.pricing.sweep import PriceSweep, crossing, default_prices, price_sweep_metrics
+from outcome_pricing.pricing.sweep import PriceSweep, crossing, price_sweep_metrics
 
 NO_SEGMENT = "no segment"  # an account without a segment in the accounts file
 
@@ -106,10 +106,9 @@ def break_even(metrics: pd.DataFrame, planset: PlanSet, plan: str, reference: st
     whole = price_sweep_metrics(rows, planset, plan, reference)
     info = rows.drop_duplicates("account_id").set_index("account_id")[["name", "segment"]]
     accounts = whole.break_even.join(info, on="account_id")[ACCOUNT_COLUMNS]
-    curves = _account_curves(whole, planset, plan)
     segments = []
     for segment, part in rows[["segment", "account_id", "outcomes"]].groupby("segment", sort=True):
-        found = None if curves is None else _segment_break_even(curves, part["account_id"].unique())
+        found = _segment_break_even(whole, part["account_id"].unique())
         if found is None:  # the segment's own sweep reaches past the shared prices: sweep it alone
             sweep = price_sweep_metrics(rows.loc[part.index].reset_index(drop=True), planset, plan, reference)
             found = float(sweep.portfolio["reference_revenue"].iloc[0]), sweep.break_even_price
@@ -125,50 +124,21 @@ def break_even(metrics: pd.DataFrame, planset: PlanSet, plan: str, reference: st
     )
 
 
-@dataclass(frozen=True)
-class _Curves:
-    """Per account, in cents: the revenue at each sweep price (prices x accounts) and the
-    reference revenue, from the portfolio's sweep over the window's default prices."""
-
-    prices: np.ndarray
-    accounts: pd.Index
-    revenue: np.ndarray
-    reference: np.ndarray
-
-
-def _cents(dollars: np.ndarray) -> np.ndarray:
-    """Whole cents back from the sweep's cents / 100 (exact: the division is correctly rounded)."""
-    cents: np.ndarray = np.rint(np.asarray(dollars, dtype="float64") * 100).astype(np.int64)
-    return cents
-
-
-def _account_curves(whole: PriceSweep, planset: PlanSet, plan: str) -> _Curves | None:
-    """The accounts' revenue curves of the portfolio's sweep, when it swept the default prices
-    (the prices a segment's own sweep starts from); None when it reached further."""
-    current = planset.plan(plan).outcome_price()
-    grid = [float(p) for p in default_prices(current)] if current is not None else []
-    prices = whole.portfolio["price"].to_numpy(dtype="float64")
-    if len(prices) != len(grid) or not np.array_equal(prices, np.asarray(grid)):
-        return None
-    long = whole.accounts
-    n_prices = len(prices)
-    accounts = pd.Index(long["account_id"].to_numpy()[: len(long) // n_prices])
-    revenue = _cents(long["revenue"].to_numpy()).reshape(n_prices, len(accounts))
-    reference = _cents(long["reference_revenue"].to_numpy()[: len(accounts)])
-    return _Curves(prices, accounts, revenue, reference)
-
-
-def _segment_break_even(curves: _Curves, members: np.ndarray) -> tuple[float, float] | None:
+def _segment_break_even(whole: PriceSweep, members: np.ndarray) -> tuple[float, float] | None:
     """(reference revenue, break-even price) of the accounts `members`, as their own sweep
     finds them: each price's revenue is the sum of its accounts' (charges are per account),
-    in cents. None when that sweep would sweep again to reach past the last price."""
-    at = curves.accounts.get_indexer(pd.Index(members))
+    in cents. None when that sweep would not sweep the same prices: the portfolio's reached
+    past the default ones, or the segment's break-even lies beyond the last price."""
+    if not whole.swept_defaults:
+        return None
+    at = pd.Index(whole.break_even["account_id"]).get_indexer(pd.Index(members))
     if (at < 0).any():
         return None
-    revenue = curves.revenue[:, at].sum(axis=1) / 100
-    reference = float(curves.reference[at].sum()) / 100
-    price = crossing(curves.prices, revenue, reference)
-    if math.isfinite(price) and price > curves.prices[-1]:
+    prices = whole.portfolio["price"].to_numpy(dtype="float64")
+    revenue = whole.revenue_cents[:, at].sum(axis=1) / 100
+    reference = float(whole.reference_cents[at].sum()) / 100
+    price = crossing(prices, revenue, reference)
+    if math.isfinite(price) and price > prices[-1]:
         return None
     return reference, price
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,11 @@ class PriceSweep:
     (the per-outcome price at which the plan earns what the reference plan
     earns from that account; NaN when no price does, e.g. no outcomes).
     ``break_even_price``: the same for the whole portfolio.
+    ``revenue_cents`` (prices x accounts, in ``break_even``'s account order) and
+    ``reference_cents`` (per account): the exact cents behind those dollars, so a
+    group of accounts' sweep is the sum of its accounts' (charges are per account).
+    ``swept_defaults``: swept over `default_prices` of the current price (False when
+    given prices, or when it swept again to reach a break-even beyond them).
     Break-even prices interpolate linearly between sweep prices (extrapolating
     past the last one), which is exact while revenue is linear in the price
     (no minimum or cap kicks in between two sweep prices).
@@ -46,6 +51,9 @@ class PriceSweep:
     accounts: pd.DataFrame
     break_even: pd.DataFrame
     break_even_price: float
+    revenue_cents: np.ndarray = field(default_factory=lambda: np.empty((0, 0), dtype=np.int64), compare=False, repr=False)
+    reference_cents: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64), compare=False, repr=False)
+    swept_defaults: bool = False
 
 
 def default_prices(current: Decimal, steps: int = 60, reach: Decimal = Decimal(0)) -> list[Decimal]:
@@ -126,7 +134,8 @@ def price_sweep_metrics(
         # so the chart shows the crossing instead of stopping short of it.
         reach = Decimal(repr(total_be * 1.2))
         return price_sweep_metrics(metrics, planset, plan, reference, default_prices(current, reach=reach))
-    return PriceSweep(plan, reference, float(current), port, long, be, total_be)
+    return PriceSweep(plan, reference, float(current), port, long, be, total_be, revenue_cents=rows,
+                      reference_cents=ref_by_account.to_numpy(dtype=np.int64), swept_defaults=explicit is None)
 
 
 def crossing(prices: np.ndarray, revenue: np.ndarray, target: float) -> float:
