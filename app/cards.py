@@ -84,8 +84,15 @@ def spark_img(values: Sequence[float], bars: bool = False, colour: str = SPARK_C
                 'vector-effect="non-scaling-stroke" stroke-linejoin="round"/>')
     drawing = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SPARK_W:g} {SPARK_H:g}" '
                f'preserveAspectRatio="none">{body}</svg>')
-    # An <img> of a data URI: st.html's sanitiser keeps HTML only (an inline <svg> is dropped).
-    return f'<img class="op-spark" alt="trend" src="data:image/svg+xml;base64,{b64encode(drawing.encode()).decode()}"/>'
+    return svg_image(drawing, "trend", "op-spark")
+
+
+def svg_image(drawing: str, alt: str, css_class: str = "") -> str:
+    """An SVG drawing as an <img> of a data URI: st.html's sanitiser keeps HTML only (an
+    inline <svg> is dropped). `alt` is html-escaped."""
+    uri = "data:image/svg+xml;base64," + b64encode(drawing.encode()).decode()
+    cls = f' class="{css_class}"' if css_class else ""
+    return f'<img{cls} alt="{escape(alt)}" src="{uri}"/>'
 
 
 

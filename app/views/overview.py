@@ -8,7 +8,6 @@ versions, and the one-page brief to download.
 
 from __future__ import annotations
 
-from base64 import b64encode
 from collections.abc import Callable
 from html import escape
 
@@ -232,8 +231,9 @@ def _figure(_ov: ov_engine.Overview, key: str, every_plan: bool) -> go.Figure:
 # the shared link draws no chart library: plotly was 1.1-1.2 s of each browser's main thread on a
 # cold visit, most of this page's drawing (README, cold start's fourth pass).
 TRENDS_STYLE = (".op-trends{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:12px}"
-                ".op-trends figure{margin:0}.op-trend-title{font-weight:600;font-size:.9em;margin-bottom:4px}.op-trends img{width:100%;background:#fff;border-radius:6px;"
-                "border:1px solid rgba(128,128,128,.25)}.op-trends figcaption{font-size:.8em;opacity:.75}")
+                ".op-trends figure{margin:0}.op-trend-title{font-weight:600;font-size:.9em;margin-bottom:4px}"
+                ".op-trends img{width:100%;background:#fff;border-radius:6px;border:1px solid rgba(128,128,128,.25)}"
+                ".op-trends figcaption{font-size:.8em;opacity:.75}")
 
 
 @frame.shared_figure
@@ -241,7 +241,7 @@ def _static_trends(_ov: ov_engine.Overview, key: str) -> str:
     """The six trend panels as one HTML block, made once per data version and scenario (`key`)."""
     panels = "".join(
         f'<figure><div class="op-trend-title">{escape(title)}</div>'
-        f'<img alt="{escape(title)}" src="data:image/svg+xml;base64,{b64encode(drawing.encode()).decode()}"/>'
+        f"{cards.svg_image(drawing, title)}"
         f"<figcaption>{escape(caption)}</figcaption></figure>"
         for title, drawing, caption in brief.trend_figures(_ov) if drawing
     )

@@ -96,11 +96,12 @@ def _short(month: pd.Timestamp) -> str:
     return pd.Timestamp(month).strftime("%b %y")
 
 
-def trend_figures(ov: Overview) -> list[tuple[str, str, str]]:
+def trend_figures(ov: Overview, first: int | None = None) -> list[tuple[str, str, str]]:
     """(title, SVG, caption) of each trend by month: revenue (reference against proposed),
     billable outcomes, resolution rate, then the quality measures (AI live against the human
     baseline): missed-issue rate, CSAT and reopen rate. The brief draws the first four; the
-    Overview draws all six as its first, light view (no chart library in the browser)."""
+    Overview draws all six as its first, light view (no chart library in the browser).
+    `first`: only that many, the others not drawn."""
     rev = ov.revenue_trend.pivot(index="month", columns="plan", values="revenue").sort_index()
     act, qual = ov.activity_trend, ov.quality_trend
     months, activity, quality = ([_short(m) for m in frame] for frame in (rev.index, act["month"], qual["month"]))
@@ -128,7 +129,7 @@ def trend_figures(ov: Overview) -> list[tuple[str, str, str]]:
          f"Tasks reopened within {ov.reopen_window_hours:g} hours."),
     ]
     return [(title, line_chart_svg(labels, series, title, shown), caption)
-            for title, labels, series, shown, caption in drawn]
+            for title, labels, series, shown, caption in drawn[:first]]
 
 
 BRIEF_CHARTS = 4  # revenue, outcomes, resolution rate, missed-issue rate
@@ -138,7 +139,7 @@ def charts_html(ov: Overview) -> str:
     """Revenue (reference vs proposed), outcomes, resolution rate and missed-issue rate by month."""
     return "".join(
         f"<figure>{drawing}<figcaption>{escape(cap)}</figcaption></figure>"
-        for _, drawing, cap in trend_figures(ov)[:BRIEF_CHARTS] if drawing
+        for _, drawing, cap in trend_figures(ov, BRIEF_CHARTS) if drawing
     )
 
 
