@@ -86,6 +86,7 @@ class CubeArrays:
     tasks: np.ndarray
     issue_units: np.ndarray
     offsets: np.ndarray  # the rows of profile p: offsets[p]:offsets[p + 1]
+    lengths: np.ndarray  # per profile p: its count of rows (offsets' differences)
     profile_tasks: np.ndarray  # per profile p: tasks and issue units over all rows
     profile_issue_units: np.ndarray
     # The profiles' rule inputs, read with the rows (no cache entry of their own: the
@@ -112,7 +113,7 @@ class CubeArrays:
         from the remembered definition whose reasons differ on the fewest cube rows."""
         with _LAST_LOCK:
             remembered = list(self.last)
-        lengths = np.diff(self.offsets)
+        lengths = self.lengths
         # cube rows each remembered definition would move (a dot product, no index arrays)
         moving = [int(lengths @ (reasons != last[0])) for last in remembered]
         best = int(np.argmin(moving)) if moving else -1
@@ -131,11 +132,12 @@ class CubeArrays:
     def _moved(self, last: tuple[np.ndarray, Dense], reasons: np.ndarray, lengths: np.ndarray) -> Dense:
         """`last`'s counts with the rows of the profiles whose reason differs moved to their
         new reason: summed per row of keys and (old, new) pair of reasons (a knob change
-        gives a few pairs), then each pair's sums moved at once."""
+        gives a few pairs), then every pair's sums moved by one product with the pairs'
+        -1/+1 matrix (float64 sums of exact integers below 2**53: exact in any order)."""
         changed = np.flatnonzero(reasons != last[0])
         n_keys = len(self.keys)
-        tasks = last[1].tasks.reshape(n_keys, N_REASONS).copy()
-        issue_units = last[1].issue_units.reshape(n_keys, N_REASONS).copy()
+        tasks = last[1].tasks.reshape(n_keys, N_REASONS)
+        issue_units = last[1].issue_units.reshape(n_keys, N_REASONS)
         if len(changed):
             pairs, pair_of = np.unique(last[0][changed] * N_REASONS + reasons[changed], return_inverse=True)
             # the rows of the changed profiles: each slice's start, then consecutive
@@ -145,12 +147,12 @@ class CubeArrays:
             size = len(pairs) * n_keys
             moved_n = np.bincount(cells, weights=self.tasks[at], minlength=size).reshape(len(pairs), n_keys)
             moved_iu = np.bincount(cells, weights=self.issue_units[at], minlength=size).reshape(len(pairs), n_keys)
-            for j, pair in enumerate(pairs.tolist()):
-                old, new = divmod(pair, N_REASONS)
-                tasks[:, old] -= moved_n[j]
-                tasks[:, new] += moved_n[j]
-                issue_units[:, old] -= moved_iu[j]
-                issue_units[:, new] += moved_iu[j]
+            step = np.zeros((len(pairs), N_REASONS))
+            old, new = np.divmod(pairs, N_REASONS)
+            step[np.arange(len(pairs)), old] -= 1.0
+            step[np.arange(len(pairs)), new] += 1.0
+            tasks = tasks + moved_n.T @ step
+            issue_units = issue_units + moved_iu.T @ step
         return Dense(tasks.reshape(-1), issue_units.reshape(-1))
 
 
@@ -169,7 +171,7 @@ def _arrays(keys: pd.DataFrame, codes: np.ndarray, width: int, row: np.ndarray,
     return CubeArrays(
         keys=keys, codes=codes, width=width, row=np.asarray(row, dtype="int64")[order], profile=profile,
         tasks=tasks, issue_units=issue_units,
-        offsets=np.searchsorted(profile, np.arange(n_profiles + 1)),
+        offsets=(offsets := np.searchsorted(profile, np.arange(n_profiles + 1))), lengths=np.diff(offsets),
         profile_tasks=np.bincount(profile, weights=tasks, minlength=n_profiles),
         profile_issue_units=np.bincount(profile, weights=issue_units, minlength=n_profiles),
         profiles=profiles,
@@ -326,6 +328,21 @@ def quick_stamp(wh: Any, cur: duckdb.DuckDBPyConnection, generation: int) -> str
     return stamp
 
 
+Placed = dict[int, tuple[CubeArrays, np.ndarray]]
+
+
+def placed_rows(placed: Placed, arrays: CubeArrays, k: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The rows in `arrays`' keys of tasks at (k, t), located once per cube read and kept in
+    `placed` (id -> (that read, rows)): the key and the tier read of one build."""
+    held = placed.get(id(arrays))
+    if held is None or held[0] is not arrays:
+        held = (arrays, arrays.locate(k, t))
+        if len(placed) >= 2:
+            placed.clear()
+        placed[id(arrays)] = held
+    return held[1]
+
+
 @dataclass(frozen=True)
 class HourRows:
     """The hours side table's rows in the buckets of one definition's off-grid knobs."""
@@ -343,16 +360,10 @@ class HourRows:
     edge: np.ndarray | None = None
     # Their rows in the keys of a cube read (id -> (that read, rows)): located once, not
     # per query (a bucket holds up to a few hundred thousand rows at 10M tasks).
-    placed: dict[int, tuple[CubeArrays, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
+    placed: Placed = field(default_factory=dict, compare=False, repr=False)
 
     def rows_in(self, arrays: CubeArrays) -> np.ndarray:
-        held = self.placed.get(id(arrays))
-        if held is None or held[0] is not arrays:
-            held = (arrays, arrays.locate(self.k, self.t))
-            if len(self.placed) >= 2:  # the key and the tier read of one build
-                self.placed.clear()
-            self.placed[id(arrays)] = held
-        return held[1]
+        return placed_rows(self.placed, arrays, self.k, self.t)
 
     def moving(self, h: HourKnobs) -> int:
         """How many leading rows take the knob's exact comparison (reopened: gap <= window;

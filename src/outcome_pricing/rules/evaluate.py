@@ -50,6 +50,7 @@ from outcome_pricing.rules.definition import (
 )
 from outcome_pricing.rules.knowledge import (
     BILLABLE_CODES,
+    IS_BILLABLE,
     NO_DISPUTES,
     DisputedTasks,
     dispute_params,
@@ -198,10 +199,6 @@ def _corrected(
     billable tasks of accepted disputes in force moved to `disputed`."""
     counts = arrays.counts(reasons[0], per_key)
     extra = []
-
-    def rows_of(k: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return arrays.locate(k, t) if per_key else np.zeros(len(k), dtype="int64")
-
     if hours is not None and len(hours.k):
         rows = hours.rows_in(arrays) if per_key else np.zeros(len(hours.k), dtype="int64")
         if hours.edge is None:  # both knobs off the grid: each row's variant from its hours
@@ -213,9 +210,10 @@ def _corrected(
             extra.append(moved(rows[:n], reasons[0][p[:n]], exact, hours.tasks[:n], hours.issue_units[:n]))
     if disputed is not None and len(disputed.k):
         reason = reasons[variant_of(disputed.gap, disputed.quiet, h), disputed.p]
-        keep = disputed.in_force(d) & np.isin(reason, BILLABLE_CODES)
+        keep = disputed.in_force(d) & IS_BILLABLE[reason]
         n = int(keep.sum())
-        extra.append(moved(rows_of(disputed.k[keep], disputed.t[keep]), reason[keep],
+        rows = disputed.rows_in(arrays)[keep] if per_key else np.zeros(n, dtype="int64")
+        extra.append(moved(rows, reason[keep],
                            np.full(n, Reason.DISPUTED.code, dtype="int64"), np.ones(n, dtype="int64"),
                            disputed.issue_units[keep]))
     return with_records(counts, extra)
@@ -312,9 +310,11 @@ def _reason_matrix(n_groups: int, parts: Parts, d: Definition) -> tuple[np.ndarr
     the parts (each: group, reason, tasks and issue units per record)."""
     size = n_groups * len(REASONS)
     # bincount sums in float64: exact for counts below 2**53.
-    tasks = np.zeros(size, dtype="float64")
-    units = np.zeros(size, dtype="float64") if d.unit == Unit.ISSUE else tasks
-    for part in parts:
+    first = parts[0] if parts and isinstance(parts[0], Dense) else None
+    tasks = np.zeros(size, dtype="float64") if first is None else first.tasks.copy()
+    units = tasks if d.unit != Unit.ISSUE else (
+        np.zeros(size, dtype="float64") if first is None else first.issue_units.copy())
+    for part in parts[1:] if first is not None else parts:
         if isinstance(part, Dense):  # already per (group, reason)
             tasks += part.tasks
             if d.unit == Unit.ISSUE:
@@ -346,7 +346,7 @@ def _pivot(keys: pd.DataFrame, parts: Parts, d: Definition, by: tuple[str, ...])
     # keys are already one sorted row per account-month (or per account, month and value
     # of a dimension, as outcomes_by_dimension gives them)
     if by == GROUP_COLUMNS or (len(by) > 2 and tuple(keys.columns) == by):
-        labels = keys.reset_index(drop=True)
+        labels = keys if keys.index.equals(pd.RangeIndex(len(keys))) else keys.reset_index(drop=True)
     elif by:
         groups = keys.groupby(list(by), sort=True)
         labels = groups.size().index.to_frame(index=False)

@@ -26,15 +26,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from outcome_pricing.rules.cube_read import float_array, int_array
-from outcome_pricing.rules.definition import BILLABLE_REASONS, Definition, Reason
+from outcome_pricing.rules.cube_read import CubeArrays, Placed, float_array, int_array, placed_rows
+from outcome_pricing.rules.definition import BILLABLE_REASONS, REASONS, Definition, Reason
 from outcome_pricing.rules.source import Source
 from outcome_pricing.rules.sql import knob_params, reason_sql, unit_input
 from outcome_pricing.warehouse import build_sql, cluster, cube
@@ -43,6 +43,8 @@ from outcome_pricing.warehouse.memo import GenerationMemo
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 86_400_000_000
 BILLABLE_CODES = tuple(r.code for r in BILLABLE_REASONS)
+# Per reason code, whether it is billable: a lookup, not np.isin, in the per-query numpy path
+IS_BILLABLE = np.isin(np.arange(len(REASONS)), BILLABLE_CODES)
 _BILLABLE_SQL = "(" + ", ".join(str(c) for c in BILLABLE_CODES) + ")"
 
 
@@ -112,6 +114,11 @@ class DisputedTasks:
     quiet: np.ndarray
     issue_units: np.ndarray
     filed_after_us: np.ndarray
+    placed: Placed = field(default_factory=dict, compare=False, repr=False)
+
+    def rows_in(self, arrays: CubeArrays) -> np.ndarray:
+        """Each disputed task's row in the keys of a cube read (located once per read)."""
+        return placed_rows(self.placed, arrays, self.k, self.t)
 
     def in_force(self, d: Definition) -> np.ndarray:
         """Which tasks' disputes void an outcome under `d`: the rule of `disputes_in_force_sql`
