@@ -50,12 +50,13 @@ from outcome_pricing.rules.definition import (
 )
 from outcome_pricing.rules.knowledge import (
     BILLABLE_CODES,
+    DISPUTED_REL,
     IS_BILLABLE,
     NO_DISPUTES,
     DisputedTasks,
     dispute_params,
     disputed_profiles,
-    disputed_rows,
+    disputed_relations,
     disputes_in_force_sql,
     has_disputes_in_force,
 )
@@ -274,20 +275,14 @@ def _disputes_applied(wh: Source, d: Definition, counts: Counts, dimension: str 
             return counts
         # The rule runs on the disputed tasks only (kept per data generation), not on a
         # join of every task: see knowledge.disputed_rows.
-        disputes, tasks = disputed_rows(wh, cur)
-        cur.register("_accepted_disputes", disputes)
-        cur.register("_disputed_tasks", tasks)
-        try:
+        with disputed_relations(wh, cur):
             found = cur.execute(
-                f"WITH v AS ({disputes_in_force_sql('d_', '_accepted_disputes', '_disputed_tasks')}) "
+                f"WITH v AS ({disputes_in_force_sql('d_')}) "
                 f"SELECT account_id, month, {extra}{reason_sql(raw, 'd_')} AS r, count(*)::BIGINT AS n, "
-                f"sum({raw['issue_units']})::BIGINT AS iu FROM _disputed_tasks SEMI JOIN v USING (task_id) "
+                f"sum({raw['issue_units']})::BIGINT AS iu FROM {DISPUTED_REL} SEMI JOIN v USING (task_id) "
                 "GROUP BY ALL",
                 {**knob_params(d, "d_"), **dispute_params(d, "d_")},
             ).df()
-        finally:
-            cur.unregister("_accepted_disputes")
-            cur.unregister("_disputed_tasks")
     found = found[found["r"].isin(BILLABLE_CODES)]
     if found.empty:
         return counts

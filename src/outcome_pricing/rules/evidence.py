@@ -127,7 +127,7 @@ def evidence_sql(
     source = "tasks"
     if disputes:
         params |= dispute_params(d, "d_")
-        source = f"tasks LEFT JOIN ({disputes_in_force_sql('d_')}) AS v USING (task_id)"
+        source = f"tasks LEFT JOIN ({disputes_in_force_sql('d_', 'disputes', 'tasks')}) AS v USING (task_id)"
     units = (
         f"CASE r WHEN {Reason.HANDOFF_BILLED.code} THEN 1.0 "
         f"WHEN {Reason.HANDOFF_PARTIAL.code} THEN $d_partial "

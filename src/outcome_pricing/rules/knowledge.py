@@ -25,7 +25,8 @@ tasks of several definitions in one scan (the Invoices page's comparison by defi
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -52,10 +53,16 @@ def dispute_params(d: Definition, p: str) -> dict[str, Any]:
     return {f"{p}dispute_window": int(d.dispute_window_days)}
 
 
-def disputes_in_force_sql(p: str, disputes: str = "disputes", tasks: str = "tasks") -> str:
+# The names `disputed_relations` registers the accepted disputes and their tasks under.
+ACCEPTED_REL = "_accepted_disputes"
+DISPUTED_REL = "_disputed_tasks"
+
+
+def disputes_in_force_sql(p: str, disputes: str = ACCEPTED_REL, tasks: str = DISPUTED_REL) -> str:
     """Per task: `voided_at`, the earliest decided_at of its accepted disputes in force
     (filed at most the window's days after the end of the task's month; 0 = no limit).
-    `disputes` and `tasks` name the relations read (see `disputed_rows`)."""
+    `disputes` and `tasks` name the relations read: by default the few rows
+    `disputed_relations` registers, not a join of every task."""
     return f"""SELECT ds.task_id, min(ds.decided_at) AS voided_at
       FROM {disputes} AS ds JOIN {tasks} AS tk USING (task_id)
       WHERE ds.status = 'accepted' AND ds.decided_at IS NOT NULL
@@ -76,7 +83,7 @@ ACCEPTED_SQL = "SELECT * FROM disputes WHERE status = 'accepted' AND decided_at 
 # `*` cost twice the time (measured at 10M tasks; at 100M the first read of the cube was
 # mostly this statement).
 DISPUTED_TASK_COLUMNS = (
-    "task_id", "account_id", "month", "model_tier", "channel", "topic", "ai_enabled", "ai_answered",
+    "task_id", "account_id", "month", "closed_at", "model_tier", "channel", "topic", "ai_enabled", "ai_answered",
     "handoff", "context_retained", "customer_confirmed", "verified", "ai_error_corrected", "csat",
     "reopen_gap_hours", "quiet_hours", "n_issues", "n_issues_resolved",
 )
@@ -92,6 +99,20 @@ def disputed_rows(wh: Any, cur: duckdb.DuckDBPyConnection) -> tuple[Any, Any]:
     without a generation is read every time."""
     return _rows_cache.get(wh, getattr(wh, "accounts", None), lambda: (_arrow(cur, ACCEPTED_SQL),
                                                                       _arrow(cur, DISPUTED_TASKS_SQL)))
+
+
+@contextmanager
+def disputed_relations(wh: Any, cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """`disputed_rows` registered on `cur` as ACCEPTED_REL and DISPUTED_REL while the block
+    runs: a rule over the disputes joins these few rows, never every task."""
+    disputes, tasks = disputed_rows(wh, cur)
+    cur.register(ACCEPTED_REL, disputes)
+    cur.register(DISPUTED_REL, tasks)
+    try:
+        yield
+    finally:
+        cur.unregister(ACCEPTED_REL)
+        cur.unregister(DISPUTED_REL)
 
 
 # The disputed tasks placed in the cube (for the cube's correction, `disputed_profiles`):
@@ -254,7 +275,7 @@ def task_steps_sql(d: Definition, where: str, late_only: bool, disputes: bool, p
 
     Bound parameters: the knobs (prefix `p`), `lag_us` and, with `late_only`,
     `<p>late_silence_us`. `source` names the tasks relation read (`tasks`, or the late
-    tasks `billable_steps_many` holds)."""
+    tasks `billable_steps_many` holds). With `disputes`, run it inside `disputed_relations`."""
     raw = cube.RAW_INPUTS
     no_gap = {**raw, "gap_hours": "NULL::DOUBLE"}
     filters = [where] if where else []
@@ -266,7 +287,7 @@ def task_steps_sql(d: Definition, where: str, late_only: bool, disputes: bool, p
     voided = "LEFT JOIN v USING (task_id)" if disputes else ""
     dispute_us = "epoch_us(v.voided_at)" if disputes else "NULL::BIGINT"
     return f"""
-    WITH {'v AS (' + disputes_in_force_sql(p, tasks=source) + '),' if disputes else ''}
+    WITH {'v AS (' + disputes_in_force_sql(p) + '),' if disputes else ''}
     t AS (
       SELECT task_id, account_id, month, closed_at, reopen_gap_hours,
              {reason_sql(raw, p)} AS r_inf, {reason_sql(no_gap, p)} AS r0,
@@ -372,24 +393,33 @@ def _steps_of(wh: Source, ds: Sequence[Definition], lag_days: int, late_only: bo
     for i, d in enumerate(ds):
         p = f"d{i}_" if several else "d_"
         params |= _step_params(d, lag_days, late_only, p) | (dispute_params(d, p) if disputes else {})
-        source = "late" if several and late_only else "tasks"
         parts.append(f"""
     SELECT {i} AS q, account_id, m, na, nb, sum(whole)::BIGINT AS whole, sum(partial)::BIGINT AS partial
-    FROM ({task_steps_sql(d, "", late_only, disputes, p, source)})
+    FROM ({task_steps_sql(d, "", late_only, disputes, p, "late" if late_only else "tasks")})
     GROUP BY account_id, m, na, nb
     -- After the aggregate, not in a WHERE: a filter on the rules' code would be pushed into
     -- the scan and run the rules on every task (measured: twice the time).
     HAVING sum(whole) > 0 OR sum(partial) > 0""")
     head = ""
-    if several and late_only:
-        params["all_window"] = max(float(d.reopen_window_hours) for d in ds)
-        params["all_late_silence_us"] = max(_late_silence_us(d) for d in ds)
-        superset = late_sql("all_")
-        if disputes:
-            superset = f"({superset} OR task_id IN (SELECT task_id FROM disputes WHERE status = 'accepted'))"
-        head = f"WITH late AS MATERIALIZED (SELECT {', '.join(STEP_COLUMNS)} FROM tasks WHERE {superset})"
-    groups = wh.query_df(head + " UNION ALL ".join(parts), params)
+    if late_only:
+        if several:
+            params["all_window"] = max(float(d.reopen_window_hours) for d in ds)
+            params["all_late_silence_us"] = max(_late_silence_us(d) for d in ds)
+        head = f"WITH late AS MATERIALIZED ({_late_rows_sql(late_sql('all_' if several else 'd_'), disputes)}) "
+    with wh.cursor() as cur, disputed_relations(wh, cur) if disputes else nullcontext():
+        groups = cur.execute(head + " UNION ALL ".join(parts), params).df()
     return [_as_steps(groups[groups["q"] == i].drop(columns="q")) for i in range(len(ds))]
+
+
+def _late_rows_sql(late: str, disputes: bool) -> str:
+    """The tasks that can change after their close: the late ones (any definition's late
+    test is `late` or narrower) and, with disputes, the disputed tasks, from the few rows
+    `disputed_relations` registers (an IN over every task cost a join of 10M rows)."""
+    cols = ", ".join(STEP_COLUMNS)
+    sql = f"SELECT {cols} FROM tasks WHERE {late}"
+    if disputes:
+        sql += f" UNION ALL SELECT {cols} FROM {DISPUTED_REL} WHERE NOT coalesce({late}, false)"
+    return sql
 
 
 def _as_steps(groups: pd.DataFrame) -> pd.DataFrame:
@@ -425,4 +455,5 @@ def task_steps(
         "last_month": pd.Timestamp(last_month).date(),
     }
     sql = task_steps_sql(d, "account_id = $account_id AND month <= $last_month", False, disputes)
-    return wh.query_df(sql + " ORDER BY m, task_id", params)
+    with wh.cursor() as cur, disputed_relations(wh, cur) if disputes else nullcontext():
+        return cur.execute(sql + " ORDER BY m, task_id", params).df()
