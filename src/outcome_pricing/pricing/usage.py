@@ -59,6 +59,27 @@ def facts_table(wh: Warehouse) -> str | None:
         return usage_facts.TABLE if usage_facts.is_current(cur, cube.current_stamp(cur)) else None
 
 
+def go_live_sql(wh: Warehouse, where: str = "") -> str:
+    """The relation of each account's go-live (DESIGN: the month of accounts.ai_go_live, else
+    its first month with an AI task): account_id, name, tasks, go_live_month and source (what
+    the month came from), its counts from the usage facts when they are current (a row per
+    account, month and ai_enabled with tasks: the same count and first AI month as a scan of
+    every task, which costs 1-2 s at 100M tasks). `where` is a fixed engine condition on the
+    tasks' account_id (a scope), never text built from values."""
+    facts = facts_table(wh)
+    tasks, source = ("count(*)", "tasks") if facts is None else ("sum(tasks)::BIGINT", facts)
+    return f"""(
+  SELECT f.account_id, a.name, f.tasks,
+         date_trunc('month', coalesce(a.ai_go_live, f.first_ai_month))::DATE AS go_live_month,
+         CASE WHEN a.ai_go_live IS NOT NULL THEN 'accounts.ai_go_live'
+              WHEN f.first_ai_month IS NOT NULL THEN 'first month with an AI task'
+         END AS source
+  FROM (SELECT account_id, {tasks} AS tasks, min(month) FILTER (WHERE ai_enabled) AS first_ai_month
+        FROM {source} {where} GROUP BY account_id) AS f
+  LEFT JOIN accounts a USING (account_id)
+)"""
+
+
 def _missing(what: str) -> ConfigError:
     return ConfigError(
         f"The usage has no {what}: make the metrics with the plans that need it "

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from outcome_pricing.pricing.deal_terms import ChargeFrom, DealTerms
-from outcome_pricing.pricing.usage import facts_table
+from outcome_pricing.pricing.usage import go_live_sql
 from outcome_pricing.warehouse.memo import GenerationMemo
 
 if TYPE_CHECKING:
@@ -100,16 +100,8 @@ def row_schedule(metrics: pd.DataFrame, terms: DealTerms) -> tuple[np.ndarray, n
     return (start != NEVER) & (months >= start), (booked != NEVER) & (months == booked)
 
 
-# The go-live rule of DESIGN 11 (and of proof.impact.go_live_months, whose import would load
-# the statistics stack into every backtest; tests/test_deals_terms.py checks they agree).
-GO_LIVE_SQL = """
-SELECT f.account_id,
-       date_trunc('month', coalesce(a.ai_go_live, f.first_ai_month))::DATE AS go_live_month
-FROM (SELECT account_id, min(month) FILTER (WHERE ai_enabled) AS first_ai_month FROM {tasks} GROUP BY account_id) f
-LEFT JOIN accounts a USING (account_id)
-"""
-
-
+# The go-live rule of DESIGN 11 is pricing.usage.go_live_sql (proof.impact.go_live_months
+# reads it too; tests/test_deals_terms.py checks they agree).
 # Per handle and data generation: a scan of every task's account, month and ai_enabled that
 # every backtest and every invoice (once per definition compared) asked again (issue 20).
 _go_live_kept: GenerationMemo[pd.DataFrame] = GenerationMemo(entries=1)
@@ -121,9 +113,6 @@ def go_live_frame(wh: Warehouse) -> pd.DataFrame:
 
 
 def _read_go_live(wh: Warehouse) -> pd.DataFrame:
-    # The account facts (cluster mode's, or the usage facts built with the cube) have a row per
-    # account, month and ai_enabled with tasks: the same minimum as every task, without a scan
-    # of every task (1-2 s at 100M tasks, on every cold backtest and first invoice).
-    df = wh.query_df(GO_LIVE_SQL.format(tasks=facts_table(wh) or "tasks"))
+    df = wh.query_df(f"SELECT account_id, go_live_month FROM {go_live_sql(wh)}")
     df["go_live_month"] = pd.to_datetime(df["go_live_month"])
     return df

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from outcome_pricing.errors import OutcomePricingError
-from outcome_pricing.pricing.usage import facts_table
+from outcome_pricing.pricing.usage import go_live_sql
 from outcome_pricing.proof import stats
 from outcome_pricing.proof.impact.metrics import (
     DEFAULT_REOPEN_WINDOW_HOURS,
@@ -111,29 +111,8 @@ def go_live_months(wh: Warehouse, account_id: str | None = None) -> pd.DataFrame
 
 
 def _go_live_cte(wh: Warehouse, where: str) -> str:
-    """The go-live CTE, its counts from the usage facts when they are current: a row per
-    account, month and arm with at least one task, so the same count and the same first AI
-    month as a scan of every task (at 100M tasks a scan of 1-2 s on each first visit)."""
-    facts = facts_table(wh)
-    if facts is None:
-        return _GO_LIVE_CTE.format(tasks="count(*)", source="tasks", where=where)
-    return _GO_LIVE_CTE.format(tasks="sum(tasks)::BIGINT", source=facts, where=where)
-
-
-_GO_LIVE_CTE = """
-WITH firsts AS (
-  SELECT account_id, {tasks} AS tasks, min(month) FILTER (WHERE ai_enabled) AS first_ai_month
-  FROM {source} {where} GROUP BY account_id
-),
-golive AS (
-  SELECT f.account_id, a.name, f.tasks,
-         date_trunc('month', coalesce(a.ai_go_live, f.first_ai_month))::DATE AS go_live_month,
-         CASE WHEN a.ai_go_live IS NOT NULL THEN 'accounts.ai_go_live'
-              WHEN f.first_ai_month IS NOT NULL THEN 'first month with an AI task'
-         END AS source
-  FROM firsts f LEFT JOIN accounts a USING (account_id)
-)
-"""
+    """The go-live rule (one place: pricing.usage.go_live_sql) as the CTE `golive`."""
+    return f"WITH golive AS {go_live_sql(wh, where)}"
 
 
 def trend_by_go_live(
