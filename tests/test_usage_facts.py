@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from outcome_pricing.pricing import metrics, usage
 from outcome_pricing.pricing.deals import savings, schedule
 from outcome_pricing.proof import impact
-from outcome_pricing.proof.impact import breakdown
 from outcome_pricing.warehouse import usage_facts
 from outcome_pricing.warehouse.handle import Warehouse
 from tests.rows import load_tasks
@@ -61,12 +60,15 @@ def test_facts_give_the_sums_the_task_scans_give(first, second):
                                           check_dtype=False)
         # Each account's go-live month and task count: the deal terms' and the AI impact page's.
         by_account = {"by": "account_id", "ignore_index": True}
+        every_task = wh.query_df(f"SELECT * FROM {usage.go_live_from(None)} ORDER BY account_id")
         pd.testing.assert_frame_equal(
-            wh.query_df(schedule.GO_LIVE_SQL.format(tasks=table)).sort_values(**by_account),
-            wh.query_df(schedule.GO_LIVE_SQL.format(tasks="tasks")).sort_values(**by_account), check_dtype=False)
-        every_task = breakdown._GO_LIVE_CTE.format(tasks="count(*)", source="tasks", where="")
+            wh.query_df(f"SELECT * FROM {usage.go_live_from(table)} ORDER BY account_id"), every_task,
+            check_dtype=False)
+        # ... and as the AI impact page and the deal terms read them (the current facts)
+        pd.testing.assert_frame_equal(impact.go_live_months(wh), every_task)
         pd.testing.assert_frame_equal(
-            impact.go_live_months(wh), wh.query_df(f"{every_task} SELECT * FROM golive ORDER BY account_id"))
+            schedule.go_live_frame(wh).sort_values(**by_account), every_task[["account_id", "go_live_month"]].astype(
+                {"go_live_month": "datetime64[us]"}), check_dtype=False)
 
 
 def test_facts_are_not_read_once_the_tasks_change_around_the_cube():

@@ -66,7 +66,11 @@ def go_live_sql(wh: Warehouse, where: str = "") -> str:
     account, month and ai_enabled with tasks: the same count and first AI month as a scan of
     every task, which costs 1-2 s at 100M tasks). `where` is a fixed engine condition on the
     tasks' account_id (a scope), never text built from values."""
-    facts = facts_table(wh)
+    return go_live_from(facts_table(wh), where)
+
+
+def go_live_from(facts: str | None, where: str = "") -> str:
+    """`go_live_sql` counted from the table `facts` (`facts_table`'s), or from every task (None)."""
     tasks, source = ("count(*)", "tasks") if facts is None else ("sum(tasks)::BIGINT", facts)
     return f"""(
   SELECT f.account_id, a.name, f.tasks,
