@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks import figures
+from benchmarks import figures, ingest_stages
 from outcome_pricing.ingest import ingest_files
 from outcome_pricing.warehouse.handle import Warehouse
 from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
@@ -121,6 +121,7 @@ def main() -> None:
         f"({verdict} budget {BUDGET_RATIO:g}x); median of per-round ratios {paired:.2f}x; "
         f"best/best {best:.2f}x; CPU {cpu_ratio:.2f}x; {figures.load_text()}"
     )
+    ingest_stages.report(csv)
 
 if __name__ == "__main__":
     main()
