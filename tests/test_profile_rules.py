@@ -193,14 +193,20 @@ class TestCountsFromTheRememberedDefinitions:
         rows = {name: np.array([r[i] for r in cube_rows]) for i, name in ((1, "p"), (2, "tasks"), (3, "issue_units"))}
         no_inputs = ProfileInputs({}, {}, {"csat": np.zeros(n_profiles)})  # only their number is read
         arrays = _arrays(keys, np.arange(n_keys), 0, np.array([r[0] for r in cube_rows]), rows, no_inputs)
-        chain = data.draw(st.lists(st.lists(st.integers(0, len(REASONS) - 1), min_size=n_profiles, max_size=n_profiles),
+        chain = data.draw(st.lists(st.tuples(st.lists(st.integers(0, len(REASONS) - 1), min_size=n_profiles,
+                                                      max_size=n_profiles), st.booleans()),
                                    min_size=1, max_size=8))
-        for reasons in chain:
-            found = arrays.dense(np.array(reasons, dtype="int64"))
+        # issue units asked on some steps only (a definition of issues): each quantity is
+        # counted from its own remembered sums, which may be of other definitions
+        for reasons, issues in chain:
+            found = arrays.dense(np.array(reasons, dtype="int64"), issue_units=issues)
             tasks = np.zeros((n_keys, len(REASONS)))
             units = np.zeros((n_keys, len(REASONS)))
             for row, p, n, iu in cube_rows:
                 tasks[row, reasons[p]] += n
                 units[row, reasons[p]] += iu
             assert found.tasks.tolist() == tasks.reshape(-1).tolist()
-            assert found.issue_units.tolist() == units.reshape(-1).tolist()
+            if issues:
+                assert found.counted_issue_units().tolist() == units.reshape(-1).tolist()
+            else:
+                assert found.issue_units is None

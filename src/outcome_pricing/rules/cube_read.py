@@ -60,16 +60,29 @@ def float_array(values: Any) -> np.ndarray:
 @dataclass(frozen=True)
 class Dense:
     """Counts already summed per (row of keys, reason): tasks and issue units, flat
-    (row * len(REASONS) + reason), float64 holding exact integers."""
+    (row * len(REASONS) + reason), float64 holding exact integers. `issue_units` is None
+    when not counted: a definition whose unit is not the issue never reads them."""
 
     tasks: np.ndarray
-    issue_units: np.ndarray
+    issue_units: np.ndarray | None
+
+    def counted_issue_units(self) -> np.ndarray:
+        if self.issue_units is None:  # counts(..., issue_units=False) was asked for a definition of issues
+            raise RuntimeError("issue units were not counted for this definition")
+        return self.issue_units
 
     def records(self) -> Part:
-        """The same counts as records (one per row and reason), to regroup."""
+        """The same counts as records (one per row and reason), to regroup (zero issue units
+        when not counted: only a definition that counts issues reads them)."""
         n_rows = len(self.tasks) // N_REASONS
+        units = self.issue_units if self.issue_units is not None else np.zeros_like(self.tasks)
         return (np.repeat(np.arange(n_rows, dtype="int64"), N_REASONS),
-                np.tile(np.arange(N_REASONS, dtype="int64"), n_rows), self.tasks, self.issue_units)
+                np.tile(np.arange(N_REASONS, dtype="int64"), n_rows), self.tasks, units)
+
+
+# Per quantity (tasks, issue units), the last definitions' reasons per profile and that
+# quantity's sums per (row, reason) under them.
+Remembered = dict[str, list[tuple[np.ndarray, np.ndarray]]]
 
 
 @dataclass(frozen=True)
@@ -92,68 +105,68 @@ class CubeArrays:
     # The profiles' rule inputs, read with the rows (no cache entry of their own: the
     # cache's few entries are for the cube reads and the off-grid buckets in use)
     profiles: ProfileInputs
-    # The last definitions' reasons per profile and their Dense counts: the next definition
-    # re-counts only the rows of profiles whose reason differs (a knob change moves few).
-    last: list[tuple[np.ndarray, Dense]] = field(default_factory=list, compare=False)
+    # The last definitions' sums: the next definition re-counts only the rows of profiles
+    # whose reason differs (a knob change moves few), each quantity on its own, so issue
+    # units are summed only for definitions that count issues.
+    last: Remembered = field(default_factory=lambda: {"tasks": [], "issue_units": []}, compare=False)
 
     def locate(self, k: np.ndarray, t: np.ndarray) -> np.ndarray:
         """The rows of keys of tasks at account-month k and tier t."""
         code = k if self.width == 0 else k * self.width + t
         return np.searchsorted(self.codes, code).astype("int64")
 
-    def counts(self, reason_of_profile: np.ndarray, per_key: bool) -> Counts:
+    def counts(self, reason_of_profile: np.ndarray, per_key: bool, issue_units: bool = True) -> Counts:
         if not per_key:  # a portfolio total needs only the sums per profile
             n = len(self.profile_tasks)
             return _NO_KEYS, [(np.zeros(n, dtype="int64"), reason_of_profile, self.profile_tasks,
                                self.profile_issue_units)]
-        return self.keys, [self.dense(reason_of_profile)]
+        return self.keys, [self.dense(reason_of_profile, issue_units)]
 
-    def dense(self, reasons: np.ndarray) -> Dense:
-        """Tasks and issue units per (row, reason) when profile p has reason reasons[p]:
-        from the remembered definition whose reasons differ on the fewest cube rows."""
+    def dense(self, reasons: np.ndarray, issue_units: bool = True) -> Dense:
+        """Tasks (and issue units, if asked) per (row, reason) when profile p has reason
+        reasons[p]."""
+        return Dense(self._summed("tasks", self.tasks, reasons),
+                     self._summed("issue_units", self.issue_units, reasons) if issue_units else None)
+
+    def _summed(self, name: str, weights: np.ndarray, reasons: np.ndarray) -> np.ndarray:
+        """`weights` summed per (row, reason): from the remembered sums of `name` whose
+        reasons differ on the fewest cube rows (a dot product per remembered one)."""
         with _LAST_LOCK:
-            remembered = list(self.last)
-        lengths = self.lengths
-        # cube rows each remembered definition would move (a dot product, no index arrays)
-        moving = [int(lengths @ (reasons != last[0])) for last in remembered]
+            remembered = list(self.last[name])
+        moving = [int(self.lengths @ (reasons != last)) for last, _ in remembered]
         best = int(np.argmin(moving)) if moving else -1
         if best < 0 or moving[best] * 2 > len(self.row):  # most rows move: count afresh
-            size = len(self.keys) * N_REASONS
             cells = self.row * N_REASONS + reasons[self.profile]
-            found = Dense(np.bincount(cells, weights=self.tasks, minlength=size),
-                          np.bincount(cells, weights=self.issue_units, minlength=size))
+            found = np.bincount(cells, weights=weights, minlength=len(self.keys) * N_REASONS)
         else:
-            found = self._moved(remembered[best], reasons, lengths)
+            found = self._moved(*remembered[best], weights, reasons)
         with _LAST_LOCK:
-            self.last.insert(0, (reasons.copy(), found))
-            del self.last[_REMEMBERED:]
+            self.last[name].insert(0, (reasons.copy(), found))
+            del self.last[name][_REMEMBERED:]
         return found
 
-    def _moved(self, last: tuple[np.ndarray, Dense], reasons: np.ndarray, lengths: np.ndarray) -> Dense:
-        """`last`'s counts with the rows of the profiles whose reason differs moved to their
-        new reason: summed per row of keys and (old, new) pair of reasons (a knob change
-        gives a few pairs), then every pair's sums moved by one product with the pairs'
-        -1/+1 matrix (float64 sums of exact integers below 2**53: exact in any order)."""
-        changed = np.flatnonzero(reasons != last[0])
+    def _moved(self, last: np.ndarray, sums: np.ndarray, weights: np.ndarray, reasons: np.ndarray) -> np.ndarray:
+        """`sums` (per row and reason under the reasons `last`) with the rows of the profiles
+        whose reason differs moved to their new reason: summed per row of keys and (old, new)
+        pair of reasons (a knob change gives a few pairs), then every pair's sums moved by one
+        product with the pairs' -1/+1 matrix (float64 sums of exact integers below 2**53:
+        exact in any order)."""
+        changed = np.flatnonzero(reasons != last)
+        if not len(changed):
+            return sums
         n_keys = len(self.keys)
-        tasks = last[1].tasks.reshape(n_keys, N_REASONS)
-        issue_units = last[1].issue_units.reshape(n_keys, N_REASONS)
-        if len(changed):
-            pairs, pair_of = np.unique(last[0][changed] * N_REASONS + reasons[changed], return_inverse=True)
-            # the rows of the changed profiles: each slice's start, then consecutive
-            starts, n_rows = self.offsets[changed], lengths[changed]
-            at = np.repeat(starts - np.cumsum(n_rows) + n_rows, n_rows) + np.arange(int(n_rows.sum()))
-            cells = np.repeat(pair_of * n_keys, n_rows) + self.row[at]
-            size = len(pairs) * n_keys
-            moved_n = np.bincount(cells, weights=self.tasks[at], minlength=size).reshape(len(pairs), n_keys)
-            moved_iu = np.bincount(cells, weights=self.issue_units[at], minlength=size).reshape(len(pairs), n_keys)
-            step = np.zeros((len(pairs), N_REASONS))
-            old, new = np.divmod(pairs, N_REASONS)
-            step[np.arange(len(pairs)), old] -= 1.0
-            step[np.arange(len(pairs)), new] += 1.0
-            tasks = tasks + moved_n.T @ step
-            issue_units = issue_units + moved_iu.T @ step
-        return Dense(tasks.reshape(-1), issue_units.reshape(-1))
+        pairs, pair_of = np.unique(last[changed] * N_REASONS + reasons[changed], return_inverse=True)
+        # the rows of the changed profiles: each slice's start, then consecutive
+        starts, n_rows = self.offsets[changed], self.lengths[changed]
+        at = np.repeat(starts - np.cumsum(n_rows) + n_rows, n_rows) + np.arange(int(n_rows.sum()))
+        cells = np.repeat(pair_of * n_keys, n_rows) + self.row[at]
+        moving = np.bincount(cells, weights=weights[at], minlength=len(pairs) * n_keys).reshape(len(pairs), n_keys)
+        step = np.zeros((len(pairs), N_REASONS))
+        old, new = np.divmod(pairs, N_REASONS)
+        step[np.arange(len(pairs)), old] -= 1.0
+        step[np.arange(len(pairs)), new] += 1.0
+        moved: np.ndarray = (sums.reshape(n_keys, N_REASONS) + moving.T @ step).reshape(-1)
+        return moved
 
 
 _REMEMBERED = 6  # definitions remembered per cube read (a few sessions' current ones)

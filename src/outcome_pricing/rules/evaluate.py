@@ -198,7 +198,7 @@ def _corrected(
     """The cube's counts under the definition's own knobs (`reasons[0]` per profile), with
     the rows of an off-grid bucket moved to the reason of their exact hours, then the
     billable tasks of accepted disputes in force moved to `disputed`."""
-    counts = arrays.counts(reasons[0], per_key)
+    counts = arrays.counts(reasons[0], per_key, issue_units=d.unit == Unit.ISSUE)
     extra = []
     if hours is not None and len(hours.k):
         rows = hours.rows_in(arrays) if per_key else np.zeros(len(hours.k), dtype="int64")
@@ -305,15 +305,16 @@ def _reason_matrix(n_groups: int, parts: Parts, d: Definition) -> tuple[np.ndarr
     the parts (each: group, reason, tasks and issue units per record)."""
     size = n_groups * len(REASONS)
     # bincount sums in float64: exact for counts below 2**53.
+    issue = d.unit == Unit.ISSUE
     first = parts[0] if parts and isinstance(parts[0], Dense) else None
     tasks = np.zeros(size, dtype="float64") if first is None else first.tasks.copy()
-    units = tasks if d.unit != Unit.ISSUE else (
-        np.zeros(size, dtype="float64") if first is None else first.issue_units.copy())
+    units = tasks if not issue else (
+        np.zeros(size, dtype="float64") if first is None else first.counted_issue_units().copy())
     for part in parts[1:] if first is not None else parts:
         if isinstance(part, Dense):  # already per (group, reason)
             tasks += part.tasks
-            if d.unit == Unit.ISSUE:
-                units += part.issue_units
+            if issue:
+                units += part.counted_issue_units()
             continue
         group, reason, n, iu = part
         cells = group * len(REASONS) + reason
