@@ -18,7 +18,6 @@ sensitive to other work on the machine), are printed next to it.
 
 from __future__ import annotations
 
-import resource
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from benchmarks import figures, ingest_stages
+from benchmarks.ingest_stages import cpu_seconds
 from outcome_pricing.ingest import ingest_files
 from outcome_pricing.warehouse.handle import Warehouse
 from outcome_pricing.warehouse.schema import TASK_COLUMN_NAMES
@@ -54,12 +54,6 @@ def ensure_csv(n: int = ROWS) -> Path:
         con.close()
     tmp.replace(path)
     return path
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process: every DuckDB worker thread included."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def time_baseline(csv: Path, folder: Path) -> tuple[float, float]:
