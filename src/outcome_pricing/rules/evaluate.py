@@ -306,11 +306,9 @@ def _reason_matrix(n_groups: int, parts: Parts, d: Definition) -> tuple[np.ndarr
     size = n_groups * len(REASONS)
     # bincount sums in float64: exact for counts below 2**53.
     issue = d.unit == Unit.ISSUE
-    first = parts[0] if parts and isinstance(parts[0], Dense) else None
-    tasks = np.zeros(size, dtype="float64") if first is None else first.tasks.copy()
-    units = tasks if not issue else (
-        np.zeros(size, dtype="float64") if first is None else first.counted_issue_units().copy())
-    for part in parts[1:] if first is not None else parts:
+    tasks = np.zeros(size, dtype="float64")
+    units = np.zeros(size, dtype="float64") if issue else tasks
+    for part in parts:
         if isinstance(part, Dense):  # already per (group, reason)
             tasks += part.tasks
             if issue:
@@ -319,7 +317,7 @@ def _reason_matrix(n_groups: int, parts: Parts, d: Definition) -> tuple[np.ndarr
         group, reason, n, iu = part
         cells = group * len(REASONS) + reason
         tasks += np.bincount(cells, weights=n, minlength=size)
-        if d.unit == Unit.ISSUE:  # issue units are summed only when they are the unit
+        if issue:  # issue units are summed only when they are the unit
             units += np.bincount(cells, weights=iu, minlength=size)
     shape = (n_groups, len(REASONS))
     return tasks.astype("int64").reshape(shape), units.astype("int64").reshape(shape)
@@ -342,7 +340,7 @@ def _pivot(keys: pd.DataFrame, parts: Parts, d: Definition, by: tuple[str, ...])
     # keys are already one sorted row per account-month (or per account, month and value
     # of a dimension, as outcomes_by_dimension gives them)
     if by == GROUP_COLUMNS or (len(by) > 2 and tuple(keys.columns) == by):
-        labels = keys if keys.index.equals(pd.RangeIndex(len(keys))) else keys.reset_index(drop=True)
+        labels = keys.reset_index(drop=True)
     elif by:
         groups = keys.groupby(list(by), sort=True)
         labels = groups.size().index.to_frame(index=False)
